@@ -1,0 +1,33 @@
+"""`tally validate [CONFIG] [--config F]`: check tally.yaml before deploying it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+
+from tally.commands import add_config_option
+from tally.config import config_path, load_config, missing_env
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "validate", help="check tally.yaml: one line per problem, naming source and field"
+    )
+    parser.add_argument("path", nargs="?", metavar="CONFIG", help="same as --config")
+    add_config_option(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    explicit = args.path or args.config
+    config = load_config(explicit)  # ConfigError: printed by main(), exit 1
+    kinds = Counter(source.kind for source in config.sources)  # type: ignore[attr-defined]
+    detail = ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items()))
+    print(
+        f"ok: {config_path(explicit)}: {len(config.sources)} sources"
+        f"{f' ({detail})' if detail else ''}, time zone {config.timezone}"
+    )
+    for line in missing_env(config):
+        print(f"warning: {line}", file=sys.stderr)
+    return 0

@@ -1,0 +1,142 @@
+"""Cloud Monitoring: the tick's values as custom metrics, in one call per 200 series.
+
+    custom.googleapis.com/tally/value        every source's value   (label: source)
+    custom.googleapis.com/tally/up           checks: 1 up, 0 down    (label: source)
+    custom.googleapis.com/tally/latency_ms   checks: response time   (label: source)
+    custom.googleapis.com/tally/ticks        sources collected, on every tick, even 0:
+                                             its absence is the "pipeline dead" alert
+
+Monitoring rejects a point older than the newest one of its series, so a redelivered
+tick's points are refused; that is expected and logged, never an error of the tick.
+Metrics are best effort: the samples are already in Firestore when they are written,
+and failing the tick here would refetch every source for nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from tally import logs
+from tally.sample import Sample
+
+PREFIX = "custom.googleapis.com/tally/"
+MAX_SERIES_PER_CALL = 200
+
+
+def enabled() -> bool:
+    """On in the cloud; off under the emulators unless a MetricService is provided."""
+    setting = os.environ.get("TALLY_METRICS", "").lower()
+    if setting in ("on", "off"):
+        return setting == "on"
+    if os.environ.get("TALLY_MONITORING_ENDPOINT"):
+        return True
+    return not os.environ.get("FIRESTORE_EMULATOR_HOST")
+
+
+def _client() -> Any:
+    from google.cloud import monitoring_v3
+
+    endpoint = os.environ.get("TALLY_MONITORING_ENDPOINT")
+    if endpoint:  # a local MetricService (tests, local stack): plain gRPC, no credentials
+        import grpc
+        from google.cloud.monitoring_v3.services.metric_service.transports import (
+            MetricServiceGrpcTransport,
+        )
+
+        channel = grpc.insecure_channel(endpoint)
+        return monitoring_v3.MetricServiceClient(
+            transport=MetricServiceGrpcTransport(channel=channel)
+        )
+    return monitoring_v3.MetricServiceClient()
+
+
+def series_for(
+    tick: datetime,
+    samples: Iterable[Sample],
+    kinds: dict[str, str],
+) -> list[tuple[str, str | None, float | int]]:
+    """(metric, source label, value) triples for a tick, heartbeat included."""
+    rows: list[tuple[str, str | None, float | int]] = []
+    count = 0
+    for sample in samples:
+        count += 1
+        if sample.value is not None:
+            rows.append(("value", sample.source_id, float(sample.value)))
+        if kinds.get(sample.source_id) == "http":
+            rows.append(("up", sample.source_id, int(sample.up or 0)))
+            if sample.latency_ms is not None:
+                rows.append(("latency_ms", sample.source_id, float(sample.latency_ms)))
+    rows.append(("ticks", None, count))
+    return rows
+
+
+class MetricWriter:
+    """Writes a tick's points; lazily imports the client so the CLI pays only when used."""
+
+    def __init__(self, project: str, client: Any | None = None):
+        self.project = project
+        self._client = client
+        self.calls = 0
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = _client()
+        return self._client
+
+    def _time_series(
+        self, tick: datetime, metric: str, source: str | None, value: float | int
+    ) -> Any:
+        from google.cloud import monitoring_v3
+
+        series = monitoring_v3.TimeSeries()
+        series.metric.type = PREFIX + metric
+        if source is not None:
+            series.metric.labels["source"] = source
+        series.resource.type = "global"
+        series.resource.labels["project_id"] = self.project
+        point = monitoring_v3.Point()
+        point.interval.end_time = tick
+        if isinstance(value, int):
+            point.value.int64_value = value
+        else:
+            point.value.double_value = value
+        series.points = [point]
+        return series
+
+    def write(self, tick: datetime, samples: list[Sample], kinds: dict[str, str]) -> None:
+        rows = series_for(tick, samples, kinds)
+        series = [self._time_series(tick, *row) for row in rows]
+        for start in range(0, len(series), MAX_SERIES_PER_CALL):
+            batch = series[start : start + MAX_SERIES_PER_CALL]
+            try:
+                self.calls += 1
+                self.client.create_time_series(
+                    name=f"projects/{self.project}", time_series=batch, timeout=20
+                )
+            except Exception as exc:  # noqa: BLE001 - best effort by design, see module doc
+                message = str(exc)
+                duplicate = any(
+                    word in message
+                    for word in (
+                        "written in order",
+                        "out of order",
+                        "duplicate",
+                        "older than",
+                        "same time",
+                        "more frequently",
+                    )
+                )
+                if duplicate:
+                    logs.info(
+                        "metric points already written for this tick (redelivery)",
+                        tick=tick.isoformat(),
+                        detail=message[:300],
+                    )
+                else:
+                    logs.error(
+                        "writing metrics failed", tick=tick.isoformat(), detail=message[:500]
+                    )

@@ -1,0 +1,44 @@
+"""What one source gave at one tick: a value, or a failure with its reason."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One observation. `ok=False` is a failed sample: `error` says why, `value` may be None.
+
+    For `http` checks `ok` means up, `value` is the response time in ms and `degraded`
+    says the response was slower than `max_response_ms`.
+    """
+
+    source_id: str
+    tick: datetime
+    ok: bool
+    value: float | None = None
+    error: str | None = None
+    latency_ms: float | None = None
+    status: int | None = None
+    up: int | None = None
+    degraded: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["tick"] = self.tick.isoformat().replace("+00:00", "Z")
+        return data
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a source kind's `fetch` returns; the collector adds the source id and tick."""
+
+    value: float | None
+    latency_ms: float | None = None
+    status: int | None = None
+    up: int | None = None
+    degraded: bool = False
+    ok: bool = True
+    error: str | None = None

@@ -1,0 +1,43 @@
+"""Source kinds: one module a kind, each with one `fetch` that returns a Reading.
+
+`read(source)` is the single entry the collector uses: it resolves secrets, calls
+the kind, and turns every failure into a failed Reading with its reason, so a
+source can never fail the tick.
+"""
+
+from __future__ import annotations
+
+from tally.config import SourceBase
+from tally.sample import Reading
+from tally.secrets import MissingSecret, redact, resolve
+from tally.sources import check, github, html, json_api
+from tally.sources.http import FetchError
+
+FETCHERS = {
+    "json": json_api.fetch,
+    "html": html.fetch,
+    "http": check.fetch,
+    "github": github.fetch,
+}
+
+
+def read(source: SourceBase) -> Reading:
+    """Fetch one source; never raises for anything the source itself does wrong."""
+    try:
+        headers = {name: resolve(value) for name, value in source.headers.items()}
+        return FETCHERS[source.kind](source, headers)  # type: ignore[attr-defined]
+    except MissingSecret as exc:
+        return Reading(value=None, ok=False, error=str(exc))
+    except FetchError as exc:
+        return Reading(
+            value=None,
+            ok=False,
+            error=redact(exc.reason),
+            status=exc.status,
+            latency_ms=exc.latency_ms,
+            up=0 if source.kind == "http" else None,
+        )
+    except Exception as exc:  # noqa: BLE001 - a bug in a kind must not cost the other sources their tick
+        return Reading(
+            value=None, ok=False, error=redact(f"internal error: {type(exc).__name__}: {exc}")
+        )

@@ -1,0 +1,60 @@
+"""`github`: a repository's stars, forks, open issues, watchers or commit count.
+
+The commit count costs one request whatever the history length: ask for one commit
+per page and read the page number of `Link: rel="last"`.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs, urlparse
+
+from tally.config import GithubSource
+from tally.sample import Reading
+from tally.secrets import resolve
+from tally.sources.http import FetchError, fetch_url
+
+REPO_FIELDS = {
+    "stars": "stargazers_count",
+    "forks": "forks_count",
+    "open_issues": "open_issues_count",
+    "watchers": "subscribers_count",  # GitHub's `watchers_count` is a legacy alias of stars
+}
+
+
+def fetch(source: GithubSource, headers: dict[str, str]) -> Reading:
+    sent = {
+        "Accept": "application/vnd.github+json",
+        "X-GitHub-Api-Version": "2022-11-28",
+        **headers,
+    }
+    if source.token:
+        sent["Authorization"] = f"Bearer {resolve(source.token)}"
+    base = f"{source.api_url.rstrip('/')}/repos/{source.repo}"
+    timeout = source.timeout.total_seconds()
+    if source.metric == "commits":
+        response = fetch_url(
+            f"{base}/commits", headers=sent, timeout=timeout, params={"per_page": "1"}
+        )
+        last = response.links.get("last", {}).get("url")
+        if last:
+            page = parse_qs(urlparse(last).query).get("page", [""])[0]
+            if not page.isdigit():
+                raise FetchError("GitHub Link rel=last has no page number")
+            count = float(page)
+        else:
+            try:
+                count = float(len(json.loads(response.body)))
+            except (ValueError, TypeError):
+                raise FetchError("GitHub commits response is not a JSON list") from None
+        return Reading(value=count, latency_ms=response.latency_ms, status=response.status)
+    response = fetch_url(base, headers=sent, timeout=timeout)
+    try:
+        value = json.loads(response.body)[REPO_FIELDS[source.metric]]
+    except (ValueError, KeyError, TypeError):
+        raise FetchError(
+            f"GitHub response has no {REPO_FIELDS[source.metric]!r}", status=response.status
+        ) from None
+    if not isinstance(value, (int, float)):
+        raise FetchError(f"GitHub {REPO_FIELDS[source.metric]!r} is not a number")
+    return Reading(value=float(value), latency_ms=response.latency_ms, status=response.status)

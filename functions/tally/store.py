@@ -1,0 +1,233 @@
+"""Firestore, laid out so that cost does not grow with history (see design.md).
+
+    sources/{id}/days/{YYYY-MM-DD}    one document per source per UTC day
+        samples.{HHMM}                one map entry per sample, keyed by its tick
+        last_tick / last_ok_tick / last_error_tick   epoch seconds, Maximum transforms
+        expire_at                     the TTL policy's field (day + retention)
+
+Writing a sample is one document write and no read: a merge on the tick's field path,
+so a redelivered tick overwrites itself, plus server-side Maximum transforms in the
+same write, so the newest tick, last ok and last error are kept however deliveries
+are ordered. The source's summary (last value, last ok, last error, failure streak)
+is derived when read from the newest day documents: nothing is ever incremented, so
+duplicates cannot skew it.
+
+Every document access goes through this class, which counts reads and writes: the
+benchmarks and tests assert on those counts.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from google.api_core import retry as api_retry
+from google.cloud import firestore
+
+from tally.sample import Sample
+
+DEFAULT_PROJECT = "demo-tally"
+STREAK_DAYS = 3  # how many day documents a summary may read to measure a failure streak
+
+
+def key_of(tick: datetime) -> tuple[str, str]:
+    """(day document id, sample field name) for a tick: ('2026-11-22', '0930')."""
+    tick = tick.astimezone(UTC)
+    return tick.strftime("%Y-%m-%d"), tick.strftime("%H%M")
+
+
+def tick_of(day: str, key: str) -> datetime:
+    moment = datetime.strptime(f"{day} {key}", "%Y-%m-%d %H%M")
+    return moment.replace(tzinfo=UTC)
+
+
+def sample_fields(sample: Sample) -> dict[str, Any]:
+    """A sample as stored: every field written, so an overwrite leaves nothing stale."""
+    return {
+        "value": sample.value,
+        "ok": sample.ok,
+        "error": sample.error,
+        "latency_ms": sample.latency_ms,
+        "status": sample.status,
+        "up": sample.up,
+        "degraded": sample.degraded,
+    }
+
+
+def sample_from(source_id: str, day: str, key: str, data: dict[str, Any]) -> Sample:
+    return Sample(
+        source_id=source_id,
+        tick=tick_of(day, key),
+        ok=bool(data.get("ok")),
+        value=data.get("value"),
+        error=data.get("error"),
+        latency_ms=data.get("latency_ms"),
+        status=data.get("status"),
+        up=data.get("up"),
+        degraded=bool(data.get("degraded")),
+    )
+
+
+@dataclass
+class Day:
+    """One day document of one source, as read."""
+
+    source_id: str
+    date: str
+    samples: dict[str, dict[str, Any]]
+    last_tick: int | None = None
+    last_ok_tick: int | None = None
+    last_error_tick: int | None = None
+
+    def ordered(self) -> list[Sample]:
+        return [
+            sample_from(self.source_id, self.date, key, self.samples[key])
+            for key in sorted(self.samples)
+        ]
+
+
+@dataclass
+class Summary:
+    """What the page and `tally collect` show about a source right now."""
+
+    source_id: str
+    last: Sample | None = None
+    last_ok: Sample | None = None
+    last_error: Sample | None = None
+    failure_streak: int = 0
+    streak_at_least: bool = False  # the streak runs past the documents read
+
+
+@dataclass
+class Counter:
+    reads: int = 0
+    writes: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+    def add(self, kind: str, reads: int = 0, writes: int = 0) -> None:
+        self.reads += reads
+        self.writes += writes
+        self.by_kind[kind] = self.by_kind.get(kind, 0) + reads + writes
+
+
+class Store:
+    """The one gateway to Firestore for the collector, the renderer and the CLI."""
+
+    def __init__(
+        self,
+        client: firestore.Client | None = None,
+        *,
+        retention_days: int = 400,
+        timeout: float = 30.0,
+    ):
+        self.client = client or firestore.Client(
+            project=os.environ.get("GOOGLE_CLOUD_PROJECT") or DEFAULT_PROJECT
+        )
+        self.retention = timedelta(days=retention_days)
+        self.timeout = timeout
+        # Firestore down must surface within the function's budget, so the platform
+        # retries the event, rather than hang in the client's default 10-minute retry.
+        self.retry = api_retry.Retry(initial=0.2, maximum=2.0, timeout=timeout)
+        self.counter = Counter()
+
+    # --- raw documents (the renderer keeps its caches through these) -------------
+
+    def get(self, path: str) -> dict[str, Any] | None:
+        snapshot = self.client.document(path).get(retry=self.retry, timeout=self.timeout)
+        self.counter.add("get", reads=1)
+        return snapshot.to_dict() if snapshot.exists else None
+
+    def set(self, path: str, data: dict[str, Any], *, merge: bool = False) -> None:
+        self.client.document(path).set(data, merge=merge, retry=self.retry, timeout=self.timeout)
+        self.counter.add("set", writes=1)
+
+    # --- samples -------------------------------------------------------------------
+
+    def day_path(self, source_id: str, day: str) -> str:
+        return f"sources/{source_id}/days/{day}"
+
+    def write_sample(self, sample: Sample) -> None:
+        """Store one sample: exactly one document write, no read."""
+        day, key = key_of(sample.tick)
+        epoch = int(sample.tick.timestamp())
+        day_start = datetime.combine(date.fromisoformat(day), time(), tzinfo=UTC)
+        data: dict[str, Any] = {
+            "source": sample.source_id,
+            "date": day,
+            "expire_at": day_start + timedelta(days=1) + self.retention,
+            "samples": {key: sample_fields(sample)},
+            "last_tick": firestore.Maximum(epoch),
+        }
+        data["last_ok_tick" if sample.ok else "last_error_tick"] = firestore.Maximum(epoch)
+        self.set(self.day_path(sample.source_id, day), data, merge=True)
+
+    def _day_from(self, source_id: str, data: dict[str, Any]) -> Day:
+        return Day(
+            source_id=source_id,
+            date=data["date"],
+            samples=data.get("samples", {}),
+            last_tick=data.get("last_tick"),
+            last_ok_tick=data.get("last_ok_tick"),
+            last_error_tick=data.get("last_error_tick"),
+        )
+
+    def day(self, source_id: str, day: str) -> Day | None:
+        data = self.get(self.day_path(source_id, day))
+        return self._day_from(source_id, data) if data else None
+
+    def days(
+        self,
+        source_id: str,
+        since: str | None = None,
+        until: str | None = None,
+        *,
+        newest_first: bool = False,
+        limit: int | None = None,
+    ) -> Iterator[Day]:
+        """Day documents of a source in date order; reads one document per day yielded."""
+        query: Any = self.client.collection(f"sources/{source_id}/days")
+        if since:
+            query = query.where(filter=firestore.FieldFilter("date", ">=", since))
+        if until:
+            query = query.where(filter=firestore.FieldFilter("date", "<=", until))
+        direction = firestore.Query.DESCENDING if newest_first else firestore.Query.ASCENDING
+        query = query.order_by("date", direction=direction)
+        if limit:
+            query = query.limit(limit)
+        returned = 0
+        for snapshot in query.stream(retry=self.retry, timeout=self.timeout):
+            returned += 1
+            self.counter.add("query", reads=1)
+            yield self._day_from(source_id, snapshot.to_dict())
+        if returned == 0:
+            self.counter.add("query", reads=1)  # Firestore bills an empty query as one read
+
+    def samples(self, source_id: str, since: str | None = None) -> Iterator[Sample]:
+        """Every stored sample of a source, oldest first."""
+        for day in self.days(source_id, since=since):
+            yield from day.ordered()
+
+    def summary(self, source_id: str) -> Summary:
+        """Last value, last ok, last error and failure streak, from the newest days."""
+        result = Summary(source_id=source_id)
+        streak_open = True
+        for index, day in enumerate(self.days(source_id, newest_first=True, limit=STREAK_DAYS)):
+            samples = day.ordered()
+            if result.last is None and samples:
+                result.last = samples[-1]
+            for sample in reversed(samples):
+                if sample.ok:
+                    result.last_ok = result.last_ok or sample
+                    streak_open = False
+                else:
+                    result.last_error = result.last_error or sample
+                    if streak_open:
+                        result.failure_streak += 1
+            if result.last_ok and result.last_error:
+                break
+            if index == STREAK_DAYS - 1 and streak_open and result.failure_streak:
+                result.streak_at_least = True
+        return result

