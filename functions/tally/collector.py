@@ -15,7 +15,7 @@ from datetime import datetime
 from tally import logs
 from tally.config import Config, SourceBase, UnknownSource
 from tally.metrics import MetricWriter
-from tally.sample import Sample
+from tally.sample import Sample, format_value
 from tally.schedule import floor_minute, is_due
 from tally.sources import read
 from tally.store import Store
@@ -58,7 +58,9 @@ def _collect_one(source: SourceBase, tick: datetime, store: Store) -> Sample:
     store.write_sample(sample)
     if sample.ok:
         logs.info(
-            f"{source.id}: {sample.value:g}" if sample.value is not None else f"{source.id}: ok",
+            f"{source.id}: {format_value(sample.value)}"
+            if sample.value is not None
+            else f"{source.id}: ok",
             source=source.id,
             value=sample.value,
             latency_ms=sample.latency_ms,

@@ -7,6 +7,11 @@ from datetime import datetime
 from typing import Any
 
 
+def format_value(value: float) -> str:
+    """A value as a person reads it: 1980000, not 1.98e+06; 0.1, not 0.1000000001."""
+    return f"{value:.12g}" if abs(value) < 1e15 else f"{value:.6g}"
+
+
 @dataclass(frozen=True)
 class Sample:
     """One observation. `ok=False` is a failed sample: `error` says why, `value` may be None.

@@ -13,6 +13,7 @@ from tally import runtime
 from tally.collector import collect_tick
 from tally.commands import add_config_option, config_from
 from tally.events import parse_time
+from tally.sample import format_value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _describe(value: float | None, unit: str) -> str:
     if value is None:
         return "ok"
-    return f"{value:g} {unit}".rstrip()
+    return f"{format_value(value)} {unit}".rstrip()
 
 
 def run(args: argparse.Namespace) -> int:

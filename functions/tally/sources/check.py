@@ -33,8 +33,10 @@ def fetch(source: CheckSource, headers: dict[str, str]) -> Reading:
         and source.max_response_ms is not None
         and response.latency_ms > source.max_response_ms
     )
-    if degraded:
-        note = f"slow: {response.latency_ms:g} ms > {source.max_response_ms:g} ms"
+    if degraded:  # still up: the reason is kept so the page can say why it is amber
+        problem_or_note = f"slow: {response.latency_ms:g} ms > {source.max_response_ms:g} ms"
+    else:
+        problem_or_note = problem
     return Reading(
         value=response.latency_ms,
         latency_ms=response.latency_ms,
@@ -42,5 +44,5 @@ def fetch(source: CheckSource, headers: dict[str, str]) -> Reading:
         up=0 if problem else 1,
         ok=problem is None,
         degraded=degraded,
-        error=problem or (note if degraded else None),
+        error=problem_or_note,
     )

@@ -10,6 +10,7 @@ double the load on a struggling server and the tick's duration).
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from dataclasses import dataclass, field
@@ -22,6 +23,10 @@ from urllib3.util.retry import Retry
 MAX_BODY_BYTES = 5 * 1024 * 1024
 USER_AGENT = "tally/0.1 (+https://github.com/tally-dev/tally)"
 CONNECT_RETRIES = 2
+
+# urllib3 logs each retry as an unstructured warning carrying the URL; tally logs the
+# outcome itself (structured, redacted), so its own lines would only be noise.
+logging.getLogger("urllib3").setLevel(logging.ERROR)
 
 
 class FetchError(Exception):

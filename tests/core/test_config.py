@@ -1,0 +1,240 @@
+"""tally.yaml: what a user writes is accepted, and every mistake is named precisely."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from tally.config import ConfigError, load_config, parse_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _json(**extra):
+    return {
+        "id": "clicks",
+        "kind": "json",
+        "url": "https://x.test/c",
+        "query": "count",
+        "every": "5m",
+        **extra,
+    }
+
+
+def problems_of(raw) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw)
+    return caught.value.problems
+
+
+def test_the_example_config_expresses_the_five_systems():
+    config = load_config(str(ROOT / "tally.example.yaml"))
+    kinds = {source.kind for source in config.sources}
+    assert kinds == {"json", "html", "http", "github"}
+    card = config.source("card-price")
+    assert card.name == "ブラック・ロータス"
+    assert card.alerts.change is not None and card.alerts.change.percent == 10
+    assert config.source("echo-health").expect_body == "pong"
+    assert len(config.source("bot-queue").schedule) == 2
+    assert config.source("repo-commits").token == "${env:GITHUB_TOKEN}"  # never expanded here
+    assert config.timezone == "Asia/Tokyo"
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (_json(selecter=".x"), "source 'clicks': field 'selecter': unknown field (a typo?)"),
+        ({**_json(), "url": None}, "source 'clicks': field 'url'"),
+        (
+            {k: v for k, v in _json().items() if k != "url"},
+            "source 'clicks': field 'url': Field required",
+        ),
+        (_json(url="ftp://x"), "source 'clicks': field 'url': must be an http"),
+        (_json(query="a[["), "source 'clicks': field 'query': not a valid JMESPath"),
+        (_json(id="Clicks Count"), "source 'Clicks Count': field 'id': must be a slug"),
+        (_json(every="5 minutes"), "source 'clicks': field 'every': not a duration"),
+        (_json(every="90s"), "source 'clicks': field 'every': must be a whole number of minutes"),
+        (
+            {**_json(), "every": None, "schedule": "61 * * * *"},
+            "source 'clicks': field 'schedule': '61 * * * *' is not a valid cron",
+        ),
+        (
+            {**_json(), "every": None, "schedule": ["0 * * *"]},
+            "source 'clicks': field 'schedule': '0 * * *' is not a 5-field cron",
+        ),
+        (_json(schedule="0 * * * *"), "source 'clicks': set exactly one of 'schedule'"),
+        ({**_json(), "every": None}, "source 'clicks': set exactly one of 'schedule'"),
+        (_json(timeout="10 minutes"), "source 'clicks': field 'timeout': not a duration"),
+        (_json(timeout="5m"), "source 'clicks': field 'timeout': must be at most 120s"),
+        (_json(decimal=";"), "source 'clicks': field 'decimal'"),
+        (_json(kind="rss"), "source 'clicks': field 'kind': unknown kind 'rss'"),
+        (
+            {k: v for k, v in _json().items() if k != "kind"},
+            "source 'clicks': field 'kind': missing",
+        ),
+        (_json(alerts={"abvoe": 3}), "source 'clicks': field 'alerts.abvoe': unknown field"),
+        (
+            _json(alerts={"change": {"percent": -5}}),
+            "source 'clicks': field 'alerts.change.percent': Input should be greater than 0",
+        ),
+        (
+            _json(alerts={"stale_after": "soon"}),
+            "source 'clicks': field 'alerts.stale_after': not a duration",
+        ),
+        (_json(headers={"Authorization": 5}), "source 'clicks': field 'headers.Authorization'"),
+        (
+            {
+                "id": "shop",
+                "kind": "html",
+                "url": "https://x.test",
+                "every": "1d",
+                "selector": "div[",
+                "regex": "(",
+            },
+            "source 'shop': field 'selector': not a valid CSS selector",
+        ),
+        (
+            {
+                "id": "shop",
+                "kind": "html",
+                "url": "https://x.test",
+                "every": "1d",
+                "selector": "div",
+                "regex": "((",
+            },
+            "source 'shop': field 'regex': not a valid regular expression",
+        ),
+        (
+            {"id": "shop", "kind": "html", "url": "https://x.test", "every": "1d"},
+            "source 'shop': set exactly one of 'selector' or 'price_from'",
+        ),
+        (
+            {
+                "id": "shop",
+                "kind": "html",
+                "url": "https://x.test",
+                "every": "1d",
+                "price_from": "microdata",
+            },
+            "source 'shop': field 'price_from'",
+        ),
+        (
+            {
+                "id": "up",
+                "kind": "http",
+                "url": "https://x.test",
+                "every": "1m",
+                "expect_status": [200, 999],
+            },
+            "source 'up': field 'expect_status': 999 is not",
+        ),
+        (
+            {
+                "id": "up",
+                "kind": "http",
+                "url": "https://x.test",
+                "every": "1m",
+                "method": "DELETE",
+            },
+            "source 'up': field 'method'",
+        ),
+        (
+            {
+                "id": "up",
+                "kind": "http",
+                "url": "https://x.test",
+                "every": "1m",
+                "max_response_ms": 0,
+            },
+            "source 'up': field 'max_response_ms'",
+        ),
+        (
+            {"id": "gh", "kind": "github", "repo": "just-a-name", "metric": "stars", "every": "1h"},
+            "source 'gh': field 'repo': must be 'owner/name'",
+        ),
+        (
+            {"id": "gh", "kind": "github", "repo": "a/b", "metric": "likes", "every": "1h"},
+            "source 'gh': field 'metric'",
+        ),
+    ],
+)
+def test_each_mistake_names_the_source_and_the_field(source, expected):
+    found = problems_of({"sources": [source]})
+    assert any(line.startswith(expected) for line in found), found
+
+
+def test_every_problem_is_reported_not_just_the_first():
+    found = problems_of({"sources": [_json(selecter=1), _json(id="b", query="[")]})
+    assert any("'clicks'" in line and "selecter" in line for line in found)
+    assert any("'b'" in line and "query" in line for line in found)
+
+
+def test_duplicate_ids_are_an_error():
+    assert problems_of({"sources": [_json(), _json()]}) == [
+        "source 'clicks': field 'id': duplicate id"
+    ]
+
+
+def test_top_level_mistakes_are_named():
+    found = problems_of({"timezone": "Mars/Olympus", "sourcs": [], "retention_days": 0})
+    assert (
+        "config: field 'timezone': unknown time zone 'Mars/Olympus' (e.g. UTC, Asia/Tokyo)" in found
+    )
+    assert "config: field 'sourcs': unknown field (a typo?)" in found
+    assert any(line.startswith("config: field 'retention_days'") for line in found)
+
+
+def test_a_source_without_an_id_is_named_by_position():
+    found = problems_of(
+        {
+            "sources": [
+                _json(),
+                {"kind": "json", "url": "https://x.test", "query": "a", "every": "1m"},
+            ]
+        }
+    )
+    assert found == ["source #2: field 'id': Field required"]
+
+
+def test_unreadable_yaml_and_missing_file_are_clear(tmp_path):
+    bad = tmp_path / "tally.yaml"
+    bad.write_text("sources: [\n  - id: a\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(str(bad))
+    with pytest.raises(ConfigError, match="no such file"):
+        load_config(str(tmp_path / "missing.yaml"))
+
+
+def test_config_path_order(tmp_path, monkeypatch):
+    """--config, else $TALLY_CONFIG, else ./tally.yaml; Terraform's inline text for functions."""
+
+    def write(name, title):
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump({"title": title}), encoding="utf-8")
+        return path
+
+    explicit, from_env = write("a.yaml", "explicit"), write("b.yaml", "env")
+    write("tally.yaml", "cwd")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TALLY_CONFIG_YAML", raising=False)
+    monkeypatch.delenv("TALLY_CONFIG", raising=False)
+    assert load_config().title == "cwd"
+    monkeypatch.setenv("TALLY_CONFIG", str(from_env))
+    assert load_config().title == "env"
+    assert load_config(str(explicit)).title == "explicit"
+    monkeypatch.setenv("TALLY_CONFIG_YAML", "title: inline\n")
+    assert load_config().title == "inline"
+
+
+def test_names_in_any_script_and_durations_are_kept():
+    config = parse_config(
+        {
+            "timezone": "Asia/Tokyo",
+            "sources": [_json(name="カードの価格 💳", timeout="30s", alerts={"stale_after": "2h"})],
+        }
+    )
+    source = config.sources[0]
+    assert source.display_name == "カードの価格 💳"
+    assert source.timeout.total_seconds() == 30
+    assert source.alerts.stale_after.total_seconds() == 7200
