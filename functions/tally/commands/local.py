@@ -1,0 +1,58 @@
+"""`tally local [--config F] [--port-base N] [--tick-seconds S]`: the whole system here.
+
+Starts the Firestore and Pub/Sub emulators, fake-gcs-server with the site bucket, the
+two functions on the functions-framework, push subscriptions into them and a local
+scheduler; with no --config, also a demo upstream and 120 days of demo history.
+Ctrl-C stops everything it started. See tally/local/stack.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+DEFAULT_PORT_BASE = 8600
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    return value
+
+
+def _port_base(text: str) -> int:
+    value = int(text)
+    if not 1024 <= value <= 65535 - 10:
+        raise argparse.ArgumentTypeError("must be between 1024 and 65525")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "local", help="run the whole system on this machine (emulators, functions, the page)"
+    )
+    parser.add_argument(
+        "--config",
+        metavar="F",
+        help="your tally.yaml (default: the demo, examples/demo.yaml, with a demo upstream)",
+    )
+    parser.add_argument(
+        "--port-base",
+        metavar="N",
+        type=_port_base,
+        default=DEFAULT_PORT_BASE,
+        help=f"first of six consecutive loopback ports (default {DEFAULT_PORT_BASE})",
+    )
+    parser.add_argument(
+        "--tick-seconds",
+        metavar="S",
+        type=_positive,
+        help="a fast clock: every S seconds is the next minute (default: the real clock)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tally.local.stack import run_stack
+
+    return run_stack(config=args.config, port_base=args.port_base, tick_seconds=args.tick_seconds)

@@ -1,0 +1,271 @@
+"""The demo upstream: four things worth keeping a record of, served on loopback.
+
+    /api/counter                       a click count that climbs, faster by day than by night
+    /shop/black-lotus                  a card shop page; the price moves from day to day
+    /ping                              a health check answering "pong", with varying latency
+                                       and an occasional failure (503, or a wrong body)
+    /github/repos/demo/tally           a GitHub repository (stars, forks, ...)
+    /github/repos/demo/tally/commits   its commits, one per page, with GitHub's Link header
+
+Every value is a pure function of the time, so the 120 days of history `tally local`
+imports first and the live values that follow are one continuous line. With a fast
+clock (`--tick-seconds`) the demo's time runs as fast as the ticks: a simulated minute
+per tick, so the price still moves "by day".
+
+Only the standard library: the demo starts in a blink and needs nothing installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import html
+import json
+import math
+import random
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+ANCHOR = datetime(2024, 1, 1, tzinfo=UTC)
+REPO = "demo/tally"
+
+
+# --- the values, as functions of time -------------------------------------------------
+
+
+def clicks(moment: datetime) -> float:
+    """A global click count: ~2 clicks a second on average, busier in the (UTC) daytime."""
+    seconds = (moment - ANCHOR).total_seconds()
+    day = 86400.0
+    rate = 2.0
+    # rate(t) = 2 * (1 + 0.6 sin(2π t/day)); its integral, so the count never goes down.
+    swing = 0.6 * day / (2 * math.pi) * (1 - math.cos(2 * math.pi * seconds / day))
+    return float(int(5_000_000 + rate * (seconds + swing)))
+
+
+_PRICES = [48_000.0]  # the reference price on ANCHOR + n days
+
+
+def _day_price(day: date) -> float:
+    """The card's reference price on a day: a random walk with the odd jump."""
+    offset = (day - ANCHOR.date()).days
+    while len(_PRICES) <= offset:
+        rng = random.Random(f"price-{(ANCHOR.date() + timedelta(days=len(_PRICES))).isoformat()}")
+        pull = 0.04 * math.log(48_000.0 / _PRICES[-1])  # the market's memory of the price
+        change = pull + rng.gauss(0.0, 0.02)
+        if rng.random() < 0.04:  # a reprint rumour, a tournament result
+            change += rng.choice([-0.12, 0.15])
+        _PRICES.append(max(5_000.0, _PRICES[-1] * math.exp(change)))
+    return _PRICES[max(0, offset)]
+
+
+def price(moment: datetime) -> float:
+    """The shop's price in yen: the day's level, re-priced a few times a day."""
+    base = _day_price(moment.date())
+    slot = moment.hour // 6  # the shop re-prices four times a day
+    rng = random.Random(f"slot-{moment.date().isoformat()}-{slot}")
+    return float(round(base * (1 + rng.uniform(-0.02, 0.02)), -1))
+
+
+def health(moment: datetime) -> tuple[float, int, str]:
+    """(latency in ms, HTTP status, body) of the health endpoint at a minute."""
+    minute = int(moment.timestamp() // 60)
+    rng = random.Random(f"health-{minute}")
+    hour = moment.hour + moment.minute / 60
+    latency = 35 + 25 * (1 + math.sin(2 * math.pi * (hour - 8) / 24)) + rng.expovariate(1 / 15)
+    if rng.random() < 0.02:
+        latency += rng.uniform(300, 900)  # a slow spell
+    roll = rng.random()
+    if roll < 0.015:
+        return latency, 503, "maintenance"
+    if roll < 0.025:
+        return latency, 200, "degraded"
+    return latency, 200, "pong"
+
+
+def commits(moment: datetime) -> float:
+    """The repository's commit count: a few commits a working day."""
+    days = (moment - ANCHOR).total_seconds() / 86400
+    weeks, rest = divmod(days, 7)
+    working = weeks * 5 + min(rest, 5)
+    return float(1200 + int(working * 4.2))
+
+
+def stars(moment: datetime) -> float:
+    days = (moment - ANCHOR).total_seconds() / 86400
+    return float(int(300 + 2500 / (1 + math.exp(-(days - 500) / 120)) + days * 0.8))
+
+
+def history(source_id: str, start: datetime, end: datetime, step: timedelta) -> Iterator[tuple]:
+    """(time, value, ok) of a demo source from start (inclusive) to end (exclusive)."""
+    moment = start
+    while moment < end:
+        if source_id == "echo-health":
+            latency, status, body = health(moment)
+            yield moment, round(latency, 1), status == 200 and body == "pong"
+        else:
+            yield moment, VALUES[source_id](moment), True
+        moment += step
+
+
+VALUES = {
+    "clicks": clicks,
+    "card-price": price,
+    "repo-commits": commits,
+    "repo-stars": stars,
+}
+SOURCES = ["clicks", "card-price", "echo-health", "repo-commits", "repo-stars"]
+
+
+# --- the clock --------------------------------------------------------------------------
+
+
+class Clock:
+    """Demo time: the real time, or a fast clock where `tick_seconds` real is one minute."""
+
+    def __init__(self, start: datetime | None = None, tick_seconds: float | None = None):
+        self.start = start or datetime.now(UTC)
+        self.real_start = time.time()
+        self.factor = 60.0 / tick_seconds if tick_seconds else 1.0
+
+    def now(self) -> datetime:
+        elapsed = (time.time() - self.real_start) * self.factor
+        if self.factor == 1.0:
+            return datetime.now(UTC)
+        return self.start + timedelta(seconds=elapsed)
+
+
+# --- the server ---------------------------------------------------------------------------
+
+SHOP_PAGE = """<!doctype html>
+<html lang="ja"><head><meta charset="utf-8"><title>Black Lotus — Card Shop Demo</title>
+<script type="application/ld+json">{ld}</script></head>
+<body><div class="product"><h1>Black Lotus (Unlimited)</h1>
+<p>Condition: near mint</p><p>Price: <span class="price">¥{price}</span> (tax incl.)</p>
+<p class="stock">In stock: {stock}</p></div></body></html>
+"""
+
+
+def make_handler(clock: Clock) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "tally-demo/1"
+
+        def log_message(self, format: str, *args: object) -> None:
+            sys.stderr.write(f"{self.log_date_time_string()} {format % args}\n")
+
+        def _send(
+            self, status: int, body: str, content_type: str, headers: dict | None = None
+        ) -> None:
+            data = body.encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        def _json(self, status: int, document: object, headers: dict | None = None) -> None:
+            self._send(status, json.dumps(document), "application/json", headers)
+
+        def do_HEAD(self) -> None:
+            self.do_GET()
+
+        def do_GET(self) -> None:
+            url = urlparse(self.path)
+            now = clock.now()
+            query = parse_qs(url.query)
+            if url.path == "/":
+                self._send(200, "tally demo upstream\n", "text/plain")
+            elif url.path == "/api/counter":
+                self._json(200, {"data": {"count": int(clicks(now)), "at": now.isoformat()}})
+            elif url.path == "/shop/black-lotus":
+                value = price(now)
+                ld = {
+                    "@context": "https://schema.org",
+                    "@type": "Product",
+                    "name": "Black Lotus",
+                    "offers": {"@type": "Offer", "price": value, "priceCurrency": "JPY"},
+                }
+                page = SHOP_PAGE.format(
+                    ld=html.escape(json.dumps(ld), quote=False),
+                    price=f"{value:,.0f}",
+                    stock=1 + now.day % 3,
+                )
+                self._send(200, page, "text/html; charset=utf-8")
+            elif url.path == "/ping":
+                latency, status, body = health(now)
+                time.sleep(min(latency, 2000) / 1000)
+                self._send(status, body, "text/plain")
+            elif url.path == f"/github/repos/{REPO}":
+                self._json(
+                    200,
+                    {
+                        "full_name": REPO,
+                        "stargazers_count": int(stars(now)),
+                        "watchers_count": int(stars(now)),
+                        "subscribers_count": 42,
+                        "forks_count": int(stars(now) / 12),
+                        "open_issues_count": 7 + now.day % 5,
+                    },
+                )
+            elif url.path == f"/github/repos/{REPO}/commits":
+                self._commits(now, query)
+            else:
+                self._json(404, {"message": "Not Found"})
+
+        def _commits(self, now: datetime, query: dict[str, list[str]]) -> None:
+            total = int(commits(now))
+            try:
+                per_page = max(1, min(100, int(query.get("per_page", ["30"])[0])))
+                page = max(1, int(query.get("page", ["1"])[0]))
+            except ValueError:
+                self._json(400, {"message": "bad page"})
+                return
+            pages = max(1, math.ceil(total / per_page))
+            first = (page - 1) * per_page
+            items = [
+                {"sha": f"{total - n:040x}", "commit": {"message": f"commit {total - n}"}}
+                for n in range(first, min(total, first + per_page))
+            ]
+            host = self.headers.get("Host", "127.0.0.1")
+            base = f"http://{host}/github/repos/{REPO}/commits?per_page={per_page}&page="
+            links = []
+            if page < pages:
+                links.append(f'<{base}{page + 1}>; rel="next"')
+                links.append(f'<{base}{pages}>; rel="last"')
+            if page > 1:
+                links.append(f'<{base}1>; rel="first"')
+                links.append(f'<{base}{page - 1}>; rel="prev"')
+            self._json(200, items, {"Link": ", ".join(links)} if links else None)
+
+    return Handler
+
+
+def serve(port: int, clock: Clock, host: str = "127.0.0.1") -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer((host, port), make_handler(clock))
+    server.daemon_threads = True
+    return server
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tally.local.demo")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--start", help="the fast clock's first minute, ISO-8601")
+    parser.add_argument("--tick-seconds", type=float)
+    args = parser.parse_args(argv)
+    start = datetime.fromisoformat(args.start) if args.start else None
+    server = serve(args.port, Clock(start, args.tick_seconds))
+    print(f"demo upstream on http://127.0.0.1:{args.port}", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
