@@ -1,0 +1,44 @@
+"""`tally render [--config F] [--out DIR] [--all]`: draw the public page now.
+
+With --out the site is written to a folder (open DIR/index.html); otherwise it is
+uploaded to the bucket named by $TALLY_SITE_BUCKET, as the deployed function does.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tally import runtime
+from tally.commands import add_config_option, config_from
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("render", help="draw the charts and the page now")
+    add_config_option(parser)
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        type=Path,
+        help="write the site to this folder instead of $TALLY_SITE_BUCKET",
+    )
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="redraw and rewrite every object, changed or not",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tally.render.entry import render_site  # pandas/matplotlib only on this path
+
+    config = config_from(args)
+    result = render_site(config, runtime.store(config.retention_days), args.out, force=args.all)
+    where = args.out if args.out is not None else "the site bucket"
+    print(
+        f"{len(result.redrawn)} of {len(config.sources)} source(s) redrawn, "
+        f"{len(result.uploaded)} object(s) written to {where} "
+        f"({len(result.unchanged)} unchanged), {result.reads} document(s) read"
+    )
+    return 0

@@ -1,0 +1,655 @@
+"""render_site(): what is stored → the public page, redrawing only what changed.
+
+Per source, a render reads today's day document (plus yesterday's shortly after
+midnight) to see whether anything arrived. An unchanged source costs that one read
+and its card comes from the render state. A changed source also reads its cached
+aggregates (one document); a day that closes since the last render is folded in
+(one more read). So a steady-state render reads a handful of documents per source
+whatever the length of its history.
+
+What is redrawn, and how often (design.md "Cost budget"):
+    every render          index.html (cards, sparklines, status), status.json
+    when the source has   its detail page, recent chart, exports, badge; at most once
+      new samples         per `detail_every` (render_every × sources/…, see below)
+    when a day closes     30-day, 1-year, 90-day uptime charts
+    when a week closes    weekly candlesticks
+Objects are uploaded only when their bytes changed, and index.html last, so a
+render that fails half-way leaves the previous page in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from tally import logs
+from tally.config import Config, SourceBase
+from tally.render import page
+from tally.render.history import (
+    Aggregates,
+    RenderState,
+    closable_day,
+    live_days,
+    raw_rows,
+    update_aggregates,
+)
+from tally.render.publish import FolderSink, Sink, bucket_from_env, md5
+from tally.render.series import (
+    DAY,
+    ChartSpec,
+    Series,
+    daily_values,
+    line,
+    reduce_per_pixel,
+    to_local,
+    uptime_bars,
+    weekly_candles,
+    with_gaps,
+)
+from tally.schedule import period
+from tally.store import Store
+
+RENDER_VERSION = "1"  # bump to redraw everything after a change of the drawing code
+RECENT_WINDOW = 48 * 3600
+RECENT_MIN_SAMPLES = 200
+SAMPLES_SHOWN = 50
+DETAIL_PER_SOURCE = timedelta(minutes=10)
+DETAIL_MAX = timedelta(hours=6)
+UTC_ZONE = ZoneInfo("UTC")
+
+
+@dataclass
+class RenderResult:
+    redrawn: list[str] = field(default_factory=list)  # source ids whose objects were rebuilt
+    uploaded: list[str] = field(default_factory=list)  # object names written
+    unchanged: list[str] = field(default_factory=list)  # built but identical: not written
+    charts: dict[str, ChartSpec] = field(default_factory=dict)  # what was handed to the plot
+    reads: int = 0
+    writes: int = 0
+
+
+def detail_every(config: Config) -> timedelta:
+    """How often a changed source's own objects are rebuilt at most.
+
+    Ten minutes per source, between one render interval and six hours: the site's
+    uploads a month stay about the same however many sources there are, while a small
+    set of sources has detail pages as fresh as its overview.
+    """
+    wanted = DETAIL_PER_SOURCE * max(1, len(config.sources))
+    return max(config.render_every, min(wanted, DETAIL_MAX))
+
+
+def _config_hash(config: Config, source: SourceBase) -> str:
+    text = json.dumps(
+        [RENDER_VERSION, config.timezone, source.model_dump(mode="json")],
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _is_check(source: SourceBase) -> bool:
+    return getattr(source, "kind", "") == "http"
+
+
+class Publisher:
+    """Collect objects, write the changed ones, index.html last."""
+
+    def __init__(self, sink: Sink, known: dict[str, str], result: RenderResult):
+        self.sink = sink
+        self.known = known
+        self.result = result
+        self.written: dict[str, str] = {}
+
+    def put(self, name: str, data: bytes) -> None:
+        digest = md5(data)
+        if self.sink.unchanged(name, digest, self.known):
+            self.result.unchanged.append(name)
+        else:
+            self.sink.write(name, data)
+            self.result.uploaded.append(name)
+        self.written[name] = digest
+
+
+class SourceView:
+    """One changed source: aggregates + live rows → card, charts, page context."""
+
+    def __init__(
+        self,
+        config: Config,
+        source: SourceBase,
+        agg: Aggregates,
+        live: list[list[Any]],
+        now: datetime,
+    ):
+        self.config = config
+        self.source = source
+        self.agg = agg
+        self.now = now
+        self.tz = config.tz
+        self.check = _is_check(source)
+        through_end = 0
+        if agg.through:
+            through_end = int(
+                datetime.combine(date.fromisoformat(agg.through), datetime.min.time())
+                .replace(tzinfo=UTC)
+                .timestamp()
+                + DAY
+            )
+        self.through_end = through_end
+        cutoff = now.timestamp()
+        rows = [r for r in agg.recent if r[0] < through_end] + [
+            r for r in live if through_end <= r[0] <= cutoff
+        ]
+        self.raw = sorted(rows, key=lambda r: r[0])
+        self.step = period(source, self.tz, now).total_seconds()
+
+    # --- card ----------------------------------------------------------------------
+
+    def _value(self, row: list[Any]) -> float | None:
+        return row[1] if row[2] and row[1] is not None else None
+
+    def value_at(self, epoch: float) -> float | None:
+        """The last ok value at or before `epoch`: raw samples, else daily closes."""
+        best = None
+        for row in self.raw:
+            if row[0] > epoch:
+                break
+            if self._value(row) is not None:
+                best = row[1]
+        if best is not None or (self.raw and self.raw[0][0] <= epoch):
+            return best
+        day = datetime.fromtimestamp(epoch, UTC).date()
+        for back in range(4):
+            row = self.agg.daily.get((day - timedelta(days=back)).isoformat())
+            if row and row[3] is not None:
+                return row[3]
+        return None
+
+    def change(self, seconds: float, value: float | None) -> float | None:
+        ref = self.value_at(self.now.timestamp() - seconds)
+        if value is None or ref is None or ref == 0:
+            return None
+        return (value - ref) / abs(ref) * 100
+
+    def uptime(self, days: int) -> float | None:
+        """Share of ok samples over the last `days` days (closed days + raw after them)."""
+        start = self.now.timestamp() - days * DAY
+        ok = total = 0
+        first_day = datetime.fromtimestamp(start, UTC).date()
+        raw_from = start
+        if days > 2 and self.agg.through:
+            for key, row in self.agg.daily.items():
+                if first_day.isoformat() < key <= self.agg.through:
+                    ok += row[4]
+                    total += row[5]
+            raw_from = max(start, self.through_end)
+        for row in self.raw:
+            if row[0] >= raw_from:
+                ok += int(row[2])
+                total += 1
+        return ok / total * 100 if total else None
+
+    def recent_points(self) -> tuple[np.ndarray, np.ndarray, float, float]:
+        now = self.now.timestamp()
+        rows = [r for r in self.raw if r[0] >= now - RECENT_WINDOW]
+        start = now - RECENT_WINDOW
+        if len(rows) < RECENT_MIN_SAMPLES:
+            rows = self.raw[-RECENT_MIN_SAMPLES:]
+            start = rows[0][0] if rows else start
+        t = np.array([r[0] for r in rows], dtype=float)
+        y = np.array([np.nan if self._value(r) is None else r[1] for r in rows], dtype=float)
+        return t, y, start, now
+
+    def card(self) -> dict[str, Any]:
+        last = self.raw[-1] if self.raw else None
+        last_ok = next((r for r in reversed(self.raw) if r[2]), None)
+        last_err = next((r for r in reversed(self.raw) if not r[2]), None)
+        value = self._value(last_ok) if last_ok else None
+        t, y, start, end = self.recent_points()
+        t, y = with_gaps(t, y, 1.5 * self.step)
+        t, y = reduce_per_pixel(t, y, 60, start, end)
+        points = [(float(a), None if np.isnan(b) else float(b)) for a, b in zip(t, y, strict=True)]
+        unit = self.source.unit
+        card = {
+            "id": self.source.id,
+            "name": self.source.display_name,
+            "unit": "ms" if self.check and not unit else unit,
+            "kind": getattr(self.source, "kind", ""),
+            "check": self.check,
+            "value": value,
+            "value_text": f"{page.format_number(value)} {unit}".strip()
+            if value is not None
+            else "–",
+            "last_tick": last[0] if last else None,
+            "last_ok": bool(last[2]) if last else None,
+            "last_degraded": bool(last[7]) if last else False,
+            "last_ok_tick": last_ok[0] if last_ok else None,
+            "last_error": last_err[3] if last_err else None,
+            "last_error_tick": last_err[0] if last_err else None,
+            "change_24h": self.change(DAY, value),
+            "change_7d": self.change(7 * DAY, value),
+            "spark": page.sparkline(points),
+            "uptime": {}
+            if not self.check
+            else {
+                label: self.uptime(d)
+                for label, d in (("24h", 1), ("7d", 7), ("30d", 30), ("90d", 90))
+            },
+        }
+        if self.check:
+            card["value_text"] = ("up" if last and last[2] else ("down" if last else "–")) + (
+                f" · {page.format_number(last[4])} ms" if last and last[4] is not None else ""
+            )
+        return card
+
+    # --- charts ----------------------------------------------------------------------
+
+    def _name(self, suffix: str) -> str:
+        return f"charts/{self.source.id}-{suffix}.png"
+
+    def recent_chart(self) -> ChartSpec:
+        from tally.render.charts import PIXELS
+
+        t, y, start, end = self.recent_points()
+        name = self.source.display_name
+        span = "last 48 hours" if end - start <= RECENT_WINDOW + 1 else f"last {len(t)} samples"
+        what = "Response time" if self.check else name
+        unit = "ms" if self.check else self.source.unit
+        return ChartSpec(
+            name=self._name("recent"),
+            title=f"{what}, {span}",
+            alt=f"Line chart of {what} over the {span}"
+            + (f" in {unit}" if unit else "")
+            + "; breaks in the line are missing samples.",
+            unit=unit,
+            lines=[
+                line(
+                    name,
+                    t,
+                    y,
+                    self.tz,
+                    max_step=1.5 * self.step,
+                    pixels=PIXELS,
+                    start=start,
+                    end=end,
+                )
+            ],
+        )
+
+    def month_chart(self) -> ChartSpec:
+        from tally.render.charts import PIXELS
+
+        end = self.through_end
+        start = end - 30 * DAY
+        keys = sorted(
+            k
+            for k in self.agg.hourly
+            if k >= datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H")
+        )
+        col = 3 if self.check else 0
+        t = np.array(
+            [
+                datetime.strptime(k, "%Y-%m-%dT%H").replace(tzinfo=UTC).timestamp() + 1800
+                for k in keys
+            ],
+            dtype=float,
+        )
+        y = np.array(
+            [np.nan if self.agg.hourly[k][col] is None else self.agg.hourly[k][col] for k in keys],
+            dtype=float,
+        )
+        what = "Hourly mean response time" if self.check else f"{self.source.display_name}, hourly"
+        unit = "ms" if self.check else self.source.unit
+        return ChartSpec(
+            name=self._name("30d"),
+            title=f"{what}, 30 days",
+            alt=f"Line chart of {what.lower() if self.check else what} over the 30 days to "
+            f"{self.agg.through}; breaks in the line are missing data.",
+            unit=unit,
+            lines=[
+                line(
+                    self.source.display_name,
+                    t,
+                    y,
+                    self.tz,
+                    max_step=1.5 * max(3600.0, self.step),
+                    pixels=PIXELS,
+                    start=start,
+                    end=end,
+                )
+            ],
+        )
+
+    def year_chart(self) -> ChartSpec:
+        through = date.fromisoformat(self.agg.through or self.now.date().isoformat())
+        first = through - timedelta(days=364)
+        days, closes = daily_values(self.agg.daily, first, through, 3)
+        t = days.astype("datetime64[s]").astype(np.int64).astype(float)
+        keep = ~np.isnan(closes)
+        from tally.render.charts import PIXELS
+
+        series = line(
+            self.source.display_name,
+            t[keep],
+            closes[keep],
+            UTC_ZONE,
+            max_step=1.5 * max(DAY, self.step),
+            pixels=PIXELS,
+        )
+        return ChartSpec(
+            name=self._name("1y"),
+            title=f"{self.source.display_name}, daily close, 1 year",
+            alt=f"Line chart of the daily closing value of {self.source.display_name} from "
+            f"{first} to {through}; breaks in the line are days without data.",
+            unit=self.source.unit,
+            lines=[series],
+        )
+
+    def weekly_chart(self) -> ChartSpec:
+        through = date.fromisoformat(self.agg.through or self.now.date().isoformat())
+        candles = weekly_candles(self.agg.daily, through)
+        return ChartSpec(
+            name=self._name("weekly"),
+            title=f"{self.source.display_name}, weekly candles, MA 5 / 25",
+            alt=f"Weekly candlestick chart of {self.source.display_name} (open, high, low, close "
+            "of each week) with 5- and 25-week moving averages of the close.",
+            unit=self.source.unit,
+            candles=candles,
+        )
+
+    def uptime_chart(self) -> ChartSpec:
+        through = date.fromisoformat(self.agg.through or self.now.date().isoformat())
+        bars = uptime_bars(self.agg.daily, through)
+        return ChartSpec(
+            name=self._name("uptime"),
+            title="Uptime, 90 days (one bar a day)",
+            alt=f"90 bars, one per day to {through}, coloured by that day's uptime: green at "
+            "99.9% or more, yellow-green 99%, orange 95%, red below; grey has no data.",
+            bars=bars,
+        )
+
+    def long_charts(self) -> list[ChartSpec]:
+        if self.check:
+            return [self.month_chart(), self.uptime_chart()]
+        return [self.month_chart(), self.year_chart()]
+
+    def chart_names(self) -> list[str]:
+        kinds = ["recent", "30d", "uptime"] if self.check else ["recent", "30d", "1y", "weekly"]
+        return [self._name(k) for k in kinds]
+
+    # --- page --------------------------------------------------------------------------
+
+    def samples(self) -> list[dict[str, Any]]:
+        out = []
+        for r in reversed(self.raw[-SAMPLES_SHOWN:]):
+            out.append(
+                {
+                    "time": page.format_time(r[0], self.tz),
+                    "iso": page.iso(r[0]),
+                    "value": r[1],
+                    "ok": r[2],
+                    "error": r[3],
+                    "latency_ms": r[4],
+                    "status": r[5],
+                    "degraded": r[7],
+                }
+            )
+        return out
+
+    def alerts(self, card: dict[str, Any]) -> list[dict[str, Any]]:
+        rules = self.source.alerts
+        value = card["value"]
+        unit = f" {card['unit']}" if card["unit"] else ""
+        out = []
+        if rules.above is not None:
+            out.append(
+                {
+                    "rule": f"above {page.format_number(rules.above)}{unit}",
+                    "breached": None if value is None else value > rules.above,
+                }
+            )
+        if rules.below is not None:
+            out.append(
+                {
+                    "rule": f"below {page.format_number(rules.below)}{unit}",
+                    "breached": None if value is None else value < rules.below,
+                }
+            )
+        if rules.change is not None:
+            moved = self.change(rules.change.window.total_seconds(), value)
+            out.append(
+                {
+                    "rule": f"changes by more than {rules.change.percent:g}% within "
+                    f"{_duration(rules.change.window)}",
+                    "breached": None if moved is None else abs(moved) > rules.change.percent,
+                }
+            )
+        if rules.stale_after is not None:
+            last_ok = card["last_ok_tick"]
+            out.append(
+                {
+                    "rule": f"no ok sample for {_duration(rules.stale_after)}",
+                    "breached": last_ok is None
+                    or self.now.timestamp() - last_ok > rules.stale_after.total_seconds(),
+                }
+            )
+        return out
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def status_of(
+    card: dict[str, Any] | None, source: SourceBase, config: Config, now: datetime
+) -> str:
+    """ok / degraded / down / stale (no sample within 2× its schedule) / no data."""
+    if not card or card.get("last_tick") is None:
+        return "no data"
+    step = period(source, config.tz, now).total_seconds()
+    if now.timestamp() - card["last_tick"] > 2 * step:
+        return "stale"
+    if not card["last_ok"]:
+        return "down"
+    if card.get("last_degraded"):
+        return "degraded"
+    return "ok"
+
+
+def _rows_of(days: list) -> list[list[Any]]:  # type: ignore[type-arg]
+    rows: list[list[Any]] = []
+    for day in days:
+        rows.extend(raw_rows(day))
+    return rows
+
+
+def render_site(
+    config: Config,
+    store: Store,
+    out_dir: Path | None = None,
+    *,
+    sink: Sink | None = None,
+    now: datetime | None = None,
+    force: bool = False,
+) -> RenderResult:
+    """Render every source of `config` into `out_dir`, `sink`, or $TALLY_SITE_BUCKET.
+
+    `force` redraws and rewrites everything (after the bucket was emptied by hand).
+    """
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    reads0, writes0 = store.counter.reads, store.counter.writes
+    result = RenderResult()
+    if sink is None:
+        sink = FolderSink(out_dir) if out_dir is not None else bucket_from_env()
+    state = RenderState.load(store)
+    known = {} if force else dict(state.objects)
+    publisher = Publisher(sink, known, result)
+    closed = closable_day(now, config.stale_event_after)
+    today = now.date()
+    every = detail_every(config)
+    tz = config.tz
+    now_s = now.timestamp()
+    cards = []
+    new_sources: dict[str, dict[str, Any]] = {}
+
+    for name, data in page.static_files().items():
+        publisher.put(name, data)
+
+    for source in config.sources:
+        st = dict(state.sources.get(source.id, {}))
+        cfg = _config_hash(config, source)
+        fresh = force or st.get("cfg") != cfg or "card" not in st
+        live = [r for r in _rows_of(live_days(store, source.id, closed, today)) if r[0] <= now_s]
+        latest = live[-1][0] if live else st.get("last_tick")
+        fold_due = (st.get("through") or "") < closed.isoformat()
+        new_data = latest != st.get("last_tick")
+        detail_due = (
+            st.get("detail_tick") != latest
+            and now.timestamp() - st.get("detail_at", 0) >= every.total_seconds()
+        )
+        if not (fresh or fold_due or new_data or detail_due):
+            card = st["card"]
+        else:
+            agg = Aggregates.load(store, source.id)
+            folded, _ = update_aggregates(store, source.id, agg, closed)
+            view = SourceView(config, source, agg, live, now)
+            card = view.card()
+            st.update(cfg=cfg, through=agg.through, last_tick=latest, card=card)
+            drawn = len(result.charts)
+            if fresh or folded or detail_due:
+                _publish_detail(publisher, result, config, view, card, now)
+                st.update(detail_tick=latest, detail_at=int(now.timestamp()))
+            if fresh or st.get("long_through") != agg.through:
+                for spec in view.long_charts():
+                    _draw(publisher, result, spec)
+                st["long_through"] = agg.through
+            if not view.check:
+                week = weekly_candles(agg.daily, closed).x
+                last_week = str(week[-1]) if len(week) else ""
+                if fresh or st.get("week") != last_week:
+                    _draw(publisher, result, view.weekly_chart())
+                    st["week"] = last_week
+            if len(result.charts) > drawn:
+                result.redrawn.append(source.id)
+        status = status_of(card, source, config, now)
+        cards.append({**card, "status": status, "updated": page.format_time(card["last_tick"], tz)})
+        new_sources[source.id] = st
+
+    counts = {s: sum(1 for c in cards if c["status"] == s) for s in page.STATUS_COLOURS}
+    publisher.put("status.json", _status_json(config, cards))
+    index = page.render_template(
+        "index.html",
+        root="",
+        title=config.title,
+        cards=cards,
+        counts=counts,
+        total=len(cards),
+        generated=now.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z"),
+        generated_iso=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        timezone=config.timezone,
+    )
+    publisher.put("index.html", index)  # last: the page only ever points at what exists
+
+    state.objects = {**state.objects, **publisher.written}
+    state.sources = new_sources
+    state.save(store)
+    result.reads = store.counter.reads - reads0
+    result.writes = store.counter.writes - writes0
+    logs.info(
+        f"render: {len(result.redrawn)} source(s) redrawn, {len(result.uploaded)} object(s) "
+        f"written, {result.reads} document(s) read",
+        redrawn=result.redrawn,
+        uploaded=len(result.uploaded),
+        reads=result.reads,
+    )
+    return result
+
+
+def _draw(publisher: Publisher, result: RenderResult, spec: ChartSpec) -> None:
+    from tally.render import charts
+
+    result.charts[spec.name] = spec
+    publisher.put(spec.name, charts.draw(spec))
+
+
+def _publish_detail(
+    publisher: Publisher,
+    result: RenderResult,
+    config: Config,
+    view: SourceView,
+    card: dict[str, Any],
+    now: datetime,
+) -> None:
+    source = view.source
+    recent = view.recent_chart()
+    _draw(publisher, result, recent)
+    raw = view.raw
+    publisher.put(f"data/{source.id}.json", page.export_json(card, view.agg.daily, raw))
+    publisher.put(f"data/{source.id}.csv", page.export_csv(view.agg.daily, raw))
+    status = status_of(card, source, config, now)
+    publisher.put(f"badges/{source.id}.json", page.badge(card, status))
+    specs = {spec.name: spec for spec in (recent, *view.long_charts())}
+    if not view.check:
+        specs[view._name("weekly")] = view.weekly_chart()
+    charts = [
+        {"src": f"../{name}", "alt": specs[name].alt, "title": specs[name].title}
+        for name in view.chart_names()
+        if name in specs
+    ]
+    html = page.render_template(
+        "source.html",
+        root="../",
+        title=config.title,
+        source=source,
+        card={**card, "status": status, "updated": page.format_time(card["last_tick"], view.tz)},
+        charts=charts,
+        samples=view.samples(),
+        alerts=view.alerts(card),
+        description=source.description,
+        generated=now.astimezone(view.tz).strftime("%Y-%m-%d %H:%M %Z"),
+        timezone=config.timezone,
+    )
+    publisher.put(f"s/{source.id}.html", html)
+
+
+def _status_json(config: Config, cards: list[dict[str, Any]]) -> bytes:
+    """Machine-readable overview; no generation time, so it changes only with the data."""
+    data = {
+        "title": config.title,
+        "timezone": config.timezone,
+        "sources": [
+            {
+                "id": c["id"],
+                "name": c["name"],
+                "unit": c["unit"],
+                "status": c["status"],
+                "value": c["value"],
+                "last_sample": page.iso(c["last_tick"]),
+                "last_ok": page.iso(c["last_ok_tick"]),
+                "last_error": c["last_error"],
+                "last_error_at": page.iso(c["last_error_tick"]),
+                "change_24h_percent": c["change_24h"],
+                "change_7d_percent": c["change_7d"],
+                **({"uptime_percent": c["uptime"]} if c["check"] else {}),
+                "page": f"s/{c['id']}.html",
+                "badge": f"badges/{c['id']}.json",
+            }
+            for c in cards
+        ],
+    }
+    return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
+__all__ = ["RenderResult", "Series", "render_site", "to_local"]

@@ -1,0 +1,177 @@
+"""The renderer's documents, kept through Store so that every read is counted.
+
+    sources/{id}/render/aggregates   closed days folded once: daily OHLC + counts for
+                                     ever, hourly for the last 31 days, and the raw
+                                     samples of the last two closed days (at least 200)
+    render/state                     what the last render drew and uploaded
+
+Both are one zlib-compressed JSON blob each: one document however long the history
+(5 years of daily rows are ~60 kB compressed, far below Firestore's 1 MiB), and a
+blob is a single index entry where arrays would be one per element.
+
+A UTC day is "closed" once it ended more than the collector's event deadline ago
+(`stale_event_after` + a margin): a retried collect event can no longer land in it.
+Until then it is read live like today, so a late sample is never folded away.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from tally.store import Day, Store, tick_of
+
+AGG_VERSION = 1
+STATE_PATH = "render/state"
+HOURLY_DAYS = 31
+RECENT_DAYS = 2
+RECENT_MIN = 200
+ERROR_CHARS = 500
+CLOSE_MARGIN = timedelta(minutes=5)
+
+# daily row:  [open, high, low, close, n_ok, n_total, latency_sum, latency_n]
+# hourly row: [close, min, max, latency_mean, n_ok, n_total]
+# raw row:    [epoch, value, ok, error, latency_ms, status, up, degraded]
+OPEN, HIGH, LOW, CLOSE, N_OK, N_ALL, LAT_SUM, LAT_N = range(8)
+
+
+def agg_path(source_id: str) -> str:
+    return f"sources/{source_id}/render/aggregates"
+
+
+def load_blob(store: Store, path: str) -> dict[str, Any] | None:
+    doc = store.get(path)
+    if not doc or doc.get("v") != AGG_VERSION or "blob" not in doc:
+        return None
+    return json.loads(zlib.decompress(doc["blob"]))
+
+
+def save_blob(store: Store, path: str, data: dict[str, Any]) -> None:
+    blob = zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 6)
+    store.set(path, {"v": AGG_VERSION, "blob": blob, "updated": datetime.now(UTC)})
+
+
+def closable_day(now: datetime, stale_event_after: timedelta) -> date:
+    """The last UTC day whose samples can no longer change."""
+    return (now.astimezone(UTC) - stale_event_after - CLOSE_MARGIN).date() - timedelta(days=1)
+
+
+def raw_rows(day: Day) -> list[list[Any]]:
+    rows = []
+    for key in sorted(day.samples):
+        s = day.samples[key]
+        error = s.get("error")
+        rows.append(
+            [
+                int(tick_of(day.date, key).timestamp()),
+                s.get("value"),
+                bool(s.get("ok")),
+                error[:ERROR_CHARS] if isinstance(error, str) else None,
+                s.get("latency_ms"),
+                s.get("status"),
+                s.get("up"),
+                bool(s.get("degraded")),
+            ]
+        )
+    return rows
+
+
+def _ohlc(rows: list[list[Any]]) -> list[Any]:
+    values = [r[1] for r in rows if r[2] and r[1] is not None]
+    latencies = [r[4] for r in rows if r[4] is not None]
+    n_ok = sum(1 for r in rows if r[2])
+    head = [values[0], max(values), min(values), values[-1]] if values else [None] * 4
+    return [*head, n_ok, len(rows), float(sum(latencies)), len(latencies)]
+
+
+@dataclass
+class Aggregates:
+    through: str | None = None
+    daily: dict[str, list[Any]] = field(default_factory=dict)
+    hourly: dict[str, list[Any]] = field(default_factory=dict)
+    recent: list[list[Any]] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, store: Store, source_id: str) -> Aggregates:
+        data = load_blob(store, agg_path(source_id))
+        return cls(**data) if data else cls()
+
+    def save(self, store: Store, source_id: str) -> None:
+        save_blob(store, agg_path(source_id), self.__dict__)
+
+    def fold(self, days: list[Day], through: date) -> None:
+        """Fold closed day documents (oldest first) in and move `through` to `through`."""
+        for day in sorted(days, key=lambda d: d.date):
+            if self.through and day.date <= self.through:
+                continue
+            rows = raw_rows(day)
+            if not rows:
+                continue
+            self.daily[day.date] = _ohlc(rows)
+            hours: dict[str, list[list[Any]]] = {}
+            for row in rows:
+                hour = datetime.fromtimestamp(row[0], UTC).strftime("%Y-%m-%dT%H")
+                hours.setdefault(hour, []).append(row)
+            for hour, hour_rows in hours.items():
+                o = _ohlc(hour_rows)
+                lat = o[LAT_SUM] / o[LAT_N] if o[LAT_N] else None
+                self.hourly[hour] = [o[CLOSE], o[LOW], o[HIGH], lat, o[N_OK], o[N_ALL]]
+            self.recent.extend(rows)
+        if self.through is None or through.isoformat() > self.through:
+            self.through = through.isoformat()
+        self._prune(through)
+
+    def _prune(self, through: date) -> None:
+        oldest_hour = (through - timedelta(days=HOURLY_DAYS - 1)).isoformat()
+        self.hourly = {k: v for k, v in self.hourly.items() if k >= oldest_hour}
+        start = datetime.combine(through - timedelta(days=RECENT_DAYS - 1), datetime.min.time())
+        cut = int(start.replace(tzinfo=UTC).timestamp())
+        keep_from = next((i for i, r in enumerate(self.recent) if r[0] >= cut), len(self.recent))
+        keep_from = min(keep_from, max(0, len(self.recent) - RECENT_MIN))
+        self.recent = self.recent[keep_from:]
+
+
+def update_aggregates(
+    store: Store, source_id: str, agg: Aggregates, through: date
+) -> tuple[bool, int]:
+    """Fold every closed day not yet folded; (changed, day documents read)."""
+    if agg.through and agg.through >= through.isoformat():
+        return False, 0
+    since = None
+    if agg.through:
+        since = (date.fromisoformat(agg.through) + timedelta(days=1)).isoformat()
+    days = list(store.days(source_id, since=since, until=through.isoformat()))
+    agg.fold(days, through)
+    agg.save(store, source_id)
+    return True, len(days)
+
+
+def live_days(store: Store, source_id: str, through: date, today: date) -> list[Day]:
+    """The day documents after the last closed day (today, and yesterday shortly after midnight)."""
+    out = []
+    day = through + timedelta(days=1)
+    while day <= today:
+        found = store.day(source_id, day.isoformat())
+        if found:
+            out.append(found)
+        day += timedelta(days=1)
+    return out
+
+
+@dataclass
+class RenderState:
+    """What the last completed render uploaded (name → md5) and knew of each source."""
+
+    objects: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, store: Store) -> RenderState:
+        data = load_blob(store, STATE_PATH)
+        return cls(**data) if data else cls()
+
+    def save(self, store: Store) -> None:
+        save_blob(store, STATE_PATH, self.__dict__)

@@ -1,0 +1,192 @@
+"""The page: Jinja2 templates from site/ with autoescape, exports, badges.
+
+Everything from outside (names, units, scraped text, failure reasons) reaches HTML
+only through an autoescaped template, and JSON only through json.dumps, so a source
+named `<img src=x onerror=alert(1)>` is text on the page, never markup.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+SITE = Path(__file__).resolve().parent.parent / "site"  # tally/site -> ../../site (a symlink)
+TEMPLATES = SITE / "templates"
+STATIC = SITE / "static"
+
+STATUS_COLOURS = {
+    "ok": "brightgreen",
+    "degraded": "yellow",
+    "down": "red",
+    "stale": "lightgrey",
+    "no data": "lightgrey",
+}
+
+
+@lru_cache(maxsize=1)
+def environment():  # type: ignore[no-untyped-def]
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,  # every template, whatever its name
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["num"] = format_number
+    env.filters["pct"] = format_percent
+    return env
+
+
+def render_template(name: str, **context: Any) -> bytes:
+    return environment().get_template(name).render(**context).encode("utf-8")
+
+
+def static_files() -> dict[str, bytes]:
+    """site/static/* as object names → bytes (style.css, favicon.svg)."""
+    return {
+        path.relative_to(STATIC).as_posix(): path.read_bytes()
+        for path in sorted(STATIC.rglob("*"))
+        if path.is_file()
+    }
+
+
+def format_number(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    if abs(value) >= 100:
+        return f"{value:,.2f}"
+    return f"{value:.4g}"
+
+
+def format_percent(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    return f"{value:+.{digits}f}%"
+
+
+def format_time(epoch: int | None, tz: ZoneInfo) -> str:
+    if epoch is None:
+        return "never"
+    return datetime.fromtimestamp(epoch, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def iso(epoch: int | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sparkline(points: list[tuple[float, float | None]], width: int = 120, height: int = 32) -> str:
+    """An SVG path (several `M` segments where data is missing) for an inline sparkline."""
+    values = [v for _, v in points if v is not None]
+    if len(points) < 2 or not values:
+        return ""
+    t0, t1 = points[0][0], points[-1][0]
+    lo, hi = min(values), max(values)
+    span_t = (t1 - t0) or 1.0
+    span_v = (hi - lo) or 1.0
+    parts = []
+    pen_down = False
+    for t, v in points:
+        if v is None:
+            pen_down = False
+            continue
+        x = (t - t0) / span_t * width
+        y = height - 2 - (v - lo) / span_v * (height - 4)
+        parts.append(f"{'L' if pen_down else 'M'}{x:.1f} {y:.1f}")
+        pen_down = True
+    return " ".join(parts)
+
+
+def badge(card: dict[str, Any], status: str) -> bytes:
+    """shields.io endpoint format: https://shields.io/badges/endpoint-badge"""
+    message = status if status in ("down", "stale", "no data") else card["value_text"]
+    data = {
+        "schemaVersion": 1,
+        "label": card["name"],
+        "message": message,
+        "color": STATUS_COLOURS.get(status, "lightgrey"),
+        "cacheSeconds": 300,
+    }
+    return (json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+DAILY_FIELDS = ["date", "open", "high", "low", "close", "samples", "ok_samples"]
+CSV_FIELDS = [
+    "resolution",
+    "time",
+    "value",
+    "open",
+    "high",
+    "low",
+    "samples",
+    "ok_samples",
+    "ok",
+    "error",
+]
+
+
+def _num(value: Any) -> str:
+    return "" if value is None else f"{value:.15g}"
+
+
+def export_json(card: dict[str, Any], daily: dict[str, list], raw: list[list]) -> bytes:
+    data = {
+        "id": card["id"],
+        "name": card["name"],
+        "unit": card["unit"],
+        "times": "UTC; daily rows are UTC days",
+        "daily": [
+            dict(zip(DAILY_FIELDS, [day, *row[:6]], strict=True))
+            for day, row in sorted(daily.items())
+        ],
+        "recent": [
+            {
+                "time": iso(r[0]),
+                "value": r[1],
+                "ok": r[2],
+                "error": r[3],
+                "latency_ms": r[4],
+                "status": r[5],
+            }
+            for r in raw
+        ],
+    }
+    return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
+def export_csv(daily: dict[str, list], raw: list[list]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for day, row in sorted(daily.items()):
+        o, h, lo, c, n_ok, n = row[:6]
+        writer.writerow(["day", day, _num(c), _num(o), _num(h), _num(lo), n, n_ok, "", ""])
+    for r in raw:
+        writer.writerow(
+            [
+                "sample",
+                iso(r[0]),
+                _num(r[1]),
+                "",
+                "",
+                "",
+                1,
+                int(r[2]),
+                str(r[2]).lower(),
+                r[3] or "",
+            ]
+        )
+    return out.getvalue().encode("utf-8")
