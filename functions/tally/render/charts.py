@@ -17,11 +17,11 @@ import numpy as np
 
 from tally.render.series import ChartSpec
 
-WIDTH_CSS = 720  # CSS pixels the page gives a chart at most
-HEIGHT_CSS = 260
-DENSITY = 2  # device pixels per CSS pixel
-DPI = 100
-PIXELS = WIDTH_CSS * DENSITY // 2  # per-pixel reduction: about one bucket per 2 device px
+WIDTH_CSS = 480  # the chart's layout size: text sized to read on a 375 px phone
+HEIGHT_CSS = 270
+DENSITY = 3  # device pixels per CSS pixel: still 2x when a desktop shows it at 720 px
+DPI = 100 * DENSITY  # so that font sizes in points are sizes in CSS pixels at 1:1
+PIXELS = 720  # per-pixel reduction: min and max per bucket, about one per 2 device px
 
 INK = "#1f2937"
 MUTED = "#6b7280"
@@ -49,7 +49,8 @@ def setup() -> None:
     matplotlib.rcParams.update(
         {
             "font.family": ["IPAexGothic", "DejaVu Sans"],
-            "font.size": 10,
+            "font.size": 8,
+            "axes.linewidth": 0.6,
             "axes.edgecolor": GRID,
             "axes.labelcolor": INK,
             "axes.titlecolor": INK,
@@ -59,7 +60,7 @@ def setup() -> None:
             "axes.spines.right": False,
             "axes.grid": True,
             "grid.color": GRID,
-            "grid.linewidth": 0.6,
+            "grid.linewidth": 0.4,
             "xtick.color": MUTED,
             "ytick.color": MUTED,
             "svg.hashsalt": "tally",
@@ -72,23 +73,32 @@ def setup() -> None:
 def _figure():  # type: ignore[no-untyped-def]
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(WIDTH_CSS * DENSITY / DPI, HEIGHT_CSS * DENSITY / DPI), dpi=DPI)
+    fig = Figure(figsize=(WIDTH_CSS / 100, HEIGHT_CSS / 100), dpi=DPI)
     fig.set_layout_engine("constrained")
     ax = fig.add_subplot()
-    ax.tick_params(labelsize=9 * DENSITY / 1.6)
+    ax.tick_params(labelsize=7.5, length=2, width=0.5)
     return fig, ax
 
 
 def _style(ax, spec: ChartSpec) -> None:  # type: ignore[no-untyped-def]
     import matplotlib.dates as mdates
 
-    ax.set_title(spec.title, fontsize=11 * DENSITY / 1.5, pad=8)
+    # the title is the figure's caption on the page (HTML text, scalable); the image
+    # keeps only what a caption cannot say: axes, unit, legend
     if spec.unit:
-        ax.set_ylabel(spec.unit, fontsize=9 * DENSITY / 1.5)
+        ax.set_ylabel(spec.unit, fontsize=8)
     locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.yaxis.get_major_formatter().set_useOffset(False)
+    from matplotlib.ticker import FuncFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(_tick))
+
+
+def _tick(value: float, _pos: int) -> str:
+    if abs(value) >= 1000 or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
 
 
 def _empty(ax) -> None:  # type: ignore[no-untyped-def]
@@ -113,7 +123,7 @@ def draw(spec: ChartSpec) -> bytes:
         for index, series in enumerate(spec.lines):
             if len(series.y) and np.isfinite(series.y).any():
                 colour = LINE if index == 0 else MUTED
-                ax.plot(series.x, series.y, color=colour, linewidth=1.4 * DENSITY / 1.5)
+                ax.plot(series.x, series.y, color=colour, linewidth=1.0)
                 drawn = True
         if not drawn:
             _empty(ax)
@@ -131,14 +141,16 @@ def _candles(ax, spec: ChartSpec) -> None:  # type: ignore[no-untyped-def]
     x = c.x.astype("datetime64[D]").astype("datetime64[s]") + np.timedelta64(3 * 86400, "s")
     rising = c.close >= c.open
     colours = np.where(rising, UP, DOWN)
-    ax.vlines(x, c.low, c.high, colors=colours, linewidth=1.0 * DENSITY / 1.5)
+    ax.vlines(x, c.low, c.high, colors=colours, linewidth=0.6)
     bottom = np.fmin(c.open, c.close)
     height = np.abs(c.close - c.open)
     height = np.where(height == 0, np.nanmax(np.abs(c.high - c.low)) * 0.004 + 1e-9, height)
     ax.bar(x, height, bottom=bottom, width=np.timedelta64(5, "D"), color=colours, linewidth=0)
     for n, values in sorted(c.ma.items()):
-        ax.plot(x, values, color=MA_COLOURS.get(n, MUTED), linewidth=1.2, label=f"MA{n}")
-    ax.legend(loc="upper left", fontsize=8 * DENSITY / 1.5, frameon=False)
+        ax.plot(x, values, color=MA_COLOURS.get(n, MUTED), linewidth=0.9, label=f"MA{n}")
+    ax.legend(
+        loc="lower left", bbox_to_anchor=(0, 1), fontsize=7, frameon=False, ncols=2, borderaxespad=0
+    )
 
 
 def _bars(ax, spec: ChartSpec) -> None:  # type: ignore[no-untyped-def]
