@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import jmespath
-import soupsieve
 import yaml
 from croniter import croniter
 from pydantic import (
@@ -173,6 +171,8 @@ class JsonSource(UrlSource):
     @field_validator("query")
     @classmethod
     def _jmespath(cls, value: str) -> str:
+        import jmespath  # imported where used: the collect cold start pays only for its kinds
+
         try:
             jmespath.compile(value)
         except jmespath.exceptions.JMESPathError as exc:
@@ -192,6 +192,8 @@ class HtmlSource(UrlSource):
     @classmethod
     def _css(cls, value: str | None) -> str | None:
         if value is not None:
+            import soupsieve  # ~0.13 s to import: only configs with html sources pay it
+
             try:
                 soupsieve.compile(value)
             except Exception as exc:  # noqa: BLE001 - soupsieve raises SelectorSyntaxError and others

@@ -10,15 +10,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from typing import Any
-
-from bs4 import BeautifulSoup
+from typing import TYPE_CHECKING, Any
 
 from tally.config import HtmlSource
 from tally.numbers import NotANumber, parse_number
 from tally.sample import Reading
 from tally.sources.http import FetchError, fetch_url
 from tally.sources.json_api import to_number
+
+if TYPE_CHECKING:
+    from bs4 import BeautifulSoup
 
 
 def _offers(node: Any) -> Iterator[dict[str, Any]]:
@@ -83,6 +84,8 @@ def fetch(source: HtmlSource, headers: dict[str, str]) -> Reading:
         headers={"Accept": "text/html", **headers},
         timeout=source.timeout.total_seconds(),
     )
+    from bs4 import BeautifulSoup  # imported on first use: json-only configs never pay for it
+
     soup = BeautifulSoup(response.text(), "html.parser")
     if source.price_from == "ld+json":
         value = _ld_json_price(soup, source.decimal)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
@@ -51,8 +52,15 @@ class Response:
         return self.body.decode("utf-8", errors="replace")
 
 
+# requests re-reads the proxy variables and ~/.netrc on every request when it trusts
+# the environment: a quarter of a fetch's CPU, serialised under the GIL when 50 sources
+# go out at once. Trust it only when a proxy is actually configured.
+_PROXIES_CONFIGURED = bool(urllib.request.getproxies())
+
+
 def _session() -> requests.Session:
     session = requests.Session()
+    session.trust_env = _PROXIES_CONFIGURED
     retry = Retry(
         total=CONNECT_RETRIES,
         connect=CONNECT_RETRIES,
