@@ -1,0 +1,39 @@
+# Firestore (native mode): sources/{id}/days/{YYYY-MM-DD}, one document per source per
+# day. Raw day documents expire through a TTL policy on `expire_at` (set by the
+# collector to the day + retention_days); daily aggregates are kept.
+
+resource "google_firestore_database" "main" {
+  project     = var.project_id
+  name        = local.firestore_db
+  location_id = local.firestore_loc
+  type        = "FIRESTORE_NATIVE"
+
+  # The history is the product: a stray `terraform destroy` must not delete it.
+  # Destroy leaves the database in place (deletion_policy ABANDON); README.md says
+  # how to delete it on purpose.
+  delete_protection_state = "DELETE_PROTECTION_ENABLED"
+  deletion_policy         = "ABANDON"
+
+  depends_on = [google_project_service.apis]
+}
+
+# TTL on the collection group `days`. `index_config {}` also turns off the automatic
+# single-field index of `expire_at`: nothing queries it, and an index on an
+# ever-increasing timestamp only costs writes.
+resource "google_firestore_field" "days_expire_at" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "days"
+  field      = "expire_at"
+
+  ttl_config {}
+  index_config {}
+}
+
+resource "google_firestore_backup_schedule" "daily" {
+  project   = var.project_id
+  database  = google_firestore_database.main.name
+  retention = "${var.backup_retention_days * 86400}s"
+
+  daily_recurrence {}
+}

@@ -1,0 +1,18 @@
+# One topic per function. Cloud Scheduler publishes a message per tick; each
+# function's Eventarc trigger subscribes to its own topic.
+
+resource "google_pubsub_topic" "collect" {
+  #checkov:skip=CKV_GCP_83:The messages carry only a tick (no data); Google-managed encryption is enough and a KMS key costs money.
+  project                    = var.project_id
+  name                       = "${local.prefix}-collect"
+  message_retention_duration = "86400s"
+  depends_on                 = [google_project_service.apis]
+}
+
+resource "google_pubsub_topic" "render" {
+  #checkov:skip=CKV_GCP_83:The messages carry only a tick (no data); Google-managed encryption is enough and a KMS key costs money.
+  project                    = var.project_id
+  name                       = "${local.prefix}-render"
+  message_retention_duration = "86400s"
+  depends_on                 = [google_project_service.apis]
+}

@@ -1,0 +1,31 @@
+# One Secret Manager secret per ${env:NAME} that tally.yaml uses (in a source's
+# headers or a github token). Terraform creates the secret, never its value: add the
+# value with `gcloud secrets versions add` (README.md, "Deploy"), then list the name
+# in `secrets_with_value` and apply again to expose it to the collector. A source
+# whose secret is not exposed yet fails with "environment variable NAME is not set".
+
+resource "google_secret_manager_secret" "env" {
+  for_each = toset(local.secret_names)
+
+  project   = var.project_id
+  secret_id = "${local.prefix}-${each.value}"
+  labels = {
+    env_name = lower(each.value)
+  }
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+# The collector may read its own secrets, one binding per secret (not project-wide).
+resource "google_secret_manager_secret_iam_member" "collector" {
+  for_each = google_secret_manager_secret.env
+
+  project   = var.project_id
+  secret_id = each.value.secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.collector.email}"
+}

@@ -1,0 +1,179 @@
+# Inputs. Everything about the sources (schedules, alerts, secrets) comes from
+# tally.yaml (`config_path`); these variables say where and how to deploy it.
+
+variable "project_id" {
+  type        = string
+  description = "The Google Cloud project to deploy into (it must have billing enabled)."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "The project_id must be a project ID (6-30 lowercase letters, digits, hyphens), not a project name or number."
+  }
+}
+
+variable "region" {
+  type        = string
+  description = "Region of the functions, the scheduler jobs and the buckets, e.g. us-central1 (Cloud Storage's Always Free tier is in us-central1, us-east1 and us-west1)."
+  default     = "us-central1"
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]+$", var.region))
+    error_message = "The region must be a Google Cloud region such as us-central1 or asia-northeast1."
+  }
+}
+
+variable "firestore_location" {
+  type        = string
+  description = "Location of the Firestore database: a region (e.g. us-central1) or a multi-region (nam5, eur3). Empty means the same as `region`. It cannot be changed after the first apply."
+  default     = ""
+
+  validation {
+    condition     = var.firestore_location == "" || can(regex("^([a-z]+-[a-z]+[0-9]+|nam[0-9]+|eur[0-9]+)$", var.firestore_location))
+    error_message = "The firestore_location must be empty, a region such as us-central1, or a multi-region such as nam5 or eur3."
+  }
+}
+
+variable "config_path" {
+  type        = string
+  description = "Path of tally.yaml, relative to this directory. Terraform reads it for the schedules, alerts, dashboard and secrets, and hands its text to the functions."
+  default     = "../tally.yaml"
+
+  validation {
+    condition     = fileexists(var.config_path)
+    error_message = "The config_path file does not exist: copy tally.example.yaml to tally.yaml (or pass -var config_path=...)."
+  }
+}
+
+variable "name_prefix" {
+  type        = string
+  description = "Prefix of every resource name (functions, topics, jobs, service accounts, secrets), so that two deployments can share a project."
+  default     = "tally"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,11}$", var.name_prefix))
+    error_message = "The name_prefix must be 1-12 characters: a lowercase letter, then lowercase letters, digits or hyphens."
+  }
+}
+
+variable "site_bucket_name" {
+  type        = string
+  description = "Name of the public bucket that serves the page. Empty means \"<project_id>-<name_prefix>-site\". Bucket names are global: pick another if it is taken."
+  default     = ""
+
+  validation {
+    condition     = var.site_bucket_name == "" || can(regex("^[a-z0-9][a-z0-9_.-]{1,61}[a-z0-9]$", var.site_bucket_name))
+    error_message = "The site_bucket_name must be empty or a valid bucket name (3-63 lowercase letters, digits, '-', '_', '.')."
+  }
+}
+
+variable "collect_memory" {
+  type        = string
+  description = "Memory of the collect function (Cloud Run notation, e.g. 256Mi, 512Mi). It fetches sources and writes samples; pandas and matplotlib are never imported on its path."
+  default     = "512Mi"
+
+  validation {
+    condition     = contains(["256Mi", "512Mi", "1Gi"], var.collect_memory)
+    error_message = "The collect_memory must be one of 256Mi, 512Mi, 1Gi."
+  }
+}
+
+variable "render_memory" {
+  type        = string
+  description = "Memory of the render function (pandas + matplotlib need about 1 GiB)."
+  default     = "1Gi"
+
+  validation {
+    condition     = contains(["1Gi", "2Gi", "4Gi"], var.render_memory)
+    error_message = "The render_memory must be one of 1Gi, 2Gi, 4Gi."
+  }
+}
+
+variable "collect_max_instances" {
+  type        = number
+  description = "Upper bound of concurrent collect instances. One tick a minute normally needs one; retries may need a second."
+  default     = 3
+
+  validation {
+    condition     = var.collect_max_instances >= 1 && var.collect_max_instances <= 20 && floor(var.collect_max_instances) == var.collect_max_instances
+    error_message = "The collect_max_instances must be a whole number from 1 to 20."
+  }
+}
+
+variable "render_max_instances" {
+  type        = number
+  description = "Upper bound of concurrent render instances. 1 keeps two renders from racing on the same objects."
+  default     = 1
+
+  validation {
+    condition     = var.render_max_instances >= 1 && var.render_max_instances <= 5 && floor(var.render_max_instances) == var.render_max_instances
+    error_message = "The render_max_instances must be a whole number from 1 to 5."
+  }
+}
+
+variable "notification_emails" {
+  type        = list(string)
+  description = "Email addresses that receive every alert. Empty: no email channel."
+  default     = []
+
+  validation {
+    condition     = alltrue([for address in var.notification_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", address))])
+    error_message = "Every entry of notification_emails must be an email address."
+  }
+}
+
+variable "webhook_url" {
+  type        = string
+  description = "An HTTPS URL that receives every alert as a JSON POST (Cloud Monitoring's webhook channel). Empty: none. It may carry a token, so it is sensitive."
+  default     = ""
+  sensitive   = true
+
+  validation {
+    condition     = var.webhook_url == "" || can(regex("^https://", var.webhook_url))
+    error_message = "The webhook_url must be empty or an https:// URL."
+  }
+}
+
+variable "slack_channel" {
+  type        = string
+  description = "Slack channel (e.g. #alerts) that receives every alert. Needs slack_token. Empty: no Slack channel."
+  default     = ""
+
+  validation {
+    condition     = var.slack_channel == "" || can(regex("^#[a-z0-9_-]{1,80}$", var.slack_channel))
+    error_message = "The slack_channel must be empty or a channel name starting with '#' (lowercase letters, digits, '-', '_')."
+  }
+}
+
+variable "slack_token" {
+  type        = string
+  description = "Slack bot token (xoxb-...) of an app in the workspace, allowed to post to slack_channel. Stored in the Terraform state: keep the state private."
+  default     = ""
+  sensitive   = true
+
+  validation {
+    condition     = var.slack_token == "" || can(regex("^xox[abp]-", var.slack_token))
+    error_message = "The slack_token must be empty or a Slack token starting with xoxb- (or xoxa-/xoxp-)."
+  }
+}
+
+variable "secrets_with_value" {
+  type        = list(string)
+  description = "Names of the `$${env:NAME}` secrets of tally.yaml whose value has been added (`gcloud secrets versions add`). Only these are bound to the collector: Cloud Run refuses to start with a secret that has no version. Values never pass through Terraform."
+  default     = []
+
+  validation {
+    condition     = alltrue([for name in var.secrets_with_value : can(regex("^[A-Za-z_][A-Za-z0-9_]*$", name))])
+    error_message = "Every entry of secrets_with_value must be an environment variable name such as GITHUB_TOKEN."
+  }
+}
+
+variable "backup_retention_days" {
+  type        = number
+  description = "How long the daily Firestore backups are kept, in days (1-98)."
+  default     = 7
+
+  validation {
+    condition     = var.backup_retention_days >= 1 && var.backup_retention_days <= 98 && floor(var.backup_retention_days) == var.backup_retention_days
+    error_message = "The backup_retention_days must be a whole number from 1 to 98 (14 weeks, the Firestore maximum)."
+  }
+}

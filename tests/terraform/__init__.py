@@ -1,0 +1,1 @@
+"""Offline checks of terraform/: fmt, the provider's own schema, structure, checkov."""

@@ -1,0 +1,416 @@
+"""The promises of issue 4, pinned over python-hcl2's parse of terraform/ and over what
+`terraform console` derives from a tally.yaml (main.tf is locals only, so it evaluates
+with no provider)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.terraform import tools
+from tests.terraform.schema_check import literal
+
+pytestmark = pytest.mark.terraform
+
+FORBIDDEN_ROLES = {
+    "roles/owner",
+    "roles/editor",
+    "roles/viewer",
+    "roles/storage.admin",
+    "roles/iam.serviceAccountUser",
+    "roles/iam.serviceAccountTokenCreator",
+    "roles/resourcemanager.projectIamAdmin",
+    "roles/secretmanager.admin",
+    "roles/datastore.owner",
+}
+
+
+def _unq(text: str) -> str:
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
+
+
+def resources(parsed: dict[str, dict[str, Any]], type_name: str | None = None):
+    """(file, type, name, body) of every resource, optionally of one type."""
+    for filename, doc in parsed.items():
+        for entry in doc.get("resource", []):
+            for raw_type, instances in entry.items():
+                if type_name is not None and _unq(raw_type) != type_name:
+                    continue
+                for raw_name, body in instances.items():
+                    yield filename, _unq(raw_type), _unq(raw_name), body
+
+
+def one(parsed: dict[str, dict[str, Any]], type_name: str, name: str) -> dict[str, Any]:
+    found = [body for _, _, n, body in resources(parsed, type_name) if n == name]
+    assert len(found) == 1, f"{type_name}.{name}: {len(found)} found"
+    return found[0]
+
+
+def strings(node: Any):
+    """Every string anywhere in a parsed node."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from strings(value)
+
+
+def write_config(path: Path, count: int) -> Path:
+    kinds = ["json", "html", "http", "github"]
+    sources = []
+    for index in range(count):
+        kind = kinds[index % 4]
+        source: dict[str, Any] = {"id": f"s{index:02d}", "kind": kind, "unit": "n"}
+        if index % 3 == 0:
+            source["schedule"] = ["*/15 * * * *", "0 3 * * 1-5"] if index % 2 else "7 * * * *"
+        else:
+            source["every"] = ["1m", "5m", "1h", "1d"][index % 4]
+        if kind == "github":
+            source.update(
+                repo="o/r", metric="stars", token="${env:TOKEN_" + str(index // 4 % 2) + "}"
+            )
+        else:
+            source["url"] = "https://example.com/x"
+            source["headers"] = {"X-Key": "${env:SHARED_KEY}"} if index % 5 == 0 else {}
+        if kind == "json":
+            source["query"] = "a.b"
+        if kind == "html":
+            source["selector"] = ".price"
+        if index % 7 == 0:
+            source["alerts"] = {"above": 10, "below": 1, "change": {"percent": 5, "window": "2h"}}
+        sources.append(source)
+    path.write_text(
+        yaml.safe_dump({"title": "t", "render_every": "10m", "sources": sources}), encoding="utf-8"
+    )
+    return path
+
+
+# --- scheduler --------------------------------------------------------------------------
+
+
+def test_exactly_two_scheduler_jobs_in_the_files(parsed: dict[str, dict[str, Any]]) -> None:
+    jobs = list(resources(parsed, "google_cloud_scheduler_job"))
+    assert sorted(name for _, _, name, _ in jobs) == ["collect", "render"]
+    for _, _, name, body in jobs:
+        # No count/for_each: two resources are two jobs, whatever tally.yaml says.
+        assert "count" not in body and "for_each" not in body, name
+        assert literal(body["pubsub_target"][0]["topic_name"]) is None  # a reference
+    collect = one(parsed, "google_cloud_scheduler_job", "collect")
+    assert literal(collect["schedule"]) == "* * * * *"
+
+
+@pytest.mark.parametrize("count", [1, 40])
+def test_sources_scale_but_jobs_do_not(tmp_path: Path, terraform_bin: Path, count: int) -> None:
+    config = write_config(tmp_path / "tally.yaml", count)
+    derived = tools.evaluate(
+        "{ sources = keys(local.sources), staleness = keys(local.staleness),"
+        " widgets = length(local.dashboard.gridLayout.widgets), render = local.render_schedule,"
+        " secrets = local.secret_names }",
+        config,
+    )
+    assert len(derived["sources"]) == count
+    assert derived["staleness"] == derived["sources"]
+    assert derived["widgets"] == 3 + count
+    assert derived["render"] == "*/10 * * * *"
+    expected_secrets = {"TOKEN_1", "TOKEN_0", "SHARED_KEY"} if count == 40 else {"SHARED_KEY"}
+    assert set(derived["secrets"]) == expected_secrets
+    # Nothing in scheduler.tf iterates over sources: still exactly two jobs.
+    text = (tools.TERRAFORM_DIR / "scheduler.tf").read_text(encoding="utf-8")
+    assert not re.search(r"^\s*(count|for_each)\s*=", text, re.MULTILINE)
+    assert "dynamic" not in text
+    assert text.count('resource "google_cloud_scheduler_job"') == 2
+
+
+@pytest.mark.parametrize(
+    ("render_every", "schedule"),
+    [("1m", "* * * * *"), ("15m", "*/15 * * * *"), ("1h", "0 * * * *"), ("6h", "0 */6 * * *"),
+     ("7m", None)],
+)  # fmt: skip
+def test_render_schedule_from_render_every(
+    tmp_path: Path, terraform_bin: Path, render_every: str, schedule: str | None
+) -> None:
+    config = tmp_path / "tally.yaml"
+    config.write_text(f"render_every: {render_every}\nsources: []\n", encoding="utf-8")
+    assert tools.evaluate("local.render_schedule", config) == schedule
+
+
+# --- functions ----------------------------------------------------------------------------
+
+
+def test_functions_retry_and_have_their_own_service_accounts(
+    parsed: dict[str, dict[str, Any]],
+) -> None:
+    functions = list(resources(parsed, "google_cloudfunctions2_function"))
+    assert sorted(name for _, _, name, _ in functions) == ["collect", "render"]
+    runtime_accounts = []
+    for _, _, name, body in functions:
+        trigger = body["event_trigger"][0]
+        assert literal(trigger["retry_policy"]) == "RETRY_POLICY_RETRY", name
+        assert "google_pubsub_topic." + name in trigger["pubsub_topic"]
+        assert "google_service_account.trigger" in trigger["service_account_email"]
+        service = body["service_config"][0]
+        account = service["service_account_email"]
+        assert account.startswith("${google_service_account."), name
+        runtime_accounts.append(account)
+        for key in ("available_memory", "timeout_seconds", "max_instance_count"):
+            assert key in service, f"{name}: {key} not set"
+        assert literal(body["build_config"][0]["entry_point"]) == name  # main.collect / main.render
+        assert literal(body["build_config"][0]["runtime"]).startswith("python3")
+    assert len(set(runtime_accounts)) == 2, "each function runs as its own service account"
+    assert "google_service_account.trigger" not in " ".join(runtime_accounts)
+
+
+def test_function_environment_contract(parsed: dict[str, dict[str, Any]]) -> None:
+    locals_ = {}
+    for doc in parsed.values():
+        for block in doc.get("locals", []):
+            locals_.update(block)
+    env = locals_["function_env"]
+    assert set(env) >= {"GOOGLE_CLOUD_PROJECT", "TALLY_CONFIG_YAML"}
+    assert "local.config_text" in env["TALLY_CONFIG_YAML"]
+    assert "yamldecode(file(var.config_path))" in locals_["config"].replace(
+        "local.config_text", "file(var.config_path)"
+    )
+    render_env = one(parsed, "google_cloudfunctions2_function", "render")["service_config"][0]
+    assert "TALLY_SITE_BUCKET" in render_env["environment_variables"]
+    collect = one(parsed, "google_cloudfunctions2_function", "collect")["service_config"][0]
+    secret_block = collect["dynamic"][0]['"secret_environment_variables"']
+    assert "local.bound_secrets" in secret_block["for_each"]
+
+
+def test_memory_render_more_than_collect(parsed: dict[str, dict[str, Any]]) -> None:
+    variables = {}
+    for doc in parsed.values():
+        for block in doc.get("variable", []):
+            for raw, body in block.items():
+                variables[_unq(raw)] = body
+    assert literal(variables["collect_memory"]["default"]) in ("256Mi", "512Mi")
+    assert literal(variables["render_memory"]["default"]) == "1Gi"
+
+
+def test_archive_follows_the_site_symlink_and_skips_caches(
+    parsed: dict[str, dict[str, Any]],
+) -> None:
+    archives = [
+        body
+        for doc in parsed.values()
+        for entry in doc.get("data", [])
+        for raw_type, instances in entry.items()
+        if _unq(raw_type) == "archive_file"
+        for body in instances.values()
+    ]
+    assert len(archives) == 1
+    archive = archives[0]
+    assert archive["exclude_symlink_directories"] is False
+    assert "../functions" in archive["source_dir"]
+    excludes = [literal(item) for item in archive["excludes"]]
+    assert "**/__pycache__" in excludes
+    obj = one(parsed, "google_storage_bucket_object", "functions")
+    assert "data.archive_file.functions.output_md5" in obj["name"]
+
+
+# --- IAM ----------------------------------------------------------------------------------
+
+
+def test_no_forbidden_role(parsed: dict[str, dict[str, Any]]) -> None:
+    roles = {
+        text
+        for doc in parsed.values()
+        for value in strings(doc)
+        for text in re.findall(r"roles/[A-Za-z0-9_.]+", value)
+    }
+    assert roles, "no role found: the test is not looking at the IAM bindings"
+    assert roles.isdisjoint(FORBIDDEN_ROLES), roles & FORBIDDEN_ROLES
+    # No project-wide storage admin of any flavour.
+    for _, _, name, body in resources(parsed, "google_project_iam_member"):
+        role_text = " ".join(strings(body.get("role", ""))) + " ".join(
+            strings(body.get("for_each", ""))
+        )
+        assert "storage.objectAdmin" not in role_text and "storage.admin" not in role_text, name
+
+
+def test_all_users_only_reads_site_objects(parsed: dict[str, dict[str, Any]]) -> None:
+    public = [
+        (type_name, name, body)
+        for _, type_name, name, body in resources(parsed)
+        if any("allUsers" in text or "allAuthenticatedUsers" in text for text in strings(body))
+    ]
+    assert [(t, n) for t, n, _ in public] == [
+        ("google_storage_bucket_iam_member", "site_public_read")
+    ]
+    body = public[0][2]
+    assert literal(body["role"]) == "roles/storage.objectViewer"
+    assert "google_storage_bucket.site.name" in body["bucket"]
+
+
+def test_renderer_writes_the_site_bucket_only(parsed: dict[str, dict[str, Any]]) -> None:
+    binding = one(parsed, "google_storage_bucket_iam_member", "renderer_site")
+    assert literal(binding["role"]) == "roles/storage.objectAdmin"
+    assert "google_storage_bucket.site.name" in binding["bucket"]
+    assert "google_service_account.renderer" in binding["member"]
+
+
+def test_trigger_may_only_invoke(parsed: dict[str, dict[str, Any]]) -> None:
+    trigger_bindings = [
+        (type_name, body)
+        for _, type_name, _, body in resources(parsed)
+        if "iam" in type_name and "google_service_account.trigger" in " ".join(strings(body))
+    ]
+    assert len(trigger_bindings) == 2
+    for type_name, body in trigger_bindings:
+        assert type_name == "google_cloud_run_v2_service_iam_member"
+        assert literal(body["role"]) == "roles/run.invoker"
+
+
+# --- monitoring -------------------------------------------------------------------------------
+
+
+def test_every_example_source_has_staleness_and_a_widget(
+    example_eval: dict[str, Any], parsed: dict[str, dict[str, Any]]
+) -> None:
+    ids = [source["id"] for source in yaml.safe_load(tools.EXAMPLE_CONFIG.read_text())["sources"]]
+    assert sorted(example_eval["staleness"]) == sorted(ids)
+    stale = one(parsed, "google_monitoring_alert_policy", "stale")
+    assert stale["for_each"] == "${local.staleness}"
+    widgets = example_eval["dashboard"]["gridLayout"]["widgets"]
+    for source_id in ids:
+        label = f'metric.labels.source="{source_id}"'
+        charts = [w for w in widgets if label in str(w)]
+        assert len(charts) == 1, source_id
+    dashboard = one(parsed, "google_monitoring_dashboard", "main")
+    assert dashboard["dashboard_json"] == "${jsonencode(local.dashboard)}"
+
+
+def test_staleness_defaults_to_twice_the_period(example_eval: dict[str, Any]) -> None:
+    stale = {key: value["seconds"] for key, value in example_eval["staleness"].items()}
+    assert stale["button-clicks"] == 3 * 3600  # alerts.stale_after: 3h
+    assert stale["echo-health"] == 15 * 60  # alerts.stale_after: 15m
+    assert stale["repo-commits"] == 2 * 3600  # every: 1h
+    assert stale["api-latency"] == 120  # every: 1m -> 2m
+    assert stale["card-price"] == 2 * 86400  # every: 1d (PromQL: beyond 23.5 h)
+    # Two crons: hourly 9-21, half-hourly 22-8 -> longest gap one hour.
+    assert stale["bot-queue"] == 2 * 3600
+    metrics = {key: value["metric"] for key, value in example_eval["staleness"].items()}
+    assert metrics["echo-health"] == "up" and metrics["button-clicks"] == "value"
+
+
+@pytest.mark.parametrize(
+    ("schedule", "seconds"),
+    [
+        ("*/5 * * * *", 2 * 300),
+        ("0 9 * * *", 2 * 86400),
+        ("0 9 * * 1-5", 2 * 3 * 86400),  # Friday 9:00 -> Monday 9:00
+        ("15,45 */2 * * *", 2 * (120 - 30) * 60),
+        ("0 0 1 * *", 2 * 8 * 86400),  # day-of-month: the 8-day fallback
+        ("0 9 * * MON", 2 * 8 * 86400),  # names: the 8-day fallback
+    ],
+)
+def test_cron_period(tmp_path: Path, terraform_bin: Path, schedule: str, seconds: int) -> None:
+    config = tmp_path / "tally.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "sources": [
+                    {
+                        "id": "a",
+                        "kind": "json",
+                        "url": "https://x.y/",
+                        "query": "a",
+                        "schedule": schedule,
+                    }
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    assert tools.evaluate("local.staleness.a.seconds", config) == seconds
+
+
+def test_alert_rules_of_the_example(example_eval: dict[str, Any]) -> None:
+    assert set(example_eval["threshold_rules"]) == {"bot-queue-above", "api-latency-above"}
+    assert example_eval["threshold_rules"]["api-latency-above"]["value"] == 1500
+    assert example_eval["change_rules"] == {
+        "card-price-change": {"id": "card-price", "percent": 10, "window_s": 86400}
+    }
+    assert example_eval["secret_names"] == ["GITHUB_TOKEN"]
+
+
+def test_pipeline_alerts(parsed: dict[str, dict[str, Any]]) -> None:
+    heartbeat = one(parsed, "google_monitoring_alert_policy", "heartbeat")
+    absent = heartbeat["conditions"][0]["condition_absent"][0]
+    assert "tally/ticks" in absent["filter"] or "ticks" in absent["filter"]
+    assert literal(absent["duration"]) == "600s"
+    errors = one(parsed, "google_monitoring_alert_policy", "function_errors")
+    content = errors["dynamic"][0]['"conditions"']["content"][0]
+    threshold = content["condition_threshold"][0]
+    assert literal(threshold["comparison"]) == "COMPARISON_GT"
+    assert threshold["threshold_value"] == 0
+    for name in ("threshold", "change"):
+        assert one(parsed, "google_monitoring_alert_policy", name)["for_each"].startswith(
+            "${local."
+        )
+
+
+def test_notification_channels_are_optional(parsed: dict[str, dict[str, Any]]) -> None:
+    channels = {
+        name: body
+        for _, _, name, body in resources(parsed, "google_monitoring_notification_channel")
+    }
+    assert set(channels) == {"email", "webhook", "slack"}
+    assert "var.notification_emails" in channels["email"]["for_each"]
+    assert "var.webhook_url" in channels["webhook"]["count"]
+    assert "var.slack_channel" in channels["slack"]["count"]
+
+
+def test_every_variable_is_typed_described_validated(parsed: dict[str, dict[str, Any]]) -> None:
+    variables = [
+        (_unq(raw), body)
+        for doc in parsed.values()
+        for block in doc.get("variable", [])
+        for raw, body in block.items()
+    ]
+    assert len(variables) >= 10
+    for name, body in variables:
+        assert "type" in body, name
+        assert literal(body.get("description", "")) not in (None, ""), name
+        assert body.get("validation"), name
+
+
+def test_outputs(parsed: dict[str, dict[str, Any]]) -> None:
+    outputs = {
+        _unq(raw) for doc in parsed.values() for block in doc.get("output", []) for raw in block
+    }
+    assert outputs >= {"page_url", "dashboard_url", "function_names", "bucket_names", "topic_names"}
+
+
+def test_required_apis(parsed: dict[str, dict[str, Any]]) -> None:
+    apis = " ".join(strings([doc.get("locals", []) for doc in parsed.values()]))
+    wanted = "cloudfunctions run cloudbuild eventarc pubsub cloudscheduler firestore monitoring"
+    for api in (wanted + " secretmanager storage artifactregistry").split():
+        assert f"{api}.googleapis.com" in apis, api
+
+
+def test_firestore_ttl_and_backup(parsed: dict[str, dict[str, Any]]) -> None:
+    database = one(parsed, "google_firestore_database", "main")
+    assert literal(database["type"]) == "FIRESTORE_NATIVE"
+    ttl = one(parsed, "google_firestore_field", "days_expire_at")
+    assert literal(ttl["collection"]) == "days" and literal(ttl["field"]) == "expire_at"
+    assert "ttl_config" in ttl
+    assert "daily_recurrence" in one(parsed, "google_firestore_backup_schedule", "daily")
+
+
+def test_site_bucket(parsed: dict[str, dict[str, Any]]) -> None:
+    site = one(parsed, "google_storage_bucket", "site")
+    assert site["uniform_bucket_level_access"] is True
+    website = site["website"][0]
+    assert literal(website["main_page_suffix"]) == "index.html"
+    assert literal(website["not_found_page"]) == "404.html"
+    source = one(parsed, "google_storage_bucket", "functions")
+    assert literal(source["public_access_prevention"]) == "enforced"
