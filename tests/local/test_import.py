@@ -1,0 +1,276 @@
+"""`tally import`: CSV history into the store, on the Firestore emulator, as a user runs it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import yaml
+from tally import runtime
+from tally.cli import main
+from tally.importer import Importer
+
+T0 = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture
+def config_file(tmp_path, firestore, monkeypatch):
+    """A tally.yaml with a json and an http source; the CLI's store on the emulator."""
+    path = tmp_path / "tally.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "sources": [
+                    {
+                        "id": "clicks",
+                        "kind": "json",
+                        "url": "http://127.0.0.1:9/counter",
+                        "query": "count",
+                        "every": "1m",
+                    },
+                    {
+                        "id": "echo",
+                        "kind": "http",
+                        "url": "http://127.0.0.1:9/ping",
+                        "every": "1m",
+                    },
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.delenv("TALLY_CONFIG_YAML", raising=False)
+    runtime.reset()
+    yield str(path)
+    runtime.reset()
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write_csv(path, lines: list[str]) -> str:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def exported(capsys, config_file: str, source_id: str) -> list[dict[str, str]]:
+    code, out, _ = run(capsys, "export", source_id, "--config", config_file)
+    assert code == 0
+    return list(csv.DictReader(io.StringIO(out)))
+
+
+def stored(store, source_id: str) -> dict[str, tuple]:
+    return {iso(sample.tick): (sample.value, sample.ok) for sample in store.samples(source_id)}
+
+
+def test_import_stores_rows_and_a_second_import_changes_nothing(
+    capsys, tmp_path, config_file, store
+):
+    lines = ["time,value,ok"] + [
+        f"{iso(T0 + timedelta(minutes=15 * i))},{100 + i},true" for i in range(200)
+    ]
+    path = write_csv(tmp_path / "h.csv", lines)
+
+    code, out, err = run(capsys, "import", "clicks", path, "--config", config_file)
+    assert code == 0, err
+    assert "200 imported, 0 skipped, 0 rejected" in out
+    assert len(stored(store, "clicks")) == 200
+    assert stored(store, "clicks")[iso(T0 + timedelta(minutes=15 * 7))] == (107.0, True)
+
+    code, out, err = run(capsys, "import", "clicks", path, "--config", config_file)
+    assert code == 0, err
+    assert "0 imported, 200 skipped, 0 rejected" in out
+    assert "0 of 3 day documents written" in out
+
+
+def test_rows_cost_one_write_per_day_document(store):
+    rows = [f"{iso(T0 + timedelta(minutes=i))},{i}" for i in range(3 * 1440)]
+    result = Importer(store, "clicks", "json").import_lines(rows)
+    assert result.imported == 3 * 1440
+    assert store.counter.writes == 3  # three days, one merge write each
+    assert store.counter.reads == 3  # each day document read once to skip what is stored
+    day = store.day("clicks", "2026-11-02")
+    assert day is not None and len(day.samples) == 1440
+    assert day.last_tick == int((T0 + timedelta(days=1, minutes=1439)).timestamp())
+
+
+def test_imported_day_documents_look_like_collected_ones(store):
+    """Same fields as Store.write_sample, so the renderer and summaries cannot tell."""
+    from tally.sample import Sample
+
+    tick = T0 + timedelta(hours=3)
+    store.write_sample(Sample(source_id="live", tick=tick, ok=True, value=5.0))
+    Importer(store, "imported", "json").import_lines([f"{iso(tick)},5"])
+    live = store.get("sources/live/days/2026-11-01")
+    imported = store.get("sources/imported/days/2026-11-01")
+    assert imported["source"] == "imported"
+    for data in (live, imported):
+        data.pop("source")
+    assert imported == live
+    assert store.summary("imported").last.value == 5.0
+
+
+def test_http_check_rows_are_stored_as_checks(store):
+    Importer(store, "echo", "http").import_lines(
+        [f"{iso(T0)},120.5,true", f"{iso(T0 + timedelta(minutes=1))},900,false"]
+    )
+    samples = list(store.samples("echo"))
+    assert [(s.value, s.latency_ms, s.up, s.ok) for s in samples] == [
+        (120.5, 120.5, 1, True),
+        (900.0, 900.0, 0, False),
+    ]
+    assert samples[1].error
+
+
+def test_malformed_lines_are_named_and_the_rest_imported(capsys, tmp_path, config_file, store):
+    lines = [
+        f"{iso(T0)},1",  # 1 ok
+        "yesterday,2",  # 2 bad time
+        f"{iso(T0 + timedelta(minutes=2))},lots",  # 3 bad value
+        f"{iso(T0 + timedelta(minutes=3))},3,maybe",  # 4 bad ok
+        f"{iso(T0 + timedelta(minutes=4))}",  # 5 one field
+        "",  # blank lines are not rows
+        f"{iso(T0 + timedelta(minutes=5))},,true",  # 7 ok without a value
+        f"{iso(T0 + timedelta(minutes=6))},,false",  # 8 a failed sample: fine
+        "1700000000000,4",  # 9 epoch milliseconds
+        f"{iso(T0 + timedelta(minutes=9))},nan",  # 10 not finite
+        f"{iso(T0 + timedelta(minutes=10))},5,true,extra",  # 11 too many fields
+        '"2026-11-01T00:11:00Z,6',  # 12 unterminated quote
+    ]
+    path = write_csv(tmp_path / "bad.csv", lines)
+    code, out, err = run(capsys, "import", "clicks", path, "--config", config_file)
+    assert code == 1
+    assert "2 imported, 0 skipped, 9 rejected" in out
+    for line, words in [
+        (2, "neither ISO-8601"),
+        (3, "'lots' is not a number"),
+        (4, "'maybe' is not true/false"),
+        (5, "found 1 fields"),
+        (7, "value is empty"),
+        (9, "milliseconds"),
+        (10, "not a finite number"),
+        (11, "found 4 fields"),
+        (12, "CSV"),
+    ]:
+        assert f"{path}: line {line}: " in err and words in err, (line, words, err)
+        assert any(
+            row.startswith(f"{path}: line {line}: ") and words in row for row in err.splitlines()
+        ), (line, words)
+    values = stored(store, "clicks")
+    assert values == {
+        iso(T0): (1.0, True),
+        iso(T0 + timedelta(minutes=6)): (None, False),
+    }
+
+
+def test_duplicates_identical_are_skipped_and_conflicting_rejected(
+    capsys, tmp_path, config_file, store
+):
+    lines = [
+        f"{iso(T0)},1",
+        f"{iso(T0)},1",  # identical repeat
+        f"{int(T0.timestamp()) + 30},1",  # same minute, in epoch seconds: the same sample
+        f"{iso(T0 + timedelta(minutes=1))},2",
+        f"{iso(T0 + timedelta(minutes=1, seconds=20))},3",  # same minute, another value
+    ]
+    path = write_csv(tmp_path / "dup.csv", lines)
+    code, out, err = run(capsys, "import", "clicks", path, "--config", config_file)
+    assert code == 1
+    assert "2 imported, 2 skipped, 1 rejected" in out
+    assert "line 5: a different sample for the same minute as line 4" in err
+    assert stored(store, "clicks") == {
+        iso(T0): (1.0, True),
+        iso(T0 + timedelta(minutes=1)): (2.0, True),
+    }
+
+
+def test_out_of_order_times_across_days_land_where_they_belong(store):
+    times = [T0 + timedelta(hours=7 * i) for i in range(40)]
+    shuffled = times[:]
+    random.Random(5).shuffle(shuffled)
+    assert shuffled != times
+    rows = [f"{int(t.timestamp())},{t.hour}" for t in shuffled]  # epoch seconds this time
+    result = Importer(store, "clicks", "json").import_lines(rows)
+    assert result.imported == 40 and result.rejected == 0
+    assert store.counter.writes == result.days == len({t.date() for t in times})
+    samples = list(store.samples("clicks"))
+    assert [s.tick for s in samples] == times
+    assert [s.value for s in samples] == [float(t.hour) for t in times]
+    newest = max(times)
+    assert store.day("clicks", newest.strftime("%Y-%m-%d")).last_tick == int(newest.timestamp())
+
+
+def test_a_file_that_differs_replaces_what_it_names_and_keeps_the_rest(store):
+    Importer(store, "clicks", "json").import_lines(
+        [f"{iso(T0)},1", f"{iso(T0 + timedelta(minutes=1))},2"]
+    )
+    result = Importer(store, "clicks", "json").import_lines([f"{iso(T0)},10"])
+    assert (result.imported, result.replaced, result.skipped) == (1, 1, 0)
+    assert [s.value for s in store.samples("clicks")] == [10.0, 2.0]
+
+
+def test_export_after_import_round_trips(capsys, tmp_path, config_file, store):
+    rng = random.Random(7)
+    rows = []
+    for i in range(3000):
+        moment = T0 + timedelta(minutes=7 * i)
+        ok = rng.random() > 0.05
+        value = round(rng.uniform(-1e6, 1e6), rng.choice([0, 2, 6])) if ok else ""
+        rows.append((iso(moment), value, "true" if ok else "false"))
+    rng.shuffle(rows)
+    path = write_csv(
+        tmp_path / "in.csv", ["time,value,ok"] + [",".join(map(str, row)) for row in rows]
+    )
+    code, out, err = run(capsys, "import", "clicks", path, "--config", config_file)
+    assert code == 0, err
+
+    got = exported(capsys, config_file, "clicks")
+    expected = sorted(rows)
+    assert [r["time"] for r in got] == [row[0] for row in expected]
+    assert [r["ok"] for r in got] == [row[2] for row in expected]
+    assert [float(r["value"]) if r["value"] else "" for r in got] == [
+        float(row[1]) if row[1] != "" else "" for row in expected
+    ]
+
+    # The export is itself importable (columns found by header name): nothing to change.
+    export_path = tmp_path / "out.csv"
+    code, out, _ = run(capsys, "export", "clicks", "--config", config_file)
+    export_path.write_text(out, encoding="utf-8")
+    code, out, err = run(capsys, "import", "clicks", str(export_path), "--config", config_file)
+    assert code == 0, err
+    assert "0 imported, 3000 skipped, 0 rejected" in out
+
+
+def test_a_100k_row_file(capsys, tmp_path, config_file, store):
+    start = datetime(2026, 6, 1, tzinfo=UTC)
+    path = tmp_path / "big.csv"
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("time,value\n")
+        for i in range(100_000):
+            handle.write(f"{int(start.timestamp()) + 60 * i},{i}\n")
+    code, out, err = run(capsys, "import", "clicks", str(path), "--config", config_file)
+    assert code == 0, err
+    days = len({(start + timedelta(minutes=i)).date() for i in range(0, 100_000, 60)})
+    assert f"100000 imported, 0 skipped, 0 rejected (100000 rows; {days} of {days}" in out
+    last = list(store.samples("clicks", since="2026-07-10"))[-1]
+    assert last.tick == start + timedelta(minutes=99_999) and last.value == 99_999.0
+
+
+def test_unknown_source_and_missing_file(capsys, tmp_path, config_file):
+    path = write_csv(tmp_path / "a.csv", [f"{iso(T0)},1"])
+    code, _, err = run(capsys, "import", "nope", path, "--config", config_file)
+    assert code == 1 and "unknown source id: nope" in err
+    code, _, err = run(
+        capsys, "import", "clicks", str(tmp_path / "none.csv"), "--config", config_file
+    )
+    assert code == 1 and "cannot read" in err

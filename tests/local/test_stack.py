@@ -1,0 +1,265 @@
+"""The local stack end to end: real emulators, real functions, push subscriptions, the page
+from the bucket in headless Chromium; and its supervision."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import yaml
+from tally.local import demo
+from tally.local.stack import BUCKET, PROJECT
+from tally.local.supervisor import Part, PartFailed, Supervisor
+
+from tests.local.conftest import free_port_block, process_groups
+
+pytestmark = pytest.mark.stack
+
+STARTUP = 300  # emulators (Java) + functions + 120 days of history, on a 2-core machine
+TICKS = 3
+
+
+def tick_times(run) -> list[datetime]:  # type: ignore[no-untyped-def]
+    """The ticks `tally local` reported (one line each, after reading the store back)."""
+    return [
+        datetime.strptime(line.split()[1] + " " + line.split()[2], "%Y-%m-%d %H:%MZ").replace(
+            tzinfo=UTC
+        )
+        for line in run.lines("tick ")
+    ]
+
+
+def assert_no_process_left(groups: list[int]) -> None:
+    left = {pgid: pids for pgid, pids in process_groups().items() if pgid in groups}
+    assert not left, f"processes left behind in the stack's process groups: {left}"
+
+
+def live_samples(firestore_host: str, start: datetime) -> dict[str, set[datetime]]:
+    """Per demo source, the sample times at or after the stack's first tick."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import firestore
+
+    previous = os.environ.get("FIRESTORE_EMULATOR_HOST")
+    os.environ["FIRESTORE_EMULATOR_HOST"] = firestore_host
+    try:
+        client = firestore.Client(project=PROJECT, credentials=AnonymousCredentials())
+        found: dict[str, set[datetime]] = {}
+        for source_id in demo.SOURCES:
+            times: set[datetime] = set()
+            for day in {start.date(), (start + timedelta(days=1)).date()}:
+                data = client.document(f"sources/{source_id}/days/{day}").get().to_dict() or {}
+                for key in data.get("samples", {}):
+                    moment = datetime.strptime(f"{day} {key}", "%Y-%m-%d %H%M").replace(tzinfo=UTC)
+                    if moment >= start:
+                        times.add(moment)
+            found[source_id] = times
+        return found
+    finally:
+        if previous is None:
+            os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
+        else:
+            os.environ["FIRESTORE_EMULATOR_HOST"] = previous
+
+
+def test_the_demo_stack_collects_every_tick_and_serves_the_page(stack_run, tmp_path):
+    base = free_port_block()
+    run = stack_run("--port-base", str(base), "--tick-seconds", "2")
+    run.wait_for(lambda: run.lines("page "), STARTUP, "page URL")
+    run.wait_for(lambda: len(run.lines("tick ")) >= TICKS, 120, f"{TICKS} ticks")
+
+    parts = run.parts()
+    assert set(parts) == {"firestore", "pubsub", "storage", "demo", "collect", "render"}
+    assert parts["firestore"][0] == f"127.0.0.1:{base}"
+    assert parts["demo"][0] == f"http://127.0.0.1:{base + 5}"
+    page_url = run.lines("page ")[0].split()[1]
+    assert page_url == f"http://127.0.0.1:{base + 2}/{BUCKET}/index.html"
+
+    # Firestore: exactly one sample per source per tick, and nothing between or beside.
+    reported = tick_times(run)
+    start = reported[0]
+    assert reported == [start + timedelta(minutes=n) for n in range(len(reported))]
+    stored = live_samples(f"127.0.0.1:{base}", start)
+    published_at_most = len(tick_times(run)) + 2  # ticks still in flight while we read
+    for source_id, times in stored.items():
+        assert set(reported) <= times, (source_id, sorted(times))
+        assert times <= {start + timedelta(minutes=n) for n in range(published_at_most)}, (
+            source_id,
+            sorted(times),
+        )
+    # The live values came from the demo upstream through the real sources.
+    assert all(" FAILED" not in line or "echo-health" in line for line in run.lines("tick "))
+
+    # A render after the ticks, so the page shows them: the render job runs every 5
+    # simulated minutes, i.e. every 10 s here.
+    first_ticks = len(reported)
+    run.wait_for(lambda: len(run.lines("tick ")) >= first_ticks + 6, 60, "a later render")
+
+    with urllib.request.urlopen(page_url, timeout=10) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/html")
+        html = response.read().decode()
+    assert "tally demo" in html
+
+    check_page_in_chromium(page_url, tmp_path)
+
+    groups = [pid for _, pid in parts.values()] + [run.process.pid]
+    run.interrupt()
+    assert run.wait(60) == 0, run.output
+    assert run.stdout[-1].startswith("stopped: every part has exited")
+    assert_no_process_left(groups)
+
+
+def check_page_in_chromium(page_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    from tests.support.browser import chromium_path, launch
+
+    if chromium_path() is None:  # a missing browser is a failure, not a silent skip
+        pytest.fail("Debian's chromium is not installed (apt-get install chromium)")
+    names = {s["id"]: s["name"] for s in yaml.safe_load(demo_yaml())["sources"]}
+    failures: list[str] = []
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 8000})
+            page.on(
+                "response",
+                lambda r: failures.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+            )
+            page.on("requestfailed", lambda r: failures.append(f"failed {r.url}"))
+            page.goto(page_url, wait_until="networkidle")
+            cards = page.locator(".card")
+            shown = {
+                cards.nth(i).locator(".name").inner_text(): cards.nth(i)
+                .locator(".value")
+                .inner_text()
+                for i in range(cards.count())
+            }
+            for source_id, name in names.items():
+                value = shown.get(name)
+                assert value and any(ch.isdigit() for ch in value), (source_id, shown)
+            page.screenshot(path=str(tmp_path / "index.png"), full_page=True)
+
+            links = [
+                page.locator(".card a").nth(i).get_attribute("href")
+                for i in range(page.locator(".card a").count())
+            ]
+            assert len(links) == len(names)
+            for link in links:
+                page.goto(page_url.rsplit("/", 1)[0] + "/" + link, wait_until="networkidle")
+                images = page.locator("img")
+                assert images.count() >= 1, link
+                for i in range(images.count()):
+                    image = images.nth(i)
+                    image.scroll_into_view_if_needed()
+                    loaded = image.evaluate(
+                        "img => img.decode().then(() => img.naturalWidth > 0, () => false)"
+                    )
+                    assert loaded, (link, image.get_attribute("src"))
+        finally:
+            browser.close()
+    assert not failures, failures
+
+
+def demo_yaml() -> str:
+    from tally.local.stack import demo_config_path
+
+    return demo_config_path().read_text(encoding="utf-8")
+
+
+def test_killing_the_collect_server_stops_the_stack_cleanly(stack_run):
+    base = free_port_block()
+    run = stack_run("--port-base", str(base), "--tick-seconds", "2")
+    run.wait_for(lambda: len(run.lines("tick ")) >= 1, STARTUP, "the first tick")
+    parts = run.parts()
+    groups = [pid for _, pid in parts.values()] + [run.process.pid]
+    assert len(process_groups().get(parts["firestore"][1], [])) >= 2  # gcloud and its Java
+
+    os.kill(parts["collect"][1], signal.SIGKILL)
+    assert run.wait(60) == 1, run.output
+    errors = "\n".join(run.stderr)
+    assert "collect exited unexpectedly" in errors
+    assert "collect.log" in errors  # the log's last lines are shown, and the log kept
+    assert run.stdout[-1].startswith("stopped: every part has exited")
+    assert_no_process_left(groups)
+
+
+def test_a_port_in_use_is_named(stack_run):
+    base = free_port_block()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", base + 3))
+        taken.listen()
+        run = stack_run("--port-base", str(base))
+        assert run.wait(30) == 1
+    errors = "\n".join(run.stderr)
+    assert f"port {base + 3} (for collect) is already in use" in errors
+    assert "--port-base" in errors
+    assert not run.parts()  # nothing was started
+
+
+def test_a_bad_config_stops_before_anything_starts(stack_run, tmp_path):
+    path = tmp_path / "tally.yaml"
+    path.write_text("sources:\n  - id: x\n    kind: json\n    url: nope\n    every: 1m\n")
+    run = stack_run("--config", str(path), "--port-base", str(free_port_block()))
+    assert run.wait(30) == 1
+    errors = "\n".join(run.stderr)
+    assert "source 'x'" in errors and "url" in errors
+    assert not run.parts()
+
+
+def test_the_demo_config_names_the_demo_upstream_on_the_port_in_use():
+    from tally.config import parse_config
+    from tally.local.stack import DEMO_ORIGIN, demo_config_text
+
+    assert DEMO_ORIGIN in demo_yaml()
+    config = parse_config(yaml.safe_load(demo_config_text(12345)))
+    urls = [getattr(s, "url", None) or s.api_url for s in config.sources]  # type: ignore[attr-defined]
+    assert urls and all(url.startswith("http://127.0.0.1:12345/") for url in urls)
+    assert [s.id for s in config.sources] == demo.SOURCES
+    assert all(s.every == timedelta(minutes=1) for s in config.sources)  # a sample every tick
+
+
+def test_a_part_that_dies_while_starting_is_named_with_its_log(tmp_path):
+    part = Part(
+        "flaky",
+        [sys.executable, "-c", "print('boom: cannot bind'); raise SystemExit(3)"],
+        address="-",
+        ready=lambda: False,
+        log_dir=tmp_path,
+    )
+    supervisor = Supervisor(tmp_path, say=lambda line: None)
+    supervisor.start(part)
+    try:
+        with pytest.raises(PartFailed) as info:
+            supervisor.wait_ready(part)
+    finally:
+        supervisor.stop_all()
+    assert "flaky exited unexpectedly (exit code 3)" in str(info.value)
+    assert "boom: cannot bind" in str(info.value)
+
+
+def test_stopping_a_part_stops_what_it_spawned_even_when_that_ignores_sigterm(tmp_path):
+    stubborn = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)"
+    parent = (
+        "import subprocess, sys, time; "
+        f"subprocess.Popen([sys.executable, '-c', {stubborn!r}]); time.sleep(120)"
+    )
+    part = Part(
+        "parent", [sys.executable, "-c", parent], address="-", ready=lambda: True, log_dir=tmp_path
+    )
+    supervisor = Supervisor(tmp_path, say=lambda line: None)
+    supervisor.start(part)
+    try:
+        deadline = time.monotonic() + 20
+        while len(process_groups().get(part.pid, [])) < 2:
+            assert time.monotonic() < deadline, "the child never started"
+            time.sleep(0.1)
+    finally:
+        supervisor.stop_all()
+    assert_no_process_left([part.pid])
