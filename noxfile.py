@@ -46,3 +46,12 @@ def bench(session: nox.Session) -> None:
     """Benchmarks whose figures are in README.md ("Benchmarks")."""
     _install(session)
     session.run("python", "-m", "tests.bench", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def local(session: nox.Session) -> None:
+    """Run tally here: emulators, functions, demo sources, the page (`-- --config F`)."""
+    session.install("-e", ".[local]")
+    # Ctrl-C reaches `tally local` too; give it the time to stop every part it started
+    # (nox would otherwise kill it 0.5 s later, before the emulators are down).
+    session.run("tally", "local", *session.posargs, interrupt_timeout=60, terminate_timeout=30)
