@@ -37,3 +37,15 @@ resource "google_firestore_backup_schedule" "daily" {
 
   daily_recurrence {}
 }
+
+# Nothing queries inside a day's `samples` map (the store reads whole day documents,
+# by `date`), so its entries need no index: without this, Firestore would index every
+# sample's every field by default, which costs storage (billed beyond 1 GiB).
+resource "google_firestore_field" "days_samples" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "days"
+  field      = "samples"
+
+  index_config {}
+}

@@ -414,3 +414,19 @@ def test_site_bucket(parsed: dict[str, dict[str, Any]]) -> None:
     assert literal(website["not_found_page"]) == "404.html"
     source = one(parsed, "google_storage_bucket", "functions")
     assert literal(source["public_access_prevention"]) == "enforced"
+
+
+def test_readme_deploy_section_lists_every_output(parsed: dict[str, dict[str, Any]]) -> None:
+    readme = (tools.REPO / "README.md").read_text(encoding="utf-8")
+    start = readme.index("<!-- section: deploy -->")
+    section = readme[start : readme.index("<!-- end section: deploy -->")]
+    outputs = {
+        _unq(raw) for doc in parsed.values() for block in doc.get("output", []) for raw in block
+    }
+    missing = [name for name in sorted(outputs) if f"| `{name}` |" not in section]
+    assert missing == [], "outputs not described in README.md's Deploy section"
+    variables = {
+        _unq(raw) for doc in parsed.values() for block in doc.get("variable", []) for raw in block
+    }
+    for name in ("secrets_with_value", "slack_channel", "slack_token", "notification_emails"):
+        assert name in variables and name in section, name
