@@ -82,7 +82,9 @@ def test_steady_state_render_reads_a_few_documents_and_redraws_only_the_changed_
     seed(store, "pulse", days_back(TODAY - timedelta(days=1), 3), 10, lambda t: 50.0)
     config = _config()
     first = render_site(config, store, tmp_path, now=NOW)
-    assert first.reads > 120  # the first render folds the whole history, once
+    assert first.reads > 120  # the first render folds the whole history, once (in pages)
+    daily = json.loads((tmp_path / "data/price.json").read_text())["daily"]
+    assert len(daily) == 120 and daily[0]["date"] == (TODAY - timedelta(days=120)).isoformat()
     assert sorted(first.redrawn) == ["price", "pulse"]
 
     store.write_sample(Sample("price", NOW + timedelta(minutes=1), ok=True, value=140.0))

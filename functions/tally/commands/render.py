@@ -1,4 +1,4 @@
-"""`tally render [--config F] [--out DIR] [--all]`: draw the public page now.
+"""`tally render [--config F] [--out DIR]`: draw the public page now.
 
 With --out the site is written to a folder (open DIR/index.html); otherwise it is
 uploaded to the bucket named by $TALLY_SITE_BUCKET, as the deployed function does.
@@ -22,11 +22,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         help="write the site to this folder instead of $TALLY_SITE_BUCKET",
     )
-    parser.add_argument(
-        "--all",
-        action="store_true",
-        help="redraw and rewrite every object, changed or not",
-    )
     parser.set_defaults(func=run)
 
 
@@ -34,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from tally.render.entry import render_site  # pandas/matplotlib only on this path
 
     config = config_from(args)
-    result = render_site(config, runtime.store(config.retention_days), args.out, force=args.all)
+    result = render_site(config, runtime.store(config.retention_days), args.out)
     where = args.out if args.out is not None else "the site bucket"
     print(
         f"{len(result.redrawn)} of {len(config.sources)} source(s) redrawn, "

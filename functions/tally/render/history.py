@@ -31,6 +31,7 @@ RECENT_DAYS = 2
 RECENT_MIN = 200
 ERROR_CHARS = 500
 CLOSE_MARGIN = timedelta(minutes=5)
+FOLD_PAGE = 60  # day documents per query when folding a long history
 
 # daily row:  [open, high, low, close, n_ok, n_total, latency_sum, latency_n]
 # hourly row: [close, min, max, latency_mean, n_ok, n_total]
@@ -137,16 +138,27 @@ class Aggregates:
 def update_aggregates(
     store: Store, source_id: str, agg: Aggregates, through: date
 ) -> tuple[bool, int]:
-    """Fold every closed day not yet folded; (changed, day documents read)."""
+    """Fold every closed day not yet folded; (changed, day documents read).
+
+    Long histories (the first render of a source with years of data) are read in
+    pages of FOLD_PAGE days, each its own query within the store's deadline, and the
+    aggregates are saved after each page: a render cut short resumes where it was.
+    """
     if agg.through and agg.through >= through.isoformat():
         return False, 0
-    since = None
-    if agg.through:
-        since = (date.fromisoformat(agg.through) + timedelta(days=1)).isoformat()
-    days = list(store.days(source_id, since=since, until=through.isoformat()))
-    agg.fold(days, through)
-    agg.save(store, source_id)
-    return True, len(days)
+    read = 0
+    while True:
+        since = None
+        if agg.through:
+            since = (date.fromisoformat(agg.through) + timedelta(days=1)).isoformat()
+        page = list(store.days(source_id, since=since, until=through.isoformat(), limit=FOLD_PAGE))
+        read += len(page)
+        if len(page) < FOLD_PAGE:
+            agg.fold(page, through)
+            agg.save(store, source_id)
+            return True, read
+        agg.fold(page, date.fromisoformat(page[-1].date))
+        agg.save(store, source_id)
 
 
 def live_days(store: Store, source_id: str, through: date, today: date) -> list[Day]:
