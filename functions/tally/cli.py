@@ -14,7 +14,7 @@ from tally import logs
 from tally.config import ConfigError, UnknownSource
 
 # Subcommand modules under tally/commands, in the order `tally --help` lists them.
-COMMANDS = ["validate", "collect", "export", "import_samples", "local"]
+COMMANDS = ["validate", "collect", "export", "import_samples", "local", "render"]
 
 
 def build_parser() -> argparse.ArgumentParser:
