@@ -72,7 +72,7 @@ resource "google_storage_bucket_iam_member" "renderer_site" {
 resource "google_cloud_run_v2_service_iam_member" "trigger_invokes_collect" {
   project  = var.project_id
   location = var.region
-  name     = google_cloudfunctions2_function.collect.service_config[0].service
+  name     = google_cloudfunctions2_function.collect.name # a 2nd-gen function runs as the Cloud Run service of its name
   role     = "roles/run.invoker"
   member   = "serviceAccount:${google_service_account.trigger.email}"
 }
@@ -80,7 +80,7 @@ resource "google_cloud_run_v2_service_iam_member" "trigger_invokes_collect" {
 resource "google_cloud_run_v2_service_iam_member" "trigger_invokes_render" {
   project  = var.project_id
   location = var.region
-  name     = google_cloudfunctions2_function.render.service_config[0].service
+  name     = google_cloudfunctions2_function.render.name
   role     = "roles/run.invoker"
   member   = "serviceAccount:${google_service_account.trigger.email}"
 }

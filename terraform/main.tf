@@ -13,11 +13,11 @@ locals {
   config_text = file(var.config_path)
   config      = yamldecode(local.config_text)
 
-  prefix            = var.name_prefix
-  firestore_db      = "(default)" # the free tier applies to the (default) database only
-  firestore_loc     = var.firestore_location == "" ? var.region : var.firestore_location
-  site_bucket_name  = var.site_bucket_name == "" ? "${var.project_id}-${var.name_prefix}-site" : var.site_bucket_name
-  source_bucket_nme = "${var.project_id}-${var.name_prefix}-functions"
+  prefix             = var.name_prefix
+  firestore_db       = "(default)" # the free tier applies to the (default) database only
+  firestore_loc      = var.firestore_location == "" ? var.region : var.firestore_location
+  site_bucket_name   = var.site_bucket_name == "" ? "${var.project_id}-${var.name_prefix}-site" : var.site_bucket_name
+  source_bucket_name = "${var.project_id}-${var.name_prefix}-functions"
 
   # --- durations -----------------------------------------------------------------
 

@@ -33,7 +33,7 @@ resource "google_storage_bucket_iam_member" "site_public_read" {
 resource "google_storage_bucket" "functions" {
   #checkov:skip=CKV_GCP_62:Only Terraform writes here and Cloud Build reads; Cloud Audit Logs record both.
   project                     = var.project_id
-  name                        = local.source_bucket_nme
+  name                        = local.source_bucket_name
   location                    = var.region
   storage_class               = "STANDARD"
   uniform_bucket_level_access = true
