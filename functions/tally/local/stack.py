@@ -51,6 +51,7 @@ BUCKET = "tally-site"
 DEMO_ORIGIN = "http://127.0.0.1:8605"  # as written in examples/demo.yaml
 HISTORY_DAYS = 120
 HISTORY_STEP = timedelta(hours=1)
+DENSE_HISTORY = timedelta(hours=6)  # per minute: the page's last-48-hours chart has a line
 PAGE_WAIT_SECONDS = 180
 FUNCTIONS_DIR = Path(__file__).resolve().parents[2]  # functions/: main.py and tally/
 REPO_DIR = FUNCTIONS_DIR.parent
@@ -303,19 +304,23 @@ class Stack:
         return True
 
     def import_history(self) -> None:
-        """120 days of hourly demo history, through the same code as `tally import`."""
+        """120 days of demo history, through the same code as `tally import`."""
         from tally.importer import Importer, Result, rows_from_samples
         from tally.store import Store
 
         store = Store(retention_days=self.config.retention_days)
-        start = self.start_tick - timedelta(days=HISTORY_DAYS)
-        start = start.replace(minute=0)
+        start = (self.start_tick - timedelta(days=HISTORY_DAYS)).replace(minute=0)
+        # Hourly, then every minute for the last hours, as a source collected every minute
+        # would have it (the hourly part keeps the import quick: one small document a day).
+        dense = (self.start_tick - DENSE_HISTORY).replace(minute=0)
         started = time.monotonic()
         total = Result()
         for source in self.config.sources:
             if source.id not in demo.SOURCES:
                 continue
-            rows = rows_from_samples(demo.history(source.id, start, self.start_tick, HISTORY_STEP))
+            samples = list(demo.history(source.id, start, dense, HISTORY_STEP))
+            samples += demo.history(source.id, dense, self.start_tick, timedelta(minutes=1))
+            rows = rows_from_samples(samples)
             result = Result()
             Importer(store, source.id, source.kind).write_rows(rows, result)  # type: ignore[attr-defined]
             total.imported += result.imported
@@ -502,8 +507,11 @@ def run_stack(config: str | None, port_base: int, tick_seconds: float | None) ->
         tick_seconds=tick_seconds,
         say=say,
     )
+    # Ctrl-C (SIGINT), kill (SIGTERM) and a closed terminal (SIGHUP) all stop the stack
+    # cleanly, even when started where SIGINT was ignored (a background job of a script).
     previous = {
-        sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)
+        sig: signal.signal(sig, _raise_interrupt)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     }
     status = 0
     try:
@@ -524,7 +532,6 @@ def run_stack(config: str | None, port_base: int, tick_seconds: float | None) ->
         stack.supervisor.stop_all()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
         if status == 0:
             shutil.rmtree(run_dir, ignore_errors=True)
         say("stopped: every part has exited" + (f"; logs kept in {run_dir}" if status else ""))
