@@ -430,3 +430,69 @@ def test_readme_deploy_section_lists_every_output(parsed: dict[str, dict[str, An
     }
     for name in ("secrets_with_value", "slack_channel", "slack_token", "notification_emails"):
         assert name in variables and name in section, name
+
+
+# --- main.tf and the core agree ---------------------------------------------------------
+
+
+CRON_SETS = [
+    ["*/5 * * * *"],
+    ["0 9 * * *"],
+    ["0 9 * * 1-5"],
+    ["15,45 */2 * * *"],
+    ["0 9-21 * * *", "*/30 22-23,0-8 * * *"],
+    ["5 4 * * 0", "5 4 * * 3"],
+]
+
+
+def test_cron_periods_match_the_core(tmp_path: Path, terraform_bin: Path) -> None:
+    """main.tf's period of a cron source is the one functions/tally/schedule.py uses."""
+    from datetime import UTC, datetime
+
+    from tally.config import parse_config
+    from tally.schedule import period
+
+    raw = {
+        "sources": [
+            {"id": f"c{i}", "kind": "json", "url": "https://x.y/", "query": "a", "schedule": crons}
+            for i, crons in enumerate(CRON_SETS)
+        ]
+    }
+    config_path = tmp_path / "tally.yaml"
+    config_path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    hcl = tools.evaluate("{ for id, v in local.staleness : id => v.seconds }", config_path)
+    config = parse_config(raw)
+    around = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)  # a Wednesday
+    for source in config.sources:
+        core = period(source, config.tz, around).total_seconds()
+        assert hcl[source.id] == 2 * core, (source.schedule, hcl[source.id], core)
+
+
+def test_durations_match_the_core(tmp_path: Path, terraform_bin: Path) -> None:
+    from tally.durations import parse_duration
+
+    texts = ["30s", "5m", "2h", "1d", "1w", "1.5h", 90, " 10m "]  # 90: a YAML number
+    raw = {
+        "sources": [
+            {"id": f"d{i}", "kind": "json", "url": "https://x.y/", "query": "a", "every": "1m",
+             "alerts": {"stale_after": text}}
+            for i, text in enumerate(texts)
+        ]
+    }  # fmt: skip
+    config_path = tmp_path / "tally.yaml"
+    config_path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    hcl = tools.evaluate("local.seconds", config_path)
+    for text in texts:
+        assert hcl[str(text)] == parse_duration(text).total_seconds(), text
+
+
+@pytest.mark.parametrize("count", [40])
+def test_secrets_match_the_core(tmp_path: Path, terraform_bin: Path, count: int) -> None:
+    """One secret per ${env:NAME} the core resolves (headers and github tokens)."""
+    from tally.config import load_config
+
+    for path in (tools.EXAMPLE_CONFIG, write_config(tmp_path / "tally.yaml", count)):
+        core = sorted(
+            {name for source in load_config(str(path)).sources for name in source.env_refs()}
+        )
+        assert tools.evaluate("local.secret_names", path) == core, path
