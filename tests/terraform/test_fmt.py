@@ -32,3 +32,16 @@ def test_no_provider_defined_functions() -> None:
         if "provider::" in path.read_text(encoding="utf-8")
     ]
     assert offenders == []
+
+
+def test_fmt_check_tfvars_example(terraform_bin: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "terraform.tfvars"
+    copy.write_bytes((tools.TERRAFORM_DIR / "terraform.tfvars.example").read_bytes())
+    result = subprocess.run(
+        [str(terraform_bin), "fmt", "-check", "-diff", str(copy)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -496,3 +496,16 @@ def test_secrets_match_the_core(tmp_path: Path, terraform_bin: Path, count: int)
             {name for source in load_config(str(path)).sources for name in source.env_refs()}
         )
         assert tools.evaluate("local.secret_names", path) == core, path
+
+
+def test_tfvars_example_sets_only_declared_variables(parsed: dict[str, dict[str, Any]]) -> None:
+    import hcl2
+
+    example = tools.TERRAFORM_DIR / "terraform.tfvars.example"
+    with example.open(encoding="utf-8") as handle:
+        values = {key for key in hcl2.load(handle) if not key.startswith("__")}
+    variables = {
+        _unq(raw) for doc in parsed.values() for block in doc.get("variable", []) for raw in block
+    }
+    assert "project_id" in values
+    assert values <= variables, values - variables
