@@ -93,9 +93,8 @@ resource "google_cloudfunctions2_function" "render" {
     all_traffic_on_latest_revision   = true
     service_account_email            = google_service_account.renderer.email
     environment_variables = merge(local.function_env, {
+      # The renderer sets Cache-Control "public, max-age=60" on every object it uploads.
       TALLY_SITE_BUCKET = google_storage_bucket.site.name
-      # HTML changes every render: browsers and the CDN may keep it a minute at most.
-      TALLY_HTML_CACHE_CONTROL = "public, max-age=60"
     })
   }
 
