@@ -245,7 +245,14 @@ def stored_fields(kind: str, value: float | None, ok: bool) -> dict[str, Any]:
 
 
 def _same(stored: Any, wanted: dict[str, Any]) -> bool:
-    return isinstance(stored, dict) and all(stored.get(k) == v for k, v in wanted.items())
+    """The row says what is stored: same ok and value (to the 15 digits `tally export`
+    writes). A collected sample's richer fields (its error, its HTTP status) are kept."""
+    if not isinstance(stored, dict) or bool(stored.get("ok")) != wanted["ok"]:
+        return False
+    have, want = stored.get("value"), wanted["value"]
+    if have is None or want is None:
+        return have is None and want is None
+    return math.isclose(have, want, rel_tol=1e-13, abs_tol=0.0)
 
 
 @dataclass

@@ -274,3 +274,31 @@ def test_unknown_source_and_missing_file(capsys, tmp_path, config_file):
         capsys, "import", "clicks", str(tmp_path / "none.csv"), "--config", config_file
     )
     assert code == 1 and "cannot read" in err
+
+
+def test_an_export_of_collected_samples_imports_as_nothing_to_do(
+    capsys, tmp_path, config_file, store
+):
+    """Re-importing an export over the live history keeps what the collector stored."""
+    from tally.sample import Sample
+
+    store.write_sample(
+        Sample("echo", T0, ok=False, value=812.0, error="HTTP 503", latency_ms=812.0, status=503)
+    )
+    store.write_sample(
+        Sample("echo", T0 + timedelta(minutes=1), ok=True, value=0.1 + 0.2, status=200, up=1)
+    )
+    path = tmp_path / "echo.csv"
+    path.write_text(exported_text(capsys, config_file, "echo"), encoding="utf-8")
+    code, out, err = run(capsys, "import", "echo", str(path), "--config", config_file)
+    assert code == 0, err
+    assert "0 imported, 2 skipped, 0 rejected" in out
+    first, second = store.samples("echo")
+    assert (first.error, first.status) == ("HTTP 503", 503)
+    assert second.value == 0.1 + 0.2 and second.status == 200
+
+
+def exported_text(capsys, config_file: str, source_id: str) -> str:
+    code, out, _ = run(capsys, "export", source_id, "--config", config_file)
+    assert code == 0
+    return out

@@ -165,6 +165,7 @@ class Stack:
         self.say = say
         self.supervisor = Supervisor(run_dir, say)
         self.start_tick = datetime.now(UTC).replace(second=0, microsecond=0)
+        self.started = time.monotonic()
         self.pubsub = PubSub(f"127.0.0.1:{ports.pubsub}", PROJECT)
 
     # --- the parts --------------------------------------------------------------------
@@ -380,7 +381,8 @@ class Stack:
             while time.monotonic() < tick.at:
                 self.supervisor.check()
                 if not page_announced and self.page_exists():
-                    self.say(f"{'page':<10} {page_url(self.ports)}")
+                    ready_in = time.monotonic() - self.started
+                    self.say(f"{'page':<10} {page_url(self.ports)}  (up in {ready_in:.0f} s)")
                     self.say("Ctrl-C stops everything.")
                     page_announced = True
                 elif not page_announced and time.monotonic() > page_deadline:
