@@ -59,6 +59,16 @@ def _duration(value: Any) -> timedelta:
     return parse_duration(value)
 
 
+def _compiled_regex(value: str | None) -> str | None:
+    """A regex field is checked when the config is read, not at the first fetch."""
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+    return value
+
+
 class ChangeAlert(_Strict):
     """Alert when the value moves by more than `percent` within `window`."""
 
@@ -200,15 +210,7 @@ class HtmlSource(UrlSource):
                 raise ValueError(f"not a valid CSS selector: {exc}") from None
         return value
 
-    @field_validator("regex")
-    @classmethod
-    def _regex(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from None
-        return value
+    _regex = field_validator("regex")(_compiled_regex)
 
     @model_validator(mode="after")
     def _one_way(self) -> HtmlSource:
@@ -236,15 +238,7 @@ class CheckSource(UrlSource):
                 raise ValueError(f"{code!r} is not an HTTP status code")
         return items
 
-    @field_validator("expect_regex")
-    @classmethod
-    def _regex(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from None
-        return value
+    _regex = field_validator("expect_regex")(_compiled_regex)
 
 
 class GithubSource(SourceBase):

@@ -145,6 +145,16 @@ def test_the_example_config_expresses_the_five_systems():
                 "kind": "http",
                 "url": "https://x.test",
                 "every": "1m",
+                "expect_regex": "[unclosed",
+            },
+            "source 'up': field 'expect_regex': not a valid regular expression",
+        ),
+        (
+            {
+                "id": "up",
+                "kind": "http",
+                "url": "https://x.test",
+                "every": "1m",
                 "max_response_ms": 0,
             },
             "source 'up': field 'max_response_ms'",
