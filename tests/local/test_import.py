@@ -302,3 +302,19 @@ def exported_text(capsys, config_file: str, source_id: str) -> str:
     code, out, _ = run(capsys, "export", source_id, "--config", config_file)
     assert code == 0
     return out
+
+
+def test_a_progress_bar_for_large_files(capsys, tmp_path, store):
+    from tally.importer import CountingLines
+
+    path = tmp_path / "p.csv"
+    path.write_text("".join(f"{iso(T0 + timedelta(minutes=i))},{i}\n" for i in range(5000)))
+    with path.open("rb") as handle:
+        result = Importer(store, "clicks", "json").import_lines(
+            CountingLines(handle), total_bytes=path.stat().st_size, show_progress=True
+        )
+    assert result.imported == 5000
+    err = capsys.readouterr().err
+    # tqdm on stderr: first the bytes read of the file, then the day documents written
+    assert "reading" in err and f"/{path.stat().st_size / 1000:.0f}k" in err
+    assert "writing" in err and "/4 [" in err
