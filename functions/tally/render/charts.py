@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import tempfile
+from pathlib import Path
 
 import numpy as np
 
@@ -32,15 +34,30 @@ DOWN = "#dc2626"
 MA_COLOURS = {5: "#f59e0b", 25: "#7c3aed"}
 
 _ready = False
+FONTLISTS = Path(__file__).with_name("fontcache")
 
 
 def setup() -> None:
-    """Import matplotlib for a read-only filesystem: its config/cache folder in /tmp."""
+    """Import matplotlib for a read-only filesystem: its config/cache folder in /tmp.
+
+    A new instance starts with an empty cache folder, where matplotlib would spend
+    about half a second scanning and parsing every font on the machine. We ship its
+    font list for the fonts bundled with matplotlib (paths relative to matplotlib's
+    data folder, so it is valid wherever matplotlib is installed) and copy it in; the
+    Japanese font is added by matplotlib-fontja. The file is named after matplotlib's
+    font-list version: after an upgrade it simply does not match and matplotlib
+    builds its own (`python -m tally.render.charts` writes a new one).
+    """
     global _ready
     if _ready:
         return
-    if not os.environ.get("MPLCONFIGDIR") or not os.access(os.environ["MPLCONFIGDIR"], os.W_OK):
-        os.environ["MPLCONFIGDIR"] = tempfile.mkdtemp(prefix="tally-mpl-")
+    folder = os.environ.get("MPLCONFIGDIR")
+    if not folder or not os.access(folder, os.W_OK):
+        folder = os.environ["MPLCONFIGDIR"] = tempfile.mkdtemp(prefix="tally-mpl-")
+    for shipped in FONTLISTS.glob("fontlist-v*.json"):
+        target = Path(folder) / shipped.name
+        if not target.exists():
+            shutil.copyfile(shipped, target)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -174,3 +191,27 @@ def _bars(ax, spec: ChartSpec) -> None:  # type: ignore[no-untyped-def]
     ax.set_ylim(0, 1)
     ax.set_yticks([])
     ax.grid(False)
+
+
+def write_fontlist(folder: Path = FONTLISTS) -> Path:
+    """Build the font list of matplotlib's own fonts only (no system fonts) into `folder`."""
+    from matplotlib import font_manager
+
+    system = font_manager.findSystemFonts
+
+    def bundled_only(fontpaths=None, fontext="ttf"):  # type: ignore[no-untyped-def]
+        return system(fontpaths, fontext) if fontpaths else []
+
+    font_manager.findSystemFonts = bundled_only
+    try:
+        manager = font_manager.FontManager()
+    finally:
+        font_manager.findSystemFonts = system
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"fontlist-v{font_manager.FontManager.__version__}.json"
+    font_manager.json_dump(manager, path)
+    return path
+
+
+if __name__ == "__main__":
+    print(write_fontlist())

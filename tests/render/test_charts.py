@@ -1,0 +1,71 @@
+"""Chart images: density, determinism (unchanged data is never uploaded again), and a
+cold start that does not rebuild matplotlib's font cache."""
+
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from tally.render import charts
+from tally.render.series import ChartSpec, Series
+
+
+def _spec(values: np.ndarray) -> ChartSpec:
+    x = np.arange(len(values)).astype("datetime64[m]").astype("datetime64[s]")
+    return ChartSpec("charts/x.png", "値", "alt", unit="円", lines=[Series("v", x, values)])
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_charts_have_three_device_pixels_per_css_pixel():
+    width, height = _png_size(charts.draw(_spec(np.sin(np.arange(500.0)))))
+    assert (width, height) == (charts.WIDTH_CSS * 3, charts.HEIGHT_CSS * 3)
+
+
+def test_the_same_data_gives_the_same_bytes_and_new_data_different_bytes():
+    values = np.sin(np.arange(500.0))
+    assert charts.draw(_spec(values)) == charts.draw(_spec(values.copy()))
+    changed = values.copy()
+    changed[-1] = 5.0
+    assert charts.draw(_spec(changed)) != charts.draw(_spec(values))
+
+
+def test_the_shipped_font_list_is_for_the_installed_matplotlib():
+    from matplotlib import font_manager
+
+    name = f"fontlist-v{font_manager.FontManager.__version__}.json"
+    assert (charts.FONTLISTS / name).is_file(), f"run: python -m tally.render.charts ({name})"
+
+
+def test_a_new_instance_starts_from_the_shipped_font_list_not_a_scan(tmp_path):
+    script = """
+import os
+from tally.render import charts
+charts.setup()
+import matplotlib_fontja
+from matplotlib import font_manager
+import matplotlib
+data = matplotlib.get_data_path()
+ja = os.path.dirname(matplotlib_fontja.__file__)
+foreign = [f.fname for f in font_manager.fontManager.ttflist
+           if not (f.fname.startswith(data) or f.fname.startswith(ja))]
+print(len(foreign))
+"""
+    folder = tempfile.mkdtemp(prefix="tally-mpl-test-", dir=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "MPLCONFIGDIR": folder},
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(charts.__file__).parents[2],
+    )
+    assert result.stdout.split()[-1] == "0", result.stdout + result.stderr
