@@ -4,6 +4,7 @@ from the bucket in headless Chromium; and its supervision."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import sys
@@ -95,16 +96,20 @@ def test_the_demo_stack_collects_every_tick_and_serves_the_page(stack_run, tmp_p
     # The live values came from the demo upstream through the real sources.
     assert all(" FAILED" not in line or "echo-health" in line for line in run.lines("tick "))
 
-    # A render after the ticks, so the page shows them: the render job runs every 5
-    # simulated minutes, i.e. every 10 s here.
-    first_ticks = len(reported)
-    run.wait_for(lambda: len(run.lines("tick ")) >= first_ticks + 6, 60, "a later render")
+    # Then the render job (every 5 simulated minutes: 10 s here) puts the live samples
+    # on the page: every card's "last sample" is one of the stack's ticks.
+    def page_shows_live_samples() -> bool:
+        with urllib.request.urlopen(page_url, timeout=10) as response:
+            shown = re.findall(
+                r"last sample (\d{4}-\d\d-\d\d \d\d:\d\d) UTC", response.read().decode()
+            )
+        return len(shown) == len(demo.SOURCES) and min(shown) >= start.strftime("%Y-%m-%d %H:%M")
 
+    run.wait_for(page_shows_live_samples, 180, "a page showing the live samples")
     with urllib.request.urlopen(page_url, timeout=10) as response:
         assert response.status == 200
         assert response.headers["Content-Type"].startswith("text/html")
-        html = response.read().decode()
-    assert "tally demo" in html
+        assert "tally demo" in response.read().decode()
 
     check_page_in_chromium(page_url, tmp_path)
 
