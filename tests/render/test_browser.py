@@ -4,6 +4,7 @@ screen."""
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -82,21 +83,30 @@ def site(firestore_emulator, fake_gcs):
         "card-price",
         [d for d in days_back(today - timedelta(days=1), 200) if d.day != 13],
         60,
-        lambda t: 100000 + 5000 * ((t.toordinal() * 7) % 11) + 100 * t.hour,
+        lambda t: round(
+            100000
+            + 15000 * math.sin(t.toordinal() / 23)
+            + 4000 * math.sin(t.toordinal() / 5.3)
+            + 150 * t.hour,
+            -2,
+        ),
     )
-    seed(
-        store,
-        "pulse",
-        days_back(today - timedelta(days=1), 30),
-        10,
-        lambda t: None if (t.day == 17 and t.hour == 4) else 120.0 + (t.minute % 30),
-    )
+
+    def response_ms(t: datetime) -> float | None:
+        if t.day == 17 and t.hour == 4:
+            return None  # an hour down
+        return round(110 + 25 * math.sin(t.timestamp() / 20000) + (t.minute * 7) % 13, 1)
+
+    seed(store, "pulse", days_back(today - timedelta(days=1), 30), 10, response_ms)
+    midnight = datetime.combine(today, datetime.min.time(), UTC)
+    for step in range(12 * 6):
+        tick = midnight + timedelta(minutes=10 * step)
+        if tick < NOW and not (tick.hour == 7 and tick.minute < 30):  # a short gap today
+            store.write_sample(Sample("pulse", tick, ok=True, value=response_ms(tick)))
     for hours in range(11, -1, -1):
         store.write_sample(
             Sample("card-price", NOW - timedelta(hours=hours), ok=True, value=118e3 + 300 * hours)
         )
-    for minutes in range(60, 0, -10):
-        store.write_sample(Sample("pulse", NOW - timedelta(minutes=minutes), ok=True, value=95.0))
     store.write_sample(Sample("hostile", NOW - timedelta(hours=2), ok=True, value=3.0))
     store.write_sample(Sample("hostile", NOW - timedelta(hours=1), ok=False, error=EVIL_REASON))
     render_site(config, store, sink=BucketSink(bucket, client=fake_gcs.client()), now=NOW)

@@ -294,7 +294,7 @@ class SourceView:
             for k in self.agg.hourly
             if k >= datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H")
         )
-        col = 3 if self.check else 0
+        col = 3 if self.check else 0  # checks: hourly mean response time; values: close
         t = np.array(
             [
                 datetime.strptime(k, "%Y-%m-%dT%H").replace(tzinfo=UTC).timestamp() + 1800

@@ -24,7 +24,7 @@ from typing import Any
 
 from tally.store import Day, Store, tick_of
 
-AGG_VERSION = 1
+AGG_VERSION = 2
 STATE_PATH = "render/state"
 HOURLY_DAYS = 31
 RECENT_DAYS = 2
@@ -34,7 +34,7 @@ CLOSE_MARGIN = timedelta(minutes=5)
 FOLD_PAGE = 60  # day documents per query when folding a long history
 
 # daily row:  [open, high, low, close, n_ok, n_total, latency_sum, latency_n]
-# hourly row: [close, min, max, latency_mean, n_ok, n_total]
+# hourly row: [close, min, max, mean, n_ok, n_total]   (mean of the ok values)
 # raw row:    [epoch, value, ok, error, latency_ms, status, up, degraded]
 OPEN, HIGH, LOW, CLOSE, N_OK, N_ALL, LAT_SUM, LAT_N = range(8)
 
@@ -118,8 +118,9 @@ class Aggregates:
                 hours.setdefault(hour, []).append(row)
             for hour, hour_rows in hours.items():
                 o = _ohlc(hour_rows)
-                lat = o[LAT_SUM] / o[LAT_N] if o[LAT_N] else None
-                self.hourly[hour] = [o[CLOSE], o[LOW], o[HIGH], lat, o[N_OK], o[N_ALL]]
+                values = [r[1] for r in hour_rows if r[2] and r[1] is not None]
+                mean = sum(values) / len(values) if values else None
+                self.hourly[hour] = [o[CLOSE], o[LOW], o[HIGH], mean, o[N_OK], o[N_ALL]]
             self.recent.extend(rows)
         if self.through is None or through.isoformat() > self.through:
             self.through = through.isoformat()
