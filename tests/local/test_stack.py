@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import sys
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import yaml
@@ -191,8 +193,11 @@ def test_killing_the_collect_server_stops_the_stack_cleanly(stack_run):
     errors = "\n".join(run.stderr)
     assert "collect exited unexpectedly" in errors
     assert "collect.log" in errors  # the log's last lines are shown, and the log kept
-    assert run.stdout[-1].startswith("stopped: every part has exited")
+    assert run.stdout[-1].startswith("stopped: every part has exited; logs kept in ")
     assert_no_process_left(groups)
+    kept = Path(run.stdout[-1].rsplit(" ", 1)[1])
+    assert (kept / "collect.log").exists()
+    shutil.rmtree(kept)
 
 
 def test_a_port_in_use_is_named(stack_run):
