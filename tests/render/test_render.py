@@ -251,3 +251,40 @@ def test_tally_render_writes_the_site_to_a_folder(store, tmp_path, monkeypatch, 
     assert (out / "s/clicks.html").is_file() and (out / "style.css").is_file()
     assert "1 of 1 source(s) redrawn" in capsys.readouterr().out
     runtime.reset()
+
+
+def test_history_imported_after_a_render_shows_once_the_aggregates_forget_those_days(
+    store, tmp_path
+):
+    from tally.render.history import forget_from
+
+    from tests.render.seed import day_doc, sample
+
+    config = _config()
+    hole = TODAY - timedelta(days=5)
+    days = [d for d in days_back(TODAY - timedelta(days=1), 10) if d != hole]
+    seed(store, "price", days, 60, _hourly())
+    render_site(config, store, tmp_path, now=NOW)
+    assert hole.isoformat() not in _daily_closes(tmp_path)
+
+    # what `tally import` does: whole day documents of past days
+    store.set(
+        store.day_path("price", hole.isoformat()),
+        day_doc("price", hole, {"0900": sample(55.0), "1000": sample(66.0)}),
+    )
+    forget_from(store, "price", hole)
+    result = render_site(config, store, tmp_path, now=NOW + timedelta(minutes=5))
+
+    closes = _daily_closes(tmp_path)
+    assert closes[hole.isoformat()] == 66.0
+    assert closes[(hole + timedelta(days=1)).isoformat()] == 123.0
+    assert len(closes) == 10
+    assert "charts/price-1y.png" in result.charts
+    recent = json.loads((tmp_path / "data/price.json").read_text())["recent"]
+    times = [r["time"] for r in recent]
+    assert len(times) == len(set(times))
+
+
+def _daily_closes(folder):
+    data = json.loads((folder / "data/price.json").read_text())
+    return {row["date"]: row["close"] for row in data["daily"]}

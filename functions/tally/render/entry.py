@@ -511,6 +511,8 @@ def render_site(
         st = dict(state.sources.get(source.id, {}))
         cfg = _config_hash(config, source)
         fresh = force or st.get("cfg") != cfg or "card" not in st
+        # forget_from() (after an import of past days) clears `through`: redraw it all
+        fresh = fresh or ("through" in st and st["through"] is None)
         live = [r for r in _rows_of(live_days(store, source.id, closed, today)) if r[0] <= now_s]
         latest = live[-1][0] if live else st.get("last_tick")
         fold_due = (st.get("through") or "") < closed.isoformat()

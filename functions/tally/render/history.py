@@ -111,6 +111,8 @@ class Aggregates:
             rows = raw_rows(day)
             if not rows:
                 continue
+            if self.recent and self.recent[-1][0] >= rows[0][0]:  # never twice the same tick
+                self.recent = [r for r in self.recent if r[0] < rows[0][0]]
             self.daily[day.date] = _ohlc(rows)
             hours: dict[str, list[list[Any]]] = {}
             for row in rows:
@@ -160,6 +162,24 @@ def update_aggregates(
             return True, read
         agg.fold(page, date.fromisoformat(page[-1].date))
         agg.save(store, source_id)
+
+
+def forget_from(store: Store, source_id: str, first_day: date) -> None:
+    """Unfold the aggregates from `first_day` on, so that the next render folds those days
+    again: call it after writing day documents of past days (`tally import`).
+
+    The daily rows before `first_day` are kept: their raw documents may have expired.
+    """
+    agg = Aggregates.load(store, source_id)
+    if agg.through and agg.through >= first_day.isoformat():
+        agg.through = (first_day - timedelta(days=1)).isoformat()
+        start = int(datetime.combine(first_day, datetime.min.time(), UTC).timestamp())
+        agg.recent = [r for r in agg.recent if r[0] < start]
+        agg.save(store, source_id)
+    state = RenderState.load(store)
+    if source_id in state.sources:
+        state.sources[source_id]["through"] = None  # the next render folds again
+        state.save(store)
 
 
 def live_days(store: Store, source_id: str, through: date, today: date) -> list[Day]:
