@@ -167,6 +167,9 @@ def test_exports_badge_and_status_say_the_same_as_the_page(store, tmp_path):
     store.write_sample(
         Sample("pulse", NOW - timedelta(minutes=10), ok=False, error="HTTP 503", status=503)
     )
+    store.write_sample(
+        Sample("pulse", NOW - timedelta(minutes=20), ok=False, error='=HYPERLINK("x")')
+    )
     render_site(_config(), store, tmp_path, now=NOW)
 
     status = json.loads((tmp_path / "status.json").read_text())
@@ -200,6 +203,9 @@ def test_exports_badge_and_status_say_the_same_as_the_page(store, tmp_path):
         "latency_ms": None,
         "status": None,
     }
+
+    pulse_rows = list(csv.DictReader(io.StringIO((tmp_path / "data/pulse.csv").read_text())))
+    assert [r["error"] for r in pulse_rows[-2:]] == ['\'=HYPERLINK("x")', "HTTP 503"]
 
     detail = (tmp_path / "s/price.html").read_text()
     assert "above 150 円: <b>breached now</b>" in detail

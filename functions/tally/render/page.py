@@ -167,6 +167,13 @@ def export_json(card: dict[str, Any], daily: dict[str, list], raw: list[list]) -
     return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
+def _text(value: str | None) -> str:
+    """Outside text for a CSV cell: never read as a formula by a spreadsheet."""
+    if not value:
+        return ""
+    return "'" + value if value[0] in "=+-@\t\r" else value
+
+
 def export_csv(daily: dict[str, list], raw: list[list]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -186,7 +193,7 @@ def export_csv(daily: dict[str, list], raw: list[list]) -> bytes:
                 1,
                 int(r[2]),
                 str(r[2]).lower(),
-                r[3] or "",
+                _text(r[3]),
             ]
         )
     return out.getvalue().encode("utf-8")
