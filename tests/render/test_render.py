@@ -211,7 +211,9 @@ def test_exports_badge_and_status_say_the_same_as_the_page(store, tmp_path):
     assert "above 150 円: <b>breached now</b>" in detail
 
 
-def test_a_source_without_a_sample_within_twice_its_schedule_is_stale(store, tmp_path):
+def test_status_is_stale_without_a_sample_within_twice_its_schedule_degraded_when_slow(
+    store, tmp_path
+):
     store.write_sample(Sample("pulse", NOW - timedelta(minutes=25), ok=True, value=10.0))
     render_site(_config(), store, tmp_path, now=NOW)
     by_id = {s["id"]: s for s in json.loads((tmp_path / "status.json").read_text())["sources"]}
@@ -221,6 +223,11 @@ def test_a_source_without_a_sample_within_twice_its_schedule_is_stale(store, tmp
     render_site(_config(), store, tmp_path, now=NOW)
     by_id = {s["id"]: s for s in json.loads((tmp_path / "status.json").read_text())["sources"]}
     assert by_id["pulse"]["status"] == "ok"
+    slow = Sample("pulse", NOW, ok=True, value=900.0, degraded=True, error="slower than 500 ms")
+    store.write_sample(slow)
+    render_site(_config(), store, tmp_path, now=NOW + timedelta(minutes=1))
+    by_id = {s["id"]: s for s in json.loads((tmp_path / "status.json").read_text())["sources"]}
+    assert by_id["pulse"]["status"] == "degraded"
 
 
 def test_check_uptime_over_24h_and_7d(store, tmp_path):
