@@ -298,17 +298,26 @@ class Importer:
         result.days = len(days)
         cutoff = datetime.now(UTC) - self.store.retention
         bar = _progress_bar(len(days), "writing", " days", show_progress)
+        first_written: str | None = None
         with ThreadPoolExecutor(max_workers=self.writers, thread_name_prefix="import") as pool:
-            for outcome in pool.map(self._write_day, days):
+            for batch, outcome in zip(days, pool.map(self._write_day, days), strict=True):
                 imported, replaced, skipped, wrote = outcome
                 result.imported += imported
                 result.replaced += replaced
                 result.skipped += skipped
                 result.days_written += int(wrote)
+                if wrote and (first_written is None or batch.day < first_written):
+                    first_written = batch.day
                 if bar is not None:
                     bar.update(1)
         if bar is not None:
             bar.close()
+        if first_written is not None:
+            # The renderer caches aggregates of closed days; past days just written must
+            # be folded again, or imported history would never reach the charts.
+            from tally.render.history import forget_from
+
+            forget_from(self.store, self.source_id, date.fromisoformat(first_written))
         for batch in days:
             if _day_start(batch.day) + timedelta(days=1) < cutoff:
                 result.expired_rows += len(batch.samples)

@@ -269,9 +269,7 @@ def test_tally_render_writes_the_site_to_a_folder(store, tmp_path, monkeypatch, 
 def test_history_imported_after_a_render_shows_once_the_aggregates_forget_those_days(
     store, tmp_path
 ):
-    from tally.render.history import forget_from
-
-    from tests.render.seed import day_doc, sample
+    from tally.importer import Importer
 
     config = _config()
     hole = TODAY - timedelta(days=5)
@@ -280,12 +278,10 @@ def test_history_imported_after_a_render_shows_once_the_aggregates_forget_those_
     render_site(config, store, tmp_path, now=NOW)
     assert hole.isoformat() not in _daily_closes(tmp_path)
 
-    # what `tally import` does: whole day documents of past days
-    store.set(
-        store.day_path("price", hole.isoformat()),
-        day_doc("price", hole, {"0900": sample(55.0), "1000": sample(66.0)}),
+    # `tally import` of a past day: the importer tells the renderer to fold it again
+    Importer(store, "price", "json").import_lines(
+        [f"{hole.isoformat()}T09:00:00Z,55", f"{hole.isoformat()}T10:00:00Z,66"]
     )
-    forget_from(store, "price", hole)
     result = render_site(config, store, tmp_path, now=NOW + timedelta(minutes=5))
 
     closes = _daily_closes(tmp_path)

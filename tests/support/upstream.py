@@ -138,6 +138,7 @@ class Upstream:
 
         class Server(ThreadingHTTPServer):
             request_queue_size = 256  # 50 sources connect at once; the default backlog is 5
+
             def handle_error(self, request: object, client_address: object) -> None:
                 pass  # clients hang up on purpose in the timeout and size-cap tests
 
