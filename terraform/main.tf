@@ -242,7 +242,7 @@ locals {
     for id, s in local.sources : "${id}-change" => { id = id, percent = s.change, window_s = s.window_s } if s.change != null
   }
 
-  # --- secrets: one per ${env:NAME} in headers and tokens ---------------------------
+  # --- secrets: one per ${env:NAME} in URLs, headers and tokens ---------------------
 
   env_ref_pattern = "\\$\\{env:([A-Za-z_][A-Za-z0-9_]*)\\}"
   secret_names = sort(distinct(flatten([
@@ -250,6 +250,7 @@ locals {
       for text in concat(
         [for k, v in try(s.headers, {}) : tostring(v)],
         try(s.token, null) == null ? [] : [tostring(s.token)],
+        try(s.url, null) == null ? [] : [tostring(s.url)],
       ) : flatten(regexall(local.env_ref_pattern, text))
     ]
   ])))

@@ -162,7 +162,11 @@ class SourceBase(_Strict):
 
 
 class UrlSource(SourceBase):
-    url: str
+    url: str  # may hold `${env:NAME}` (an API key in the query string), resolved at fetch
+
+    def secret_templates(self) -> Iterable[str]:
+        yield from self.headers.values()
+        yield self.url
 
     @field_validator("url")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
 
 import main
@@ -271,6 +272,9 @@ def test_a_token_reaches_the_upstream_and_nowhere_else(
     secret = "ghp_S3cr3tT0kenValue1234567890"
     monkeypatch.setenv("TALLY_TEST_GITHUB_TOKEN", secret)
     monkeypatch.setenv("TALLY_TEST_API_KEY", "key-" + secret[::-1])
+    url_key = "urlkey-" + secret[3:]
+    monkeypatch.setenv("TALLY_TEST_URL_KEY", url_key)
+    monkeypatch.setenv("TALLY_TEST_HOST", "secret-host-" + secret[5:].lower() + ".invalid")
     write_config(
         {
             "sources": [
@@ -291,6 +295,20 @@ def test_a_token_reaches_the_upstream_and_nowhere_else(
                     "every": "1m",
                     "headers": {"X-Api-Key": "${env:TALLY_TEST_API_KEY}"},
                 },
+                {
+                    "id": "keyed",
+                    "kind": "json",
+                    "url": f"{upstream.url}/counter?key=${{env:TALLY_TEST_URL_KEY}}",
+                    "query": "data.count",
+                    "every": "1m",
+                },
+                {
+                    "id": "hidden",
+                    "kind": "json",
+                    "url": "http://${env:TALLY_TEST_HOST}/x?key=${env:TALLY_TEST_URL_KEY}",
+                    "query": "a",
+                    "every": "1m",
+                },
             ]
         }
     )
@@ -299,12 +317,17 @@ def test_a_token_reaches_the_upstream_and_nowhere_else(
     [headers] = upstream.headers_for("/github/repos/tally-dev/tally")
     assert headers["Authorization"] == f"Bearer {secret}"
     assert upstream.headers_for("/status/401")[0]["X-Api-Key"] == "key-" + secret[::-1]
-    stored = json.dumps(
-        [_day_doc("stars", recent_tick()), _day_doc("private", recent_tick())], default=str
-    )
+    assert len(upstream.headers_for(f"/counter?key={url_key}")) == 1
+    [keyed] = _all_samples("keyed")
+    assert keyed.ok and keyed.value == 1234
+    [hidden] = _all_samples("hidden")
+    assert hidden.error == "host not found: ***"  # the host came from a secret too
+    ids = ("stars", "private", "keyed", "hidden")
+    stored = json.dumps([_day_doc(i, recent_tick()) for i in ids], default=str)
     logged = json.dumps(log_lines()) + capsys.readouterr().err
     for text in (stored, logged):
         assert secret not in text and secret[::-1] not in text
+        assert url_key not in text and os.environ["TALLY_TEST_HOST"] not in text
     assert "stars" in logged  # the logs did talk about the source
 
 

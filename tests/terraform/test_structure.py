@@ -78,6 +78,8 @@ def write_config(path: Path, count: int) -> Path:
             )
         else:
             source["url"] = "https://example.com/x"
+            if index % 6 == 1:
+                source["url"] += "?key=${env:URL_KEY}"
             source["headers"] = {"X-Key": "${env:SHARED_KEY}"} if index % 5 == 0 else {}
         if kind == "json":
             source["query"] = "a.b"
@@ -119,7 +121,9 @@ def test_sources_scale_but_jobs_do_not(tmp_path: Path, terraform_bin: Path, coun
     assert derived["staleness"] == derived["sources"]
     assert derived["widgets"] == 3 + count
     assert derived["render"] == "*/10 * * * *"
-    expected_secrets = {"TOKEN_1", "TOKEN_0", "SHARED_KEY"} if count == 40 else {"SHARED_KEY"}
+    expected_secrets = (
+        {"TOKEN_1", "TOKEN_0", "SHARED_KEY", "URL_KEY"} if count == 40 else {"SHARED_KEY"}
+    )
     assert set(derived["secrets"]) == expected_secrets
     # Nothing in scheduler.tf iterates over sources: still exactly two jobs.
     text = (tools.TERRAFORM_DIR / "scheduler.tf").read_text(encoding="utf-8")
@@ -488,7 +492,7 @@ def test_durations_match_the_core(tmp_path: Path, terraform_bin: Path) -> None:
 
 @pytest.mark.parametrize("count", [40])
 def test_secrets_match_the_core(tmp_path: Path, terraform_bin: Path, count: int) -> None:
-    """One secret per ${env:NAME} the core resolves (headers and github tokens)."""
+    """One secret per ${env:NAME} the core resolves (URLs, headers and github tokens)."""
     from tally.config import load_config
 
     for path in (tools.EXAMPLE_CONFIG, write_config(tmp_path / "tally.yaml", count)):

@@ -7,7 +7,7 @@ source can never fail the tick.
 
 from __future__ import annotations
 
-from tally.config import SourceBase
+from tally.config import ENV_REF, SourceBase
 from tally.sample import Reading
 from tally.secrets import MissingSecret, redact, resolve
 from tally.sources import check, github, html, json_api
@@ -25,6 +25,10 @@ def read(source: SourceBase) -> Reading:
     """Fetch one source; never raises for anything the source itself does wrong."""
     try:
         headers = {name: resolve(value) for name, value in source.headers.items()}
+        url = getattr(source, "url", None)
+        if url is not None and ENV_REF.search(url):
+            # a resolved copy lives only for this fetch: the config keeps the template
+            source = source.model_copy(update={"url": resolve(url)})
         return FETCHERS[source.kind](source, headers)  # type: ignore[attr-defined]
     except MissingSecret as exc:
         return Reading(value=None, ok=False, error=str(exc))
