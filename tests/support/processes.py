@@ -1,19 +1,18 @@
 """Start a server we own on loopback, wait until it answers, and stop only it.
 
-Servers run in their own process group so that stopping one also stops what it
-spawned (gcloud starts a Java child), and nothing else on the machine is touched.
+The tests use the local stack's own supervision (`tally.local.supervisor`): each
+server runs in its own process group, so stopping it also stops what it spawned
+(gcloud starts a Java child), and nothing else on the machine is touched.
 """
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
+
+from tally.local.supervisor import Part, PartFailed, Supervisor
 
 
 def free_port() -> int:
@@ -23,7 +22,7 @@ def free_port() -> int:
 
 
 class Server:
-    """A child process with its own log file, stopped by process group."""
+    """One child process with its own log file, started at once, stopped by group."""
 
     def __init__(
         self,
@@ -33,49 +32,31 @@ class Server:
         cwd: str | Path | None = None,
     ):
         self.name = name
-        self.log_path = Path(tempfile.mkstemp(prefix=f"tally-{name}-", suffix=".log")[1])
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            argv,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})},
-            cwd=cwd,
-            start_new_session=True,
+        log_dir = Path(tempfile.mkdtemp(prefix=f"tally-{name}-"))
+        self._supervisor = Supervisor(log_dir, say=lambda _line: None)
+        self.part = Part(
+            name, argv, address=name, ready=lambda: False, log_dir=log_dir, env=env, cwd=cwd
         )
-
-    def log_tail(self, lines: int = 20) -> str:
-        text = self.log_path.read_text(errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
+        self._supervisor.start(self.part)
 
     def wait_until(self, ready: Callable[[], bool], timeout: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}"
-                )
-            try:
-                if ready():
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"{self.name} not ready after {timeout:g}s:\n{self.log_tail()}")
+        """Poll `ready` (an OSError counts as not yet); stop the server if it never is."""
 
-    def stop(self, timeout: float = 10.0) -> None:
-        if self.process.poll() is None:
+        def check() -> bool:
             try:
-                os.killpg(self.process.pid, signal.SIGTERM)
-                self.process.wait(timeout=timeout)
-            except ProcessLookupError:
-                pass
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=timeout)
-        self._log.close()
+                return ready()
+            except OSError:
+                return False
+
+        self.part.ready, self.part.ready_timeout = check, timeout
+        try:
+            self._supervisor.wait_ready(self.part)
+        except PartFailed:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        self._supervisor.stop_all()
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
