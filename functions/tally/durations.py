@@ -30,9 +30,10 @@ def parse_duration(text: str | int | float) -> timedelta:
 
 
 def format_duration(delta: timedelta) -> str:
-    """The shortest exact `5m` style text for a duration."""
+    """The shortest exact `5m` style text for a duration, in days at most (`7d`, as
+    people write alert windows, rather than `1w`)."""
     seconds = int(delta.total_seconds())
-    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"

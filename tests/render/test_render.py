@@ -297,3 +297,39 @@ def test_history_imported_after_a_render_shows_once_the_aggregates_forget_those_
 def _daily_closes(folder):
     data = json.loads((folder / "data/price.json").read_text())
     return {row["date"]: row["close"] for row in data["daily"]}
+
+
+def test_the_source_page_states_each_alert_rule_and_whether_it_is_breached(store, tmp_path):
+    config = parse_config(
+        {
+            "sources": [
+                {
+                    "id": "price",
+                    "unit": "円",
+                    "kind": "json",
+                    "url": "https://example.test/",
+                    "query": "price",
+                    "every": "1h",
+                    "alerts": {
+                        "above": 150,
+                        "below": 10,
+                        "change": {"percent": 5, "window": "7d"},
+                        "stale_after": "90m",
+                    },
+                }
+            ]
+        }
+    )
+    seed(store, "price", days_back(TODAY - timedelta(days=1), 8), 60, _hourly())
+    store.write_sample(Sample("price", NOW - timedelta(hours=3), ok=True, value=160.0))
+    render_site(config, store, tmp_path, now=NOW)
+    items = [
+        " ".join(li.split("<b>")[0].split()) + " " + li.split("<b>")[1].split("</b>")[0]
+        for li in (tmp_path / "s/price.html").read_text().split('<li class="')[1:]
+    ]
+    assert [item.split('">', 1)[1] for item in items] == [
+        "above 150 円: breached now",
+        "below 10 円: not breached",
+        "changes by more than 5% within 7d: breached now",
+        "no ok sample for 90m: breached now",
+    ]

@@ -31,6 +31,7 @@ import numpy as np
 
 from tally import logs
 from tally.config import Config, SourceBase
+from tally.durations import format_duration
 from tally.render import page
 from tally.render.history import (
     Aggregates,
@@ -428,7 +429,7 @@ class SourceView:
             out.append(
                 {
                     "rule": f"changes by more than {rules.change.percent:g}% within "
-                    f"{_duration(rules.change.window)}",
+                    f"{format_duration(rules.change.window)}",
                     "breached": None if moved is None else abs(moved) > rules.change.percent,
                 }
             )
@@ -436,20 +437,12 @@ class SourceView:
             last_ok = card["last_ok_tick"]
             out.append(
                 {
-                    "rule": f"no ok sample for {_duration(rules.stale_after)}",
+                    "rule": f"no ok sample for {format_duration(rules.stale_after)}",
                     "breached": last_ok is None
                     or self.now.timestamp() - last_ok > rules.stale_after.total_seconds(),
                 }
             )
         return out
-
-
-def _duration(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 def status_of(
