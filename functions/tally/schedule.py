@@ -66,27 +66,3 @@ def _runs_between(source: SourceBase, start: datetime, end: datetime) -> set[dat
                 break
             runs.add(moment)
     return runs
-
-
-def last_due(source: SourceBase, tz: ZoneInfo, now: datetime) -> datetime | None:
-    """The most recent tick at or before `now` at which the source was due."""
-    tick = floor_minute(now)
-    if source.every is not None and source.every <= timedelta(days=2):
-        for _ in range(int(source.every.total_seconds() // 60) + 1):
-            if is_due(source, tick, tz):
-                return tick
-            tick -= timedelta(minutes=1)
-        return None
-    local = tick.astimezone(tz)
-    best = None
-    for expr in source.schedule:
-        it = croniter(expr, local + timedelta(minutes=1))
-        moment = it.get_prev(datetime)
-        best = moment if best is None or moment > best else best
-    if best is None:  # a long `every`: step back by days
-        for days in range(int(source.every.total_seconds() // 86400) + 2):
-            day = (local - timedelta(days=days)).replace(hour=0, minute=0)
-            if is_due(source, day, tz):
-                return floor_minute(day)
-        return None
-    return floor_minute(best)

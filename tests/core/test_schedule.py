@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from tally.config import parse_config
-from tally.schedule import is_due, last_due, period
+from tally.schedule import is_due, period
 
 
 def _source(**when):
@@ -50,11 +50,9 @@ def test_every_is_aligned_to_predictable_minutes():
     assert _due_minutes(daily, tz, datetime(2026, 11, 22, tzinfo=UTC), 24) == ["00:00"]
 
 
-def test_period_and_last_due_say_what_on_time_means():
+def test_period_says_what_on_time_means():
     source, tz = _source(schedule=["0 9-21 * * *", "*/30 22-23,0-8 * * *"])
     now = datetime(2026, 11, 22, 4, 45, tzinfo=UTC)  # 13:45 in Tokyo
     assert period(source, tz, now) == timedelta(hours=1)
-    assert last_due(source, tz, now) == datetime(2026, 11, 22, 4, 0, tzinfo=UTC)
     every, tz = _source(every="10m")
     assert period(every, tz, now) == timedelta(minutes=10)
-    assert last_due(every, tz, now) == datetime(2026, 11, 22, 4, 40, tzinfo=UTC)
