@@ -16,6 +16,17 @@ from tests.core.conftest import pubsub_event, recent_tick
 from tests.support.emulators import PROJECT
 
 
+def counter(upstream, source_id: str, **when: str) -> dict:
+    """A json source on the upstream's click counter (1234), due every minute by default."""
+    return {
+        "id": source_id,
+        "kind": "json",
+        "url": f"{upstream.url}/counter",
+        "query": "data.count",
+        **(when or {"every": "1m"}),
+    }
+
+
 def _day_doc(source_id: str, tick: datetime) -> dict:
     client = gcf.Client(project=PROJECT)
     snapshot = client.document(f"sources/{source_id}/days/{tick:%Y-%m-%d}").get()
@@ -30,13 +41,7 @@ def _all_samples(source_id: str) -> list:
 def mixed_config(upstream, write_config):
     """Good sources of every kind beside sources that fail in every way."""
     good = [
-        {
-            "id": "clicks",
-            "kind": "json",
-            "url": f"{upstream.url}/counter",
-            "query": "data.count",
-            "every": "1m",
-        },
+        counter(upstream, "clicks"),
         {
             "id": "card",
             "name": "ブラック・ロータス",
@@ -121,13 +126,7 @@ def test_one_event_delivered_100_times_stores_one_sample_per_source(
     write_config(
         {
             "sources": [
-                {
-                    "id": "clicks",
-                    "kind": "json",
-                    "url": f"{upstream.url}/counter",
-                    "query": "data.count",
-                    "every": "1m",
-                },
+                counter(upstream, "clicks"),
                 {
                     "id": "down",
                     "kind": "json",
@@ -135,13 +134,7 @@ def test_one_event_delivered_100_times_stores_one_sample_per_source(
                     "query": "a",
                     "every": "1m",
                 },
-                {
-                    "id": "hourly",
-                    "kind": "json",
-                    "url": f"{upstream.url}/counter",
-                    "query": "data.count",
-                    "schedule": "0 0 1 1 *",
-                },  # not due now
+                counter(upstream, "hourly", schedule="0 0 1 1 *"),  # not due now
             ]
         }
     )
@@ -164,19 +157,7 @@ def test_one_event_delivered_100_times_stores_one_sample_per_source(
 
 
 def test_summary_follows_ticks_whatever_their_delivery_order(firestore, upstream, write_config):
-    write_config(
-        {
-            "sources": [
-                {
-                    "id": "clicks",
-                    "kind": "json",
-                    "url": f"{upstream.url}/counter",
-                    "query": "data.count",
-                    "every": "1m",
-                }
-            ]
-        }
-    )
+    write_config({"sources": [counter(upstream, "clicks")]})
     ticks = [recent_tick(3), recent_tick(2), recent_tick(1)]
     for index, tick in enumerate([ticks[2], ticks[0], ticks[1], ticks[0]]):
         upstream.counter = 1000 + index
@@ -191,15 +172,7 @@ def test_a_stale_event_is_acknowledged_and_dropped(firestore, upstream, write_co
     write_config(
         {
             "stale_event_after": "30m",
-            "sources": [
-                {
-                    "id": "clicks",
-                    "kind": "json",
-                    "url": f"{upstream.url}/counter",
-                    "query": "data.count",
-                    "every": "1m",
-                }
-            ],
+            "sources": [counter(upstream, "clicks")],
         }
     )
     main.collect(pubsub_event(recent_tick(31)))
@@ -239,19 +212,7 @@ def test_a_malformed_message_is_logged_and_acknowledged(
 
 
 def test_firestore_unreachable_raises_so_the_platform_retries(upstream, write_config, monkeypatch):
-    write_config(
-        {
-            "sources": [
-                {
-                    "id": "clicks",
-                    "kind": "json",
-                    "url": f"{upstream.url}/counter",
-                    "query": "data.count",
-                    "every": "1m",
-                }
-            ]
-        }
-    )
+    write_config({"sources": [counter(upstream, "clicks")]})
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:9")
     monkeypatch.setenv("TALLY_STORE_TIMEOUT", "3")
     runtime.reset()
@@ -337,13 +298,7 @@ def test_metrics_one_call_per_tick_with_heartbeat(
     write_config(
         {
             "sources": [
-                {
-                    "id": "clicks",
-                    "kind": "json",
-                    "url": f"{upstream.url}/counter",
-                    "query": "data.count",
-                    "every": "1m",
-                },
+                counter(upstream, "clicks"),
                 {"id": "echo", "kind": "http", "url": f"{upstream.url}/health", "every": "1m"},
                 {
                     "id": "down",
@@ -352,13 +307,7 @@ def test_metrics_one_call_per_tick_with_heartbeat(
                     "query": "a",
                     "every": "1m",
                 },
-                {
-                    "id": "nightly",
-                    "kind": "json",
-                    "url": f"{upstream.url}/counter",
-                    "query": "data.count",
-                    "schedule": "0 0 1 1 *",
-                },
+                counter(upstream, "nightly", schedule="0 0 1 1 *"),
             ]
         }
     )
@@ -387,19 +336,7 @@ def test_metrics_one_call_per_tick_with_heartbeat(
 def test_the_heartbeat_is_written_even_when_nothing_is_due(
     firestore, upstream, write_config, metric_service
 ):
-    write_config(
-        {
-            "sources": [
-                {
-                    "id": "yearly",
-                    "kind": "json",
-                    "url": f"{upstream.url}/counter",
-                    "query": "data.count",
-                    "schedule": "0 0 1 1 *",
-                }
-            ]
-        }
-    )
+    write_config({"sources": [counter(upstream, "yearly", schedule="0 0 1 1 *")]})
     main.collect(pubsub_event(recent_tick()))
     assert metric_service.points() == [("custom.googleapis.com/tally/ticks", {}, 0)]
 
@@ -426,13 +363,7 @@ def test_collect_logs_are_structured_for_cloud_logging(
     write_config(
         {
             "sources": [
-                {
-                    "id": "clicks",
-                    "kind": "json",
-                    "url": f"{upstream.url}/counter",
-                    "query": "data.count",
-                    "every": "1m",
-                },
+                counter(upstream, "clicks"),
                 {
                     "id": "down",
                     "kind": "json",
@@ -454,19 +385,7 @@ def test_collect_logs_are_structured_for_cloud_logging(
 
 def test_the_tick_attribute_names_the_tick(firestore, upstream, write_config):
     """The local stack's fast clock and manual replays name the tick explicitly."""
-    write_config(
-        {
-            "sources": [
-                {
-                    "id": "clicks",
-                    "kind": "json",
-                    "url": f"{upstream.url}/counter",
-                    "query": "data.count",
-                    "every": "1m",
-                }
-            ]
-        }
-    )
+    write_config({"sources": [counter(upstream, "clicks")]})
     chosen = recent_tick(5)
     main.collect(pubsub_event(datetime.now(UTC), attributes={"tick": chosen.isoformat()}))
     assert [s.tick for s in _all_samples("clicks")] == [chosen]
