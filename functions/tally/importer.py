@@ -259,9 +259,6 @@ def _same(stored: Any, wanted: dict[str, Any]) -> bool:
 class DayBatch:
     day: str
     samples: dict[str, dict[str, Any]]
-    last_tick: int
-    last_ok_tick: int | None
-    last_error_tick: int | None
 
 
 class Importer:
@@ -353,20 +350,13 @@ class Importer:
             if batch is None or batch.day != day:
                 if batch is not None:
                     yield batch
-                batch = DayBatch(day, {}, 0, None, None)
+                batch = DayBatch(day, {})
             batch.samples[key] = wanted
-            epoch = minute * 60
-            batch.last_tick = max(batch.last_tick, epoch)
-            if ok:
-                batch.last_ok_tick = max(batch.last_ok_tick or 0, epoch)
-            else:
-                batch.last_error_tick = max(batch.last_error_tick or 0, epoch)
         if batch is not None:
             yield batch
 
     def _write_day(self, batch: DayBatch) -> tuple[int, int, int, bool]:
         """(imported, replaced, skipped, written) for one day: one read, at most one write."""
-        from google.cloud import firestore
 
         path = self.store.day_path(self.source_id, batch.day)
         document = self.store.get(path)
@@ -382,20 +372,7 @@ class Importer:
         skipped = len(batch.samples) - len(new)
         if not new:
             return 0, 0, skipped, False
-        epochs = [_epoch(batch.day, key) for key in new]
-        ok_epochs = [e for e, key in zip(epochs, new, strict=True) if new[key]["ok"]]
-        error_epochs = [e for e, key in zip(epochs, new, strict=True) if not new[key]["ok"]]
-        data: dict[str, Any] = {
-            "source": self.source_id,
-            "date": batch.day,
-            "expire_at": _day_start(batch.day) + timedelta(days=1) + self.store.retention,
-            "samples": new,
-            "last_tick": firestore.Maximum(max(epochs)),
-        }
-        if ok_epochs:
-            data["last_ok_tick"] = firestore.Maximum(max(ok_epochs))
-        if error_epochs:
-            data["last_error_tick"] = firestore.Maximum(max(error_epochs))
+        path, data = self.store.day_write(self.source_id, batch.day, new)
         if document is None and self._create(path, data):
             return len(new), replaced, skipped, True
         self.store.set(path, data, merge=True)
@@ -420,10 +397,6 @@ class Importer:
 
 def _day_start(day: str) -> datetime:
     return datetime.combine(date.fromisoformat(day), time(), tzinfo=UTC)
-
-
-def _epoch(day: str, key: str) -> int:
-    return int((_day_start(day) + timedelta(hours=int(key[:2]), minutes=int(key[2:]))).timestamp())
 
 
 def _progress_bar(total: int | None, what: str, unit: str, show: bool) -> Any:

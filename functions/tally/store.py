@@ -150,20 +150,32 @@ class Store:
     def day_path(self, source_id: str, day: str) -> str:
         return f"sources/{source_id}/days/{day}"
 
+    def day_write(
+        self, source_id: str, day: str, samples: dict[str, dict[str, Any]]
+    ) -> tuple[str, dict[str, Any]]:
+        """The document path and merge data that store these samples of one day (keyed
+        HHMM, as `sample_fields` gives them): one collected sample or a day imported."""
+        epochs = {key: int(tick_of(day, key).timestamp()) for key in samples}
+        ok = [epochs[key] for key, fields in samples.items() if fields["ok"]]
+        failed = [epochs[key] for key, fields in samples.items() if not fields["ok"]]
+        day_start = datetime.combine(date.fromisoformat(day), time(), tzinfo=UTC)
+        data: dict[str, Any] = {
+            "source": source_id,
+            "date": day,
+            "expire_at": day_start + timedelta(days=1) + self.retention,
+            "samples": samples,
+            "last_tick": firestore.Maximum(max(epochs.values())),
+        }
+        if ok:
+            data["last_ok_tick"] = firestore.Maximum(max(ok))
+        if failed:
+            data["last_error_tick"] = firestore.Maximum(max(failed))
+        return self.day_path(source_id, day), data
+
     def _sample_write(self, sample: Sample) -> tuple[str, dict[str, Any]]:
         """The document path and merge data that store one sample."""
         day, key = key_of(sample.tick)
-        epoch = int(sample.tick.timestamp())
-        day_start = datetime.combine(date.fromisoformat(day), time(), tzinfo=UTC)
-        data: dict[str, Any] = {
-            "source": sample.source_id,
-            "date": day,
-            "expire_at": day_start + timedelta(days=1) + self.retention,
-            "samples": {key: sample_fields(sample)},
-            "last_tick": firestore.Maximum(epoch),
-        }
-        data["last_ok_tick" if sample.ok else "last_error_tick"] = firestore.Maximum(epoch)
-        return self.day_path(sample.source_id, day), data
+        return self.day_write(sample.source_id, day, {key: sample_fields(sample)})
 
     def write_sample(self, sample: Sample) -> None:
         """Store one sample: exactly one document write, no read."""
