@@ -129,6 +129,7 @@ class SourceView:
         agg: Aggregates,
         live: list[list[Any]],
         now: datetime,
+        step: float,
     ):
         self.config = config
         self.source = source
@@ -150,7 +151,7 @@ class SourceView:
             r for r in live if through_end <= r[0] <= cutoff
         ]
         self.raw = sorted(rows, key=lambda r: r[0])
-        self.step = period(source, self.tz, now).total_seconds()
+        self.step = step  # the source's period in seconds (schedule.period)
 
     # --- card ----------------------------------------------------------------------
 
@@ -445,13 +446,11 @@ class SourceView:
         return out
 
 
-def status_of(
-    card: dict[str, Any] | None, source: SourceBase, config: Config, now: datetime
-) -> str:
-    """ok / degraded / down / stale (no sample within 2× its schedule) / no data."""
+def status_of(card: dict[str, Any] | None, step: float, now: datetime) -> str:
+    """ok / degraded / down / stale (no sample within 2× its period, `step` seconds) /
+    no data."""
     if not card or card.get("last_tick") is None:
         return "no data"
-    step = period(source, config.tz, now).total_seconds()
     if now.timestamp() - card["last_tick"] > 2 * step:
         return "stale"
     if not card["last_ok"]:
@@ -504,6 +503,8 @@ def render_site(
         st = dict(state.sources.get(source.id, {}))
         cfg = _config_hash(config, source)
         fresh = force or st.get("cfg") != cfg or "card" not in st
+        # a cron's period is found by walking its runs: once per source per render
+        step = period(source, tz, now).total_seconds()
         # forget_from() (after an import of past days) clears `through`: redraw it all
         fresh = fresh or ("through" in st and st["through"] is None)
         live = [r for r in _rows_of(live_days(store, source.id, closed, today)) if r[0] <= now_s]
@@ -516,15 +517,17 @@ def render_site(
         )
         if not (fresh or fold_due or new_data or detail_due):
             card = st["card"]
+            status = status_of(card, step, now)
         else:
             agg = Aggregates.load(store, source.id)
             folded, _ = update_aggregates(store, source.id, agg, closed)
-            view = SourceView(config, source, agg, live, now)
+            view = SourceView(config, source, agg, live, now, step)
             card = view.card()
+            status = status_of(card, step, now)
             st.update(cfg=cfg, through=agg.through, last_tick=latest, card=card)
             drawn = len(result.charts)
             if fresh or folded or detail_due:
-                _publish_detail(publisher, result, config, view, card, now)
+                _publish_detail(publisher, result, config, view, card, status, now)
                 st.update(detail_tick=latest, detail_at=int(now.timestamp()))
             if fresh or st.get("long_through") != agg.through:
                 for spec in view.long_charts():
@@ -538,7 +541,6 @@ def render_site(
                     st["week"] = last_week
             if len(result.charts) > drawn:
                 result.redrawn.append(source.id)
-        status = status_of(card, source, config, now)
         cards.append({**card, "status": status, "updated": page.format_time(card["last_tick"], tz)})
         new_sources[source.id] = st
 
@@ -585,6 +587,7 @@ def _publish_detail(
     config: Config,
     view: SourceView,
     card: dict[str, Any],
+    status: str,
     now: datetime,
 ) -> None:
     source = view.source
@@ -593,7 +596,6 @@ def _publish_detail(
     raw = view.raw
     publisher.put(f"data/{source.id}.json", page.export_json(card, view.agg.daily, raw))
     publisher.put(f"data/{source.id}.csv", page.export_csv(view.agg.daily, raw))
-    status = status_of(card, source, config, now)
     publisher.put(f"badges/{source.id}.json", page.badge(card, status))
     specs = {spec.name: spec for spec in (recent, *view.long_charts())}
     if not view.check:
