@@ -13,6 +13,7 @@ part that exits while starting fails at once, with the last lines of its log.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import signal
 import socket
@@ -79,7 +80,9 @@ def http_answers(url: str, expect_ok: bool = False) -> Callable[[], bool]:
                 return 200 <= response.status < 300 or not expect_ok
         except urllib.error.HTTPError as exc:
             return not expect_ok and exc.code < 600
-        except (OSError, ValueError):
+        except (OSError, ValueError, http.client.HTTPException):
+            # a server still starting may accept the connection and answer garbage
+            # (an emulator echoing the request line): not ready yet, poll again
             return False
 
     return check
