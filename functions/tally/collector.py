@@ -129,7 +129,7 @@ def collect_tick(
     if sources:
         started = time.perf_counter()
         try:
-            samples = _fetch_and_store(sources, tick, store)
+            timed = _fetch_and_store(sources, tick, store)
         except Exception as exc:  # the store is infrastructure: let the platform retry
             logs.error(
                 "storing samples failed; the event will be retried",
@@ -137,9 +137,9 @@ def collect_tick(
                 detail=str(exc)[:500],
             )
             raise
-        fetch_seconds = max(sample_seconds for _, sample_seconds in samples)
+        fetch_seconds = max(sample_seconds for _, sample_seconds in timed)
         store_seconds = time.perf_counter() - started - fetch_seconds
-        samples = [sample for sample, _ in samples]
+        samples = [sample for sample, _ in timed]
     if metrics is not None:
         kinds = {source.id: source.kind for source in sources}  # type: ignore[attr-defined]
         metrics.write(tick, samples, kinds)
