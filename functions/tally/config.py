@@ -79,16 +79,24 @@ class ChangeAlert(_Strict):
 
 
 class Alerts(_Strict):
-    """Rules Terraform turns into Cloud Monitoring alert policies (and the page shows)."""
+    """A source's alert rules, evaluated by tally itself (tally/alerts) on the tick that
+    stores a sample (thresholds, change, failures) and on every collect tick (staleness).
+    """
 
     above: float | None = None
     below: float | None = None
     change: ChangeAlert | None = None
     stale_after: timedelta | None = None
+    # consecutive failed samples before the source counts as down; None means the kind's
+    # default (1 for an `http` check, 3 for the other kinds: a scraper may blink)
+    down_after: int | None = Field(default=None, ge=1)
+    # channel names of the top-level `notify:`; None means every channel
+    notify: list[str] | None = None
+    renotify_after: timedelta | None = None
 
-    @field_validator("stale_after", mode="before")
+    @field_validator("stale_after", "renotify_after", mode="before")
     @classmethod
-    def _stale(cls, value: Any) -> timedelta | None:
+    def _optional_duration(cls, value: Any) -> timedelta | None:
         return None if value is None else parse_duration(value)
 
 
@@ -282,9 +290,39 @@ class Config(_Strict):
     stale_event_after: timedelta = timedelta(minutes=30)
     retention_days: int = Field(default=400, ge=1)
     render_every: timedelta = timedelta(minutes=5)
+    # public address of the page, for links in notifications (default: $TALLY_SITE_URL,
+    # which Terraform sets to the site bucket's address)
+    site_url: str | None = None
+    # named notification channels, each an Apprise URL; may hold `${env:NAME}` secrets
+    notify: dict[str, str] = Field(default_factory=dict)
+    renotify_after: timedelta | None = None  # default of the sources' alerts.renotify_after
     sources: list[Source] = Field(default_factory=list)
 
     _durations = field_validator("stale_event_after", "render_every", mode="before")(_duration)
+
+    @field_validator("renotify_after", mode="before")
+    @classmethod
+    def _renotify(cls, value: Any) -> timedelta | None:
+        return None if value is None else parse_duration(value)
+
+    @field_validator("site_url")
+    @classmethod
+    def _site_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("notify")
+    @classmethod
+    def _channel_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, url in value.items():
+            if not SLUG.match(str(name)):
+                raise ValueError(
+                    f"channel name {name!r} must be a slug: lowercase letters, digits and '-'"
+                )
+            if not isinstance(url, str) or not url.strip():
+                raise ValueError(f"channel {name!r}: an Apprise URL is required")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -352,6 +390,13 @@ def parse_config(raw: Any) -> Config:
         if source.id in seen:
             problems.append(f"source {source.id!r}: field 'id': duplicate id")
         seen.add(source.id)
+        for name in source.alerts.notify or []:
+            if name not in config.notify:
+                known = ", ".join(sorted(config.notify)) or "none defined in 'notify'"
+                problems.append(
+                    f"source {source.id!r}: field 'alerts.notify': unknown channel {name!r} "
+                    f"(channels: {known})"
+                )
     if problems:
         raise ConfigError(problems)
     return config
@@ -392,4 +437,8 @@ def missing_env(config: Config) -> list[str]:
         for name in sorted(source.env_refs()):
             if name not in os.environ:
                 lines.append(f"source {source.id!r}: environment variable {name} is not set")
+    for channel, url in config.notify.items():
+        for name in sorted(set(ENV_REF.findall(url))):
+            if name not in os.environ:
+                lines.append(f"channel {channel!r}: environment variable {name} is not set")
     return lines
