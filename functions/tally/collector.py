@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from tally import logs
 from tally.config import Config, SourceBase, UnknownSource
@@ -21,6 +22,9 @@ from tally.sample import Sample, format_value
 from tally.schedule import floor_minute, is_due
 from tally.sources import read
 from tally.store import Store
+
+if TYPE_CHECKING:
+    from tally.alerts.engine import AlertRun
 
 # Fetches wait on the network, not the CPU: 64 threads cost little memory and let a
 # personal set of sources (the free-tier promise is 50) go out in one wave.
@@ -33,6 +37,7 @@ class TickResult:
     samples: list[Sample]
     fetch_seconds: float = 0.0  # until the slowest source answered: fetches run concurrently
     store_seconds: float = 0.0  # after that, until every sample was stored
+    alerts: AlertRun | None = None  # what alerting did on this tick (after storing)
 
 
 def due_sources(
@@ -120,8 +125,16 @@ def collect_tick(
     store: Store,
     metrics: MetricWriter | None = None,
     only: Sequence[str] | None = None,
+    *,
+    alerting: bool = True,
+    now: datetime | None = None,
 ) -> TickResult:
-    """Collect one tick. Raises only when the store is unavailable."""
+    """Collect one tick, then alert on it. Raises only when the store is unavailable.
+
+    Alerting runs after the samples are stored and the metrics written, so a slow
+    notification channel never delays either; `now` is the wall clock it uses for
+    retries (tests pass their own).
+    """
     tick = floor_minute(tick)
     sources = due_sources(config, tick, only)
     samples: list[Sample] = []
@@ -149,6 +162,29 @@ def collect_tick(
         collected=len(samples),
         failed=sum(1 for sample in samples if not sample.ok),
     )
-    return TickResult(
+    result = TickResult(
         tick=tick, samples=samples, fetch_seconds=fetch_seconds, store_seconds=store_seconds
     )
+    if alerting and config.sources:
+        result.alerts = _alert(config, store, tick, samples, now)
+    return result
+
+
+def _alert(
+    config: Config, store: Store, tick: datetime, samples: list[Sample], now: datetime | None
+) -> AlertRun | None:
+    """Alerting for the tick: Firestore failing raises (the event is retried and the
+    samples, already stored, are written again to the same keys); a bug in alerting is
+    logged and never costs the tick its samples."""
+    from google.api_core import exceptions as api_exceptions
+
+    from tally.alerts.engine import run_alerts
+
+    try:
+        return run_alerts(config, store, tick, samples, now=now)
+    except api_exceptions.GoogleAPIError:
+        logs.error("alerting failed: Firestore unavailable; the event will be retried")
+        raise
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        logs.error(f"alerting failed: {type(exc).__name__}: {exc}", tick=tick.isoformat())
+        return None

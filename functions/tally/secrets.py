@@ -43,3 +43,10 @@ def redact(text: str) -> str:
     for value in known:
         text = text.replace(value, "***")
     return text
+
+
+def protect(value: str) -> None:
+    """Redact `value` from now on too (a part of a secret that may appear on its own)."""
+    if len(value) >= 4:
+        with _lock:
+            _known.add(value)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from tally.formatting import format_number
 
 SITE = Path(__file__).resolve().parent.parent / "site"  # tally/site -> ../../site (a symlink)
 TEMPLATES = SITE / "templates"
@@ -58,16 +59,6 @@ def static_files() -> dict[str, bytes]:
         for path in sorted(STATIC.rglob("*"))
         if path.is_file()
     }
-
-
-def format_number(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    if float(value).is_integer() and abs(value) < 1e15:
-        return f"{int(value):,}"
-    if abs(value) >= 100:
-        return f"{value:,.2f}"
-    return f"{value:.4g}"
 
 
 def format_percent(value: float | None, digits: int = 1) -> str:

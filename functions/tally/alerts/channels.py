@@ -1,0 +1,140 @@
+"""Notification channels: each an Apprise URL from tally.yaml's `notify:`, sent to with a
+short deadline, reported by the channel's *name* and service, never by its URL.
+
+A channel URL is a secret as a whole (a Slack webhook URL is its own token), and it may
+hold `${env:NAME}` parts: it is resolved only to send, and what was resolved is added
+to the redactor, together with the password, path segments and query values of the
+URL, which Apprise's own messages may quote one at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from tally.config import ENV_REF
+from tally.secrets import MissingSecret, protect, redact, resolve
+
+SEND_TIMEOUT = 10.0  # seconds for one message to one channel, whatever the service does
+_SECRETISH = 6  # URL parts at least this long are redacted (tokens, passwords, keys)
+
+# Apprise reports through its own logger, which a deployed function's root handler would
+# print unredacted; tally reads each send's captured lines (AppriseResult) instead.
+logging.getLogger("apprise").propagate = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    channel: str
+    service: str
+    delivered: bool
+    error: str | None = None
+
+
+def _asset() -> Any:
+    from apprise import AppriseAsset
+
+    # memory only: a function's file system is read-only, and nothing needs to persist
+    return AppriseAsset(app_id="tally", app_desc="tally", storage_mode="memory")
+
+
+def _protect_parts(url: str) -> None:
+    protect(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return
+    pieces = [parts.password or "", parts.username or ""]
+    pieces += [unquote(segment) for segment in parts.path.split("/")]
+    pieces += [value for _, value in parse_qsl(parts.query)]
+    for piece in pieces:
+        if len(piece) >= _SECRETISH:
+            protect(piece)
+
+
+def resolved_url(template: str) -> str:
+    """The channel's URL with its `${env:NAME}` parts; raises MissingSecret."""
+    url = resolve(template)
+    _protect_parts(url)
+    return url
+
+
+def _instantiate(url: str) -> Any:
+    """Apprise's plugin for `url`; ValueError with Apprise's reason when it cannot be used."""
+    from apprise import Apprise
+
+    try:
+        plugin = Apprise.instantiate(url, asset=_asset(), suppress_exceptions=False)
+    except Exception as exc:  # noqa: BLE001 - Apprise raises its own and TypeErrors alike
+        raise ValueError(redact(str(exc)) or type(exc).__name__) from None
+    if plugin is None:
+        scheme = url.split("://", 1)[0] if "://" in url else url[:12]
+        raise ValueError(f"no Apprise service for {redact(scheme)!r}://")
+    return plugin
+
+
+def check(name: str, template: str, environ: dict[str, str]) -> str | None:
+    """The problem with a channel's URL, or None. Unset `${env:NAME}` parts are replaced
+    by a placeholder (they are reported separately), unless the whole URL is one."""
+    names = ENV_REF.findall(template)
+    if names and all(n not in environ for n in names) and ENV_REF.fullmatch(template.strip()):
+        return None  # nothing to parse until the variable is set
+    url = ENV_REF.sub(lambda m: environ.get(m.group(1), "placeholder"), template)
+    if names:
+        _protect_parts(url)
+    try:
+        _instantiate(url)
+    except ValueError as exc:
+        return f"channel {name!r}: field 'notify.{name}': Apprise cannot use this URL: {exc}"
+    return None
+
+
+def service_of(template: str) -> str:
+    """`JSON`, `E-Mail`, `Slack`…: what a log line may say about a channel."""
+    try:
+        return str(_instantiate(resolved_url(template)).service_name or "unknown service")
+    except (MissingSecret, ValueError):
+        return "unknown service"
+
+
+def _reason(result: Any, timeout: float) -> str:
+    lines = [str(getattr(entry, "message", entry)) for entry in result.logs()]
+    text = "; ".join(line.strip() for line in lines if line.strip())
+    if getattr(result, "timeout_count", 0):
+        text = f"no answer within {timeout:g}s" + (f" ({text})" if text else "")
+    text = re.sub(r"\s+", " ", text) or "the service refused the message"
+    return redact(text)[:300]
+
+
+def send(
+    name: str,
+    template: str,
+    title: str,
+    body: str,
+    notify_type: str,
+    timeout: float | None = None,
+) -> Outcome:
+    """Send one message to one channel within `timeout` (SEND_TIMEOUT) seconds; never
+    raises."""
+    from apprise import Apprise
+
+    timeout = timeout or SEND_TIMEOUT
+    try:
+        plugin = _instantiate(resolved_url(template))
+    except MissingSecret as exc:
+        return Outcome(name, "unknown service", False, str(exc))
+    except ValueError as exc:
+        return Outcome(name, "unknown service", False, f"Apprise cannot use the URL: {exc}")
+    service = str(plugin.service_name or "unknown service")
+    sender = Apprise(asset=_asset())
+    sender.add(plugin)
+    try:
+        result = sender.notify(body=body, title=title, notify_type=notify_type, timeout=timeout)
+    except Exception as exc:  # noqa: BLE001 - a plugin's bug is one failed delivery, not a crash
+        return Outcome(name, service, False, redact(f"{type(exc).__name__}: {exc}")[:300])
+    if bool(result):
+        return Outcome(name, service, True)
+    return Outcome(name, service, False, _reason(result, timeout))

@@ -1,0 +1,436 @@
+"""One tick of alerting: fold the tick's samples into the alert state, evaluate every
+rule, open and resolve incidents, and send what is due — exactly once.
+
+    1. a transaction reads alerts/state, applies the samples, evaluates, writes the
+       incidents that opened or resolved and queues their messages in the outbox, then
+       *claims* the messages due now (a token and a deadline) and writes the state;
+    2. the claimed messages are sent, each to its channel within its own deadline;
+    3. a second transaction records what happened: a delivered message leaves the
+       outbox; a failed one is tried again on a later tick, up to MAX_ATTEMPTS or
+       MAX_AGE, and is then recorded as undeliverable.
+
+Firestore's transaction decides: two instances delivering the same tick at the same
+moment are serialised, and the second finds the incident open and nothing to claim.
+A redelivered or late tick is evaluated at the newest tick seen, so it can neither
+reopen what resolved nor resolve what is still true. A message is claimed before it
+is sent, so two runs never both send it; a claim outlives any run that may hold it, so
+a message claimed by a run that died is sent by a later tick.
+
+Steady state (nothing opening, resolving or pending) costs one read and, on ticks
+with samples, one write; an incident adds its own writes when it changes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from tally import logs
+from tally.alerts import channels, messages, rules
+from tally.alerts.state import (
+    RECENT_FAILURES,
+    STATE_PATH,
+    AlertState,
+    Facts,
+    Message,
+    OpenIncident,
+    apply_sample,
+)
+from tally.config import Config, SourceBase
+from tally.sample import Sample
+from tally.store import Store, Transaction, transact
+
+MAX_ATTEMPTS = 10
+MAX_AGE_SECONDS = 3600  # a message not delivered within an hour is recorded as failed
+RETRY_FIRST_SECONDS = 60
+RETRY_MAX_SECONDS = 600
+# A claim must outlive any run that holds it: the collect function's timeout (300 s)
+# plus a margin. A run that died with a claim leaves the message to a later tick.
+CLAIM_SECONDS = 360
+MAX_SENDS_PER_RUN = 64  # the rest wait for the next tick
+SEND_WORKERS = 16
+
+
+@dataclass
+class Plan:
+    """What the evaluating transaction decided."""
+
+    opened: list[OpenIncident] = field(default_factory=list)
+    resolved: list[OpenIncident] = field(default_factory=list)
+    claimed: list[Message] = field(default_factory=list)
+
+
+@dataclass
+class AlertRun:
+    """What one tick of alerting did, for `tally collect` and the tests."""
+
+    opened: list[OpenIncident] = field(default_factory=list)
+    resolved: list[OpenIncident] = field(default_factory=list)
+    outcomes: list[tuple[Message, channels.Outcome]] = field(default_factory=list)
+    reads: int = 0
+    writes: int = 0
+
+
+def incident_path(incident_id: str) -> str:
+    source_id, _, name = incident_id.partition("/")
+    return f"sources/{source_id}/incidents/{name}"
+
+
+def channels_of(config: Config, source: SourceBase) -> list[str]:
+    chosen = source.alerts.notify
+    return list(config.notify) if chosen is None else [c for c in chosen if c in config.notify]
+
+
+def renotify_after(config: Config, source: SourceBase) -> int | None:
+    delta = source.alerts.renotify_after or config.renotify_after
+    return int(delta.total_seconds()) if delta else None
+
+
+def run_alerts(
+    config: Config,
+    store: Store,
+    tick: datetime,
+    samples: list[Sample],
+    *,
+    now: datetime | None = None,
+) -> AlertRun:
+    """Alerting for one tick; raises only when Firestore does (the tick is retried)."""
+    reads0, writes0 = store.counter.reads, store.counter.writes
+    token = uuid.uuid4().hex
+    wall = (now or datetime.now(UTC)).timestamp()
+    plan: Plan = transact(
+        store, lambda txn: _evaluate(txn, config, int(tick.timestamp()), samples, wall, token)
+    )
+    for incident in plan.opened:
+        logs.warning(
+            f"alert: {incident.source}: {incident.summary} (rule: {incident.rule_text})",
+            source=incident.source,
+            incident=incident.id,
+        )
+    for incident in plan.resolved:
+        logs.info(f"alert resolved: {incident.source} {incident.rule}", incident=incident.id)
+    run = AlertRun(opened=plan.opened, resolved=plan.resolved)
+    if plan.claimed:
+        run.outcomes = _send(config, plan.claimed)
+        done = (now or datetime.now(UTC)).timestamp()
+        transact(store, lambda txn: _record(txn, config, run.outcomes, done, token))
+    run.reads = store.counter.reads - reads0
+    run.writes = store.counter.writes - writes0
+    return run
+
+
+# --- 1. evaluate (inside a transaction: computed afresh from what it read) -------------
+
+
+def _evaluate(
+    txn: Transaction,
+    config: Config,
+    tick: int,
+    samples: list[Sample],
+    wall: float,
+    token: str,
+) -> Plan:
+    document = txn.get(STATE_PATH)
+    state = AlertState.from_document(document)
+    before = state.to_document()["blob"] if document else None
+    plan = Plan()
+    known = {source.id: source for source in config.sources}
+    for source_id in [key for key in state.sources if key not in known]:
+        del state.sources[source_id]
+    for source in config.sources:
+        state.sources.setdefault(source.id, Facts(first_seen=tick))
+    for sample in samples:
+        source = known.get(sample.source_id)
+        if source is None:
+            continue
+        apply_sample(
+            state.sources[source.id],
+            int(sample.tick.timestamp()),
+            sample.ok,
+            sample.value,
+            sample.error,
+            keep_failed=rules.down_after(source),
+            change_window=rules.change_window(source),
+        )
+    now = max(tick, state.evaluated or tick)  # a late tick never turns the clock back
+    state.evaluated = now
+    live: set[str] = set()
+    for source in config.sources:
+        for finding in rules.evaluate(source, state.sources[source.id], now):
+            key = f"{source.id}/{finding.rule}"
+            live.add(key)
+            incident = state.open.get(key)
+            if finding.holds and incident is None:
+                plan.opened.append(_open(txn, state, config, source, finding, now, wall))
+            elif finding.holds is False and incident is not None:
+                _resolve(txn, state, config, source, incident, now, wall, finding.summary)
+                plan.resolved.append(incident)
+            elif finding.holds and incident is not None:
+                _remind(state, config, source, incident, now, wall)
+    for key, incident in list(state.open.items()):
+        if key not in live:  # the rule or the source left tally.yaml
+            why = "rule removed" if incident.source in known else "source removed"
+            _resolve(txn, state, config, known.get(incident.source), incident, now, wall, why)
+            plan.resolved.append(incident)
+    plan.claimed = _claim(state, config, wall, token)
+    after = state.to_document()
+    if after["blob"] != before:
+        txn.set(STATE_PATH, after)
+    return plan
+
+
+def _incident_id(state: AlertState, source_id: str, rule: str, now: int) -> str:
+    stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%dT%H%MZ")
+    base = f"{source_id}/{stamp}-{rule}"
+    taken = {entry["id"] for entry in state.recent}
+    candidate, n = base, 1
+    while candidate in taken:  # resolved and opened again within the same minute
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def _open(
+    txn: Transaction,
+    state: AlertState,
+    config: Config,
+    source: SourceBase,
+    finding: rules.Finding,
+    now: int,
+    wall: float,
+) -> OpenIncident:
+    incident = OpenIncident(
+        id=_incident_id(state, source.id, finding.rule, now),
+        source=source.id,
+        rule=finding.rule,
+        rule_text=finding.rule_text,
+        since=now,
+        value=finding.value,
+        summary=finding.summary,
+        notified=now,
+    )
+    state.open[f"{source.id}/{finding.rule}"] = incident
+    state.bump(source.id)
+    txn.set(
+        incident_path(incident.id),
+        {
+            "source": source.id,
+            "rule": finding.rule,
+            "rule_text": finding.rule_text,
+            "opened": now,
+            "opened_at": datetime.fromtimestamp(now, UTC),
+            "opened_value": finding.value,
+            "opened_summary": finding.summary,
+            "resolved": None,
+            "deliveries": {},
+        },
+    )
+    state.remember(_entry(incident))
+    text = messages.firing(config, source, incident)
+    _queue(state, config, source, incident, "firing", text, wall)
+    return incident
+
+
+def _resolve(
+    txn: Transaction,
+    state: AlertState,
+    config: Config,
+    source: SourceBase | None,
+    incident: OpenIncident,
+    now: int,
+    wall: float,
+    why: str,
+) -> None:
+    del state.open[f"{incident.source}/{incident.rule}"]
+    state.bump(incident.source)
+    txn.set(
+        incident_path(incident.id),
+        {
+            "resolved": now,
+            "resolved_at": datetime.fromtimestamp(now, UTC),
+            "resolved_summary": why,
+        },
+        merge=True,
+    )
+    state.remember({**_entry(incident), "resolved": now, "resolved_summary": why})
+    if source is not None and why not in ("rule removed",):
+        text = messages.resolved(config, source, incident, now, why)
+        _queue(state, config, source, incident, "resolved", text, wall)
+
+
+def _remind(
+    state: AlertState,
+    config: Config,
+    source: SourceBase,
+    incident: OpenIncident,
+    now: int,
+    wall: float,
+) -> None:
+    every = renotify_after(config, source)
+    if every is None or now - incident.notified < every:
+        return
+    incident.reminders += 1
+    incident.notified = now
+    text = messages.reminder(config, source, incident, now)
+    _queue(state, config, source, incident, f"reminder-{incident.reminders}", text, wall)
+
+
+def _entry(incident: OpenIncident) -> dict[str, Any]:
+    return {
+        "id": incident.id,
+        "source": incident.source,
+        "rule": incident.rule,
+        "rule_text": incident.rule_text,
+        "opened": incident.since,
+        "summary": incident.summary,
+        "value": incident.value,
+        "resolved": None,
+    }
+
+
+def _queue(
+    state: AlertState,
+    config: Config,
+    source: SourceBase,
+    incident: OpenIncident,
+    kind: str,
+    text: messages.Text,
+    wall: float,
+) -> None:
+    queued = {message.id for message in state.outbox}
+    for channel in channels_of(config, source):
+        message_id = f"{incident.id}:{kind}:{channel}"
+        if message_id in queued:
+            continue
+        state.outbox.append(
+            Message(
+                id=message_id,
+                incident=incident.id,
+                channel=channel,
+                kind=kind,
+                title=text.title,
+                body=text.body,
+                notify_type=text.notify_type,
+                created=wall,
+                next_at=wall,
+            )
+        )
+
+
+def _claim(state: AlertState, config: Config, wall: float, token: str) -> list[Message]:
+    """Claim the messages due now, oldest first; one incident's messages to a channel go
+    out in order (a "resolved" never overtakes its "firing")."""
+    claimed: list[Message] = []
+    waiting: set[tuple[str, str]] = set()
+    for message in list(state.outbox):
+        if message.channel not in config.notify:
+            state.outbox.remove(message)
+            _give_up(state, message, "the channel is no longer in tally.yaml", wall)
+            continue
+        lane = (message.incident, message.channel)
+        busy = message.claim is not None and message.claim_until > wall
+        if lane in waiting or busy or message.next_at > wall or len(claimed) >= MAX_SENDS_PER_RUN:
+            waiting.add(lane)
+            continue
+        message.claim, message.claim_until = token, wall + CLAIM_SECONDS
+        claimed.append(Message(**vars(message)))
+        waiting.add(lane)
+    return claimed
+
+
+def _give_up(state: AlertState, message: Message, error: str, wall: float) -> None:
+    state.failures.append(
+        {
+            "message": message.id,
+            "incident": message.incident,
+            "channel": message.channel,
+            "kind": message.kind,
+            "attempts": message.attempts,
+            "error": error,
+            "at": int(wall),
+        }
+    )
+    state.failures = state.failures[-RECENT_FAILURES:]
+    state.bump(message.incident.partition("/")[0])
+
+
+# --- 2. send (outside any transaction) -----------------------------------------------------
+
+
+def _send(config: Config, claimed: list[Message]) -> list[tuple[Message, channels.Outcome]]:
+    def one(message: Message) -> tuple[Message, channels.Outcome]:
+        outcome = channels.send(
+            message.channel,
+            config.notify[message.channel],
+            message.title,
+            message.body,
+            message.notify_type,
+        )
+        if outcome.delivered:
+            logs.info(
+                f"notification delivered: {message.kind} of {message.incident} to channel "
+                f"{message.channel!r} ({outcome.service})",
+                channel=message.channel,
+                service=outcome.service,
+                incident=message.incident,
+            )
+        else:
+            logs.warning(
+                f"notification not delivered: {message.kind} of {message.incident} to channel "
+                f"{message.channel!r} ({outcome.service}): {outcome.error}",
+                channel=message.channel,
+                service=outcome.service,
+                incident=message.incident,
+                attempt=message.attempts + 1,
+            )
+        return message, outcome
+
+    with ThreadPoolExecutor(max_workers=min(SEND_WORKERS, len(claimed))) as pool:
+        return list(pool.map(one, claimed))
+
+
+# --- 3. record (a second transaction) ----------------------------------------------------------
+
+
+def _record(
+    txn: Transaction,
+    config: Config,
+    outcomes: list[tuple[Message, channels.Outcome]],
+    wall: float,
+    token: str,
+) -> None:
+    state = AlertState.from_document(txn.get(STATE_PATH))
+    by_id = {message.id: message for message in state.outbox}
+    for sent, outcome in outcomes:
+        message = by_id.get(sent.id)
+        if message is None or message.claim != token:
+            logs.warning(f"notification {sent.id}: its claim had lapsed before it was recorded")
+            continue
+        message.attempts += 1
+        message.claim, message.claim_until = None, 0.0
+        delivery: dict[str, Any] = {
+            "channel": message.channel,
+            "service": outcome.service,
+            "kind": message.kind,
+            "attempts": message.attempts,
+            "at": datetime.fromtimestamp(wall, UTC),
+        }
+        if outcome.delivered:
+            state.outbox.remove(message)
+            delivery["status"] = "delivered"
+        else:
+            message.last_error = outcome.error
+            if message.attempts >= MAX_ATTEMPTS or wall - message.created >= MAX_AGE_SECONDS:
+                state.outbox.remove(message)
+                _give_up(state, message, outcome.error or "not delivered", wall)
+                delivery.update(status="failed", error=outcome.error)
+            else:
+                backoff = RETRY_FIRST_SECONDS * 2 ** (message.attempts - 1)
+                message.next_at = wall + min(RETRY_MAX_SECONDS, backoff)
+                delivery.update(status="retrying", error=outcome.error)
+        key = f"{message.kind}~{message.channel}"
+        txn.set(incident_path(message.incident), {"deliveries": {key: delivery}}, merge=True)
+    txn.set(STATE_PATH, state.to_document())

@@ -1,0 +1,43 @@
+"""Numbers and durations as people read them, for the page, messages and the terminal.
+
+One formatter, so that a value reads the same on the page, in an alert message and in
+`tally local`'s tick lines.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+
+def format_number(value: float | None) -> str:
+    """1,234,567 for whole numbers, 1,299.99 from a hundred up, 0.1235 below."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    if abs(value) >= 100:
+        return f"{value:,.2f}"
+    return f"{value:.4g}"
+
+
+def format_quantity(value: float | None, unit: str) -> str:
+    """A value with its unit: `45,940 JPY`, `85.3 ms`, `–` when there is none."""
+    if value is None:
+        return "–"
+    return f"{format_number(value)} {unit}".strip()
+
+
+def format_elapsed(delta: timedelta) -> str:
+    """How long something lasted, in its two largest units: `45s`, `3m`, `1h 20m`, `2d 3h`."""
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 60:
+        return f"{seconds}s"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        count, seconds = divmod(seconds, size)
+        if count or parts:
+            parts.append(f"{count}{unit}")
+        if len(parts) == 2:
+            break
+    return " ".join(part for part in parts if not part.startswith("0")) or "0m"

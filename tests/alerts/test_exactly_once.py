@@ -1,0 +1,125 @@
+"""At-least-once delivery of ticks, exactly-once incidents and messages: redelivered,
+concurrent and out-of-order ticks all give one "firing" and one "resolved" per channel.
+The collect function is called as Cloud Functions calls it, on the Firestore emulator."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import main
+from google.cloud import firestore as gcf
+
+from tests.alerts.conftest import START, make_config
+from tests.core.conftest import pubsub_event, recent_tick
+from tests.support.emulators import PROJECT
+
+
+def _incidents(source_id: str) -> list[dict]:
+    client = gcf.Client(project=PROJECT)
+    return [doc.to_dict() for doc in client.collection(f"sources/{source_id}/incidents").stream()]
+
+
+def _config(knob, receiver, write_config) -> None:
+    write_config(
+        {
+            "notify": {"hook": receiver.url("json"), "form": receiver.url("form", "/form")},
+            "sources": [knob.source("price", alerts={"above": 100})],
+        }
+    )
+
+
+def test_a_hundred_deliveries_of_a_breaching_tick_send_one_message_per_channel(
+    firestore, knob, receiver, write_config
+):
+    _config(knob, receiver, write_config)
+    knob.set("price", 150)
+    event = pubsub_event(recent_tick())
+    for _ in range(100):
+        main.collect(event)
+    received = receiver.take()
+    assert sorted(item.path for item in received) == ["/form", "/hook"]
+    assert len(_incidents("price")) == 1
+
+
+def test_two_instances_delivering_the_same_tick_at_once_send_one(
+    firestore, knob, receiver, write_config
+):
+    _config(knob, receiver, write_config)
+    knob.set("price", 150)
+    event = pubsub_event(recent_tick())
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def deliver() -> None:
+        start.wait()
+        try:
+            main.collect(event)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sorted(item.path for item in receiver.take()) == ["/form", "/hook"]
+    assert len(_incidents("price")) == 1
+
+
+def test_a_redelivery_after_the_incident_resolved_sends_nothing_new(
+    firestore, knob, receiver, write_config
+):
+    _config(knob, receiver, write_config)
+    breach, calm = recent_tick(3), recent_tick(2)
+    knob.set("price", 150)
+    breaching = pubsub_event(breach)
+    main.collect(breaching)
+    knob.set("price", 50)
+    main.collect(pubsub_event(calm))
+    assert [item.type for item in receiver.take() if item.path == "/hook"] == [
+        "failure",
+        "success",
+    ]
+    knob.set("price", 150)  # the upstream breaches again, but this is the old tick
+    main.collect(breaching)
+    main.collect(breaching)
+    assert receiver.take() == []
+    [incident] = _incidents("price")
+    assert incident["resolved"] == int(calm.timestamp())
+
+
+def test_out_of_order_ticks_do_not_reopen_a_resolved_incident(knob, receiver, tick_runner, store):
+    """Minute 5 breaches and minute 6 resolves; then minute 4, which also breached,
+    arrives late (a retry): it is stored, but the rules are already past it."""
+    config = make_config([knob.source("price", alerts={"above": 100})], {"hook": receiver.url()})
+    knob.set("price", 150)
+    tick_runner(config, 5)
+    knob.set("price", 50)
+    tick_runner(config, 6)
+    assert [item.type for item in receiver.take()] == ["failure", "success"]
+    knob.set("price", 170)
+    late = tick_runner(config, 4, now=START + timedelta(minutes=6, seconds=40))
+    assert [sample.value for sample in late.samples] == [170]
+    assert late.alerts is not None and late.alerts.opened == []
+    assert receiver.take() == []
+    assert [sample.value for sample in store.samples("price")] == [170, 150, 50]
+
+
+def test_a_late_tick_does_not_resolve_what_is_still_true(knob, receiver, tick_runner):
+    """Stale since minute 11; a retry of minute 3 (before it was stale) arrives at
+    minute 12: judged at minute 3 it would look fresh, so it is judged at minute 12."""
+    config = make_config(
+        [knob.source("feed", alerts={"stale_after": "10m", "down_after": 100})],
+        {"hook": receiver.url()},
+    )
+    knob.set("feed", 1)
+    tick_runner(config, 0)
+    knob.fail("feed")
+    for minute in range(1, 12):
+        tick_runner(config, minute)
+    assert [item.type for item in receiver.take()] == ["failure"]
+    late = tick_runner(config, 3, now=START + timedelta(minutes=12, seconds=10))
+    assert late.alerts is not None and late.alerts.resolved == []
+    assert receiver.take() == []
