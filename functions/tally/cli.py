@@ -14,7 +14,16 @@ from tally import logs
 from tally.config import ConfigError, UnknownSource
 
 # Subcommand modules under tally/commands, in the order `tally --help` lists them.
-COMMANDS = ["validate", "collect", "export", "import_samples", "local", "render"]
+COMMANDS = [
+    "validate",
+    "collect",
+    "export",
+    "import_samples",
+    "local",
+    "render",
+    "alerts",
+    "notify",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,6 +7,7 @@ The same code path as the deployed function. Exit status: 0 when every sample is
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import UTC, datetime
 
 from tally import runtime
@@ -45,6 +46,28 @@ def _describe(value: float | None, unit: str) -> str:
     return f"{format_value(value)} {unit}".rstrip()
 
 
+def _report_alerts(result) -> None:  # type: ignore[no-untyped-def]
+    """Incidents that opened or resolved at this tick, and undelivered messages (stderr:
+    stdout stays one `id<TAB>value` line per source)."""
+    run = result.alerts
+    if run is None:
+        return
+    for incident in run.opened:
+        print(
+            f"alert: {incident.source}: {incident.summary} (rule: {incident.rule_text})",
+            file=sys.stderr,
+        )
+    for incident in run.resolved:
+        print(f"resolved: {incident.source}: {incident.rule}", file=sys.stderr)
+    for message, outcome in run.outcomes:
+        if not outcome.delivered:
+            print(
+                f"warning: {message.kind} of {message.incident} not delivered to channel "
+                f"{message.channel!r} ({outcome.service}): {outcome.error}; retried later",
+                file=sys.stderr,
+            )
+
+
 def run(args: argparse.Namespace) -> int:
     config = config_from(args)
     tick = args.at or datetime.now(UTC)
@@ -66,4 +89,5 @@ def run(args: argparse.Namespace) -> int:
         else:
             line = f"FAILED: {sample.error}"
         print(f"{sample.source_id}\t{line}")
+    _report_alerts(result)
     return 0 if all(sample.ok for sample in result.samples) else 1

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 
 from tally.commands import add_config_option
-from tally.config import config_path, load_config, missing_env
+from tally.config import ConfigError, config_path, load_config, missing_env
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,11 +23,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     explicit = args.path or args.config
     config = load_config(explicit)  # ConfigError: printed by main(), exit 1
+    if config.notify:
+        from tally.alerts.channels import check  # Apprise loads only when there are channels
+
+        problems = [
+            problem
+            for name, url in config.notify.items()
+            if (problem := check(name, url, dict(os.environ)))
+        ]
+        if problems:
+            raise ConfigError(problems)
     kinds = Counter(source.kind for source in config.sources)  # type: ignore[attr-defined]
     detail = ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items()))
+    channels = f", {len(config.notify)} notification channels" if config.notify else ""
     print(
         f"ok: {config_path(explicit)}: {len(config.sources)} sources"
-        f"{f' ({detail})' if detail else ''}, time zone {config.timezone}"
+        f"{f' ({detail})' if detail else ''}{channels}, time zone {config.timezone}"
     )
     for line in missing_env(config):
         print(f"warning: {line}", file=sys.stderr)

@@ -1,0 +1,144 @@
+"""`tally notify test`, `tally alerts` and the channel checks of `tally validate`, as a
+user types them."""
+
+from __future__ import annotations
+
+import yaml
+from tally.cli import main
+
+from tests.alerts.conftest import make_config
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _write(tmp_path, data: dict) -> str:
+    path = tmp_path / "tally.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return str(path)
+
+
+def test_notify_test_reports_each_channel_and_fails_if_one_fails(capsys, tmp_path, receiver):
+    path = _write(
+        tmp_path,
+        {
+            "title": "私の tally",
+            "notify": {"hook": receiver.url(), "dead": "json://127.0.0.1:9/nothing-listens"},
+        },
+    )
+    code, out, err = run(capsys, "notify", "test", "--config", path)
+    assert code == 1, err
+    lines = dict(line.split(None, 1) for line in out.splitlines())
+    assert lines["hook"].split() == ["JSON", "delivered"]
+    assert lines["dead"].startswith("JSON          NOT delivered: A Connection error occurred")
+    [message] = receiver.take()
+    assert message.title == "tally: test message (私の tally)"
+    assert "to the channel 'hook'" in message.message
+    code, out, _ = run(capsys, "notify", "test", "hook", "--config", path)
+    assert code == 0 and out.split() == ["hook", "JSON", "delivered"]
+
+
+def test_notify_test_names_an_unknown_channel(capsys, tmp_path, receiver):
+    path = _write(tmp_path, {"notify": {"hook": receiver.url()}})
+    code, _, err = run(capsys, "notify", "test", "pager", "--config", path)
+    assert code == 1
+    assert err.strip() == "error: unknown channel 'pager' (channels: hook)"
+    assert receiver.take() == []
+
+
+def test_validate_rejects_a_url_apprise_cannot_use_naming_the_channel(capsys, tmp_path):
+    path = _write(
+        tmp_path,
+        {
+            "notify": {
+                "ok": "ntfy://ntfy.example/my-topic",
+                "typo": "slak://T000/B000/XXXX",
+                "mail": "mailto://127.0.0.1:2525?from=not-an-address&to=me@example.com",
+            }
+        },
+    )
+    code, out, err = run(capsys, "validate", path)
+    assert code == 1 and out == ""
+    problems = err.strip().splitlines()
+    assert problems[0] == (
+        "error: channel 'typo': field 'notify.typo': Apprise cannot use this URL: "
+        "no Apprise service for 'slak'://"
+    )
+    assert problems[1].startswith(
+        "error: channel 'mail': field 'notify.mail': Apprise cannot use this URL: "
+    )
+    assert len(problems) == 2
+
+
+def test_validate_checks_a_channel_whose_secret_is_not_set_as_far_as_it_can(
+    capsys, tmp_path, monkeypatch
+):
+    monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
+    monkeypatch.delenv("SMTP_PASSWORD", raising=False)
+    path = _write(
+        tmp_path,
+        {
+            "notify": {
+                "team": "${env:SLACK_WEBHOOK_URL}",
+                "me": "mailtos://tally:${env:SMTP_PASSWORD}@smtp.example.com?to=me@example.com",
+            }
+        },
+    )
+    code, out, err = run(capsys, "validate", path)
+    assert code == 0, err
+    assert out.startswith("ok: ") and "2 notification channels" in out
+    assert err.splitlines() == [
+        "warning: channel 'team': environment variable SLACK_WEBHOOK_URL is not set",
+        "warning: channel 'me': environment variable SMTP_PASSWORD is not set",
+    ]
+
+
+def test_alerts_lists_open_incidents_oldest_first_and_all_with_their_end(
+    capsys, tmp_path, knob, tick_runner, monkeypatch
+):
+    sources = [
+        knob.source("late", alerts={"above": 10}),
+        knob.source("early", alerts={"below": 10}),
+    ]
+    config = make_config(sources, {})
+    path = _write(tmp_path, {"timezone": "Asia/Tokyo", "sources": sources})
+    knob.set("late", 1)
+    knob.set("early", 1)
+    tick_runner(config, 0)  # early opens (below 10)
+    knob.set("late", 50)
+    tick_runner(config, 2)  # late opens (above 10)
+    code, out, _ = run(capsys, "alerts", "--config", path)
+    assert code == 0
+    assert out.splitlines() == [
+        "2026-11-25 17:00 JST  open  early  below: 1, below 10 (rule: below 10)",
+        "2026-11-25 17:02 JST  open  late  above: 50, above 10 (rule: above 10)",
+    ]
+    knob.set("early", 20)
+    tick_runner(config, 5)
+    code, out, _ = run(capsys, "alerts", "--config", path)
+    assert out.splitlines() == [
+        "2026-11-25 17:02 JST  open  late  above: 50, above 10 (rule: above 10)"
+    ]
+    code, out, _ = run(capsys, "alerts", "--all", "--config", path)
+    assert out.splitlines() == [
+        "2026-11-25 17:00 JST  resolved after 5m  early  below: 1, below 10 (rule: below 10)",
+        "2026-11-25 17:02 JST  open  late  above: 50, above 10 (rule: above 10)",
+    ]
+
+
+def test_validate_names_an_unknown_channel_in_a_sources_notify(capsys, tmp_path, knob):
+    path = _write(
+        tmp_path,
+        {
+            "notify": {"me": "json://127.0.0.1:9/x", "team": "form://127.0.0.1:9/y"},
+            "sources": [knob.source("shop", alerts={"above": 1, "notify": ["me", "phone"]})],
+        },
+    )
+    code, _, err = run(capsys, "validate", path)
+    assert code == 1
+    assert err.strip() == (
+        "error: source 'shop': field 'alerts.notify': unknown channel 'phone' (channels: me, team)"
+    )
