@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PART_LINE = re.compile(r"^(\w+)\s+(\S+)\s+.*\(pid (\d+)\)$")
 
 
-def free_port_block(count: int = 6) -> int:
+def free_port_block(count: int = 7) -> int:
     """A base port whose `count` consecutive ports are all free on 127.0.0.1."""
     rng = random.Random()
     for _ in range(200):

@@ -10,6 +10,7 @@ URL, which Apprise's own messages may quote one at a time.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -122,6 +123,9 @@ def send(
     from apprise import Apprise
 
     timeout = timeout or SEND_TIMEOUT
+    redirect = os.environ.get("TALLY_NOTIFY_REDIRECT")
+    if redirect:  # `tally local`: every channel's messages go to its terminal sink
+        template = f"{redirect.rstrip('/')}/{name}"
     try:
         plugin = _instantiate(resolved_url(template))
     except MissingSecret as exc:

@@ -3,7 +3,10 @@
     /api/counter                       a click count that climbs, faster by day than by night
     /shop/black-lotus                  a card shop page; the price moves from day to day
     /ping                              a health check answering "pong", with varying latency
-                                       and an occasional failure (503, or a wrong body)
+                                       and an occasional failure (503, or a wrong body);
+                                       live, a scripted outage: its 5th and 6th checks
+                                       after start, and every 30 after, answer 503, so
+                                       an alert fires and resolves in the first minutes
     /github/repos/demo/tally           a GitHub repository (stars, forks, ...)
     /github/repos/demo/tally/commits   its commits, one per page, with GitHub's Link header
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import html
+import itertools
 import json
 import math
 import random
@@ -141,6 +145,12 @@ class Clock:
 
 # --- the server ---------------------------------------------------------------------------
 
+# The live health check's scripted outage: checks number 4 and 5 (from 0) of every 30
+# answer 503. With a fast clock of 2 s that is an alert about 10 s after the first tick
+# and its resolution 4 s later; on the real clock, a two-minute outage every half hour.
+OUTAGE_EVERY = 30
+OUTAGE_CHECKS = (4, 5)
+
 SHOP_PAGE = """<!doctype html>
 <html lang="ja"><head><meta charset="utf-8"><title>Black Lotus — Card Shop Demo</title>
 <script type="application/ld+json">{ld}</script></head>
@@ -151,6 +161,8 @@ SHOP_PAGE = """<!doctype html>
 
 
 def make_handler(clock: Clock) -> type[BaseHTTPRequestHandler]:
+    checks = itertools.count()  # health checks answered since start (thread-safe in CPython)
+
     class Handler(BaseHTTPRequestHandler):
         server_version = "tally-demo/1"
 
@@ -200,6 +212,8 @@ def make_handler(clock: Clock) -> type[BaseHTTPRequestHandler]:
                 self._send(200, page, "text/html; charset=utf-8")
             elif url.path == "/ping":
                 latency, status, body = health(now)
+                if next(checks) % OUTAGE_EVERY in OUTAGE_CHECKS:
+                    status, body = 503, "scripted outage (the demo's)"
                 time.sleep(min(latency, 2000) / 1000)
                 self._send(status, body, "text/plain")
             elif url.path == f"/github/repos/{REPO}":

@@ -6,6 +6,7 @@
               + 3   functions-framework          main.collect  <- push from topic tally-collect
               + 4   functions-framework          main.render   <- push from topic tally-render
               + 5   demo upstream                (only without --config)
+              + 6   notification sink            every channel's messages, printed here
 
 Scheduler -> Pub/Sub -> function, as on Google Cloud: the local scheduler publishes,
 the emulator pushes, the functions-framework turns the push into the CloudEvent.
@@ -22,6 +23,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -37,6 +39,7 @@ from tally.config import Config, ConfigError, load_config, parse_config
 from tally.local import demo
 from tally.local.pubsub import PubSub
 from tally.local.scheduler import COLLECT_TOPIC, RENDER_TOPIC, Scheduler
+from tally.local.sink import NotificationSink
 from tally.local.supervisor import (
     Part,
     PartFailed,
@@ -85,6 +88,10 @@ class Ports:
     def demo(self) -> int:
         return self.base + 5
 
+    @property
+    def sink(self) -> int:
+        return self.base + 6
+
     def named(self, with_demo: bool) -> dict[str, int]:
         names = {
             "firestore": self.firestore,
@@ -92,6 +99,7 @@ class Ports:
             "storage": self.storage,
             "collect": self.collect,
             "render": self.render,
+            "sink": self.sink,
         }
         if with_demo:
             names["demo"] = self.demo
@@ -179,6 +187,7 @@ class Stack:
         self.start_tick = datetime.now(UTC).replace(second=0, microsecond=0)
         self.started = time.monotonic()
         self.pubsub = PubSub(f"127.0.0.1:{ports.pubsub}", PROJECT)
+        self.sink = NotificationSink(ports.sink, say)
 
     # --- the parts --------------------------------------------------------------------
 
@@ -249,6 +258,9 @@ class Stack:
             "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{self.ports.firestore}",
             "STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{self.ports.storage}",
             "TALLY_SITE_BUCKET": BUCKET,
+            # links in messages point at the local page; every channel goes to the sink
+            "TALLY_SITE_URL": f"http://127.0.0.1:{self.ports.storage}/{BUCKET}",
+            "TALLY_NOTIFY_REDIRECT": f"json://127.0.0.1:{self.ports.sink}",
             "PYTHONUNBUFFERED": "1",
         }
         if self.config_text is not None:
@@ -328,6 +340,13 @@ class Stack:
         )
 
     def run(self) -> None:
+        self.sink.start()
+        channels = ", ".join(self.config.notify) or "none in the config"
+        address = f"http://127.0.0.1:{self.ports.sink}"
+        self.say(
+            f"{'notify':<10} {address:<32} notification sink: every channel's messages "
+            f"are printed here (channels: {channels})"
+        )
         emulators = self._emulators()
         self.supervisor.start(*emulators)
         self.supervisor.wait_ready(*emulators)
@@ -455,8 +474,11 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 def run_stack(config: str | None, port_base: int, tick_seconds: float | None) -> int:
     """Run until Ctrl-C (0) or until a part fails (1)."""
 
-    def say(line: str) -> None:
-        print(line, flush=True)
+    printing = threading.Lock()
+
+    def say(line: str) -> None:  # the sink prints from its own thread
+        with printing:
+            print(line, flush=True)
 
     ports = Ports(port_base)
     with_demo = config is None
@@ -528,6 +550,7 @@ def run_stack(config: str | None, port_base: int, tick_seconds: float | None) ->
         for sig in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.SIG_IGN)
         stack.supervisor.stop_all()
+        stack.sink.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         if status == 0:
