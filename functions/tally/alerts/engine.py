@@ -155,6 +155,7 @@ def _evaluate(
             keep_failed=rules.down_after(source),
             change_window=rules.change_window(source),
         )
+    evaluated_before = state.evaluated
     now = max(tick, state.evaluated or tick)  # a late tick never turns the clock back
     state.evaluated = now
     live: set[str] = set()
@@ -176,9 +177,14 @@ def _evaluate(
             _resolve(txn, state, config, known.get(incident.source), incident, now, wall, why)
             plan.resolved.append(incident)
     plan.claimed = _claim(state, config, wall, token)
-    after = state.to_document()
-    if after["blob"] != before:
-        txn.set(STATE_PATH, after)
+    # A tick that changed nothing but the clock is not written: the next change carries
+    # the newer `evaluated`, and judging a late tick at an older, unchanged moment gives
+    # the decisions already taken. So a tick with no sample costs one read and no write.
+    state.evaluated, newest = evaluated_before, state.evaluated
+    unchanged = state.to_document()["blob"] == before
+    state.evaluated = newest
+    if not unchanged:
+        txn.set(STATE_PATH, state.to_document())
     return plan
 
 
