@@ -77,6 +77,22 @@ locals {
 
 # --- the watchdog: one condition for the whole deployment ---------------------------------
 
+# Created once the pipeline can tick: five minutes after the trigger may invoke the
+# functions and the scheduler job exists, so that a first apply's first heartbeat comes
+# before the watchdog and it sends nothing; a deployment that has not ticked by then is
+# reported as it should be.
+resource "time_sleep" "first_ticks" {
+  count = var.watchdog_alert ? 1 : 0
+
+  create_duration = "5m"
+
+  depends_on = [
+    google_cloud_run_v2_service_iam_member.trigger_invokes_collect,
+    google_cloud_run_v2_service_iam_member.trigger_invokes_render,
+    google_cloud_scheduler_job.collect,
+  ]
+}
+
 resource "google_monitoring_alert_policy" "watchdog" {
   count = var.watchdog_alert ? 1 : 0
 
@@ -100,7 +116,7 @@ resource "google_monitoring_alert_policy" "watchdog" {
     content   = "Either the collect function wrote no heartbeat (tally/ticks) for 10 minutes: the scheduler job `${google_cloud_scheduler_job.collect.name}`, the topic or the function `${google_cloudfunctions2_function.collect.name}` is not working, so tally cannot send its own notifications either. Or an execution of `${google_cloudfunctions2_function.collect.name}` or `${google_cloudfunctions2_function.render.name}` failed (a failing source never fails one: this is infrastructure, e.g. Firestore unavailable; the platform retries). See the functions' logs."
   }
 
-  depends_on = [time_sleep.metric_descriptors]
+  depends_on = [time_sleep.metric_descriptors, time_sleep.first_ticks]
 }
 
 # --- opt-in, per source: staleness (alerts.stale_after) ------------------------------------

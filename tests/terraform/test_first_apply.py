@@ -114,6 +114,19 @@ def test_alert_policies_wait_for_fresh_metric_descriptors(
         assert "google_monitoring_metric_descriptor.tally" in deps(function), name
 
 
+def test_watchdog_comes_after_the_first_ticks(parsed: dict[str, dict[str, Any]]) -> None:
+    """A first apply's first heartbeat precedes the watchdog: no alert on a new deploy."""
+    wait = one(parsed, "time_sleep", "first_ticks")
+    assert seconds(literal(wait["create_duration"])) == 300
+    assert deps(wait) == {
+        "google_cloud_run_v2_service_iam_member.trigger_invokes_collect",
+        "google_cloud_run_v2_service_iam_member.trigger_invokes_render",
+        "google_cloud_scheduler_job.collect",
+    }
+    watchdog = one(parsed, "google_monitoring_alert_policy", "watchdog")
+    assert {"time_sleep.first_ticks", "time_sleep.metric_descriptors"} <= deps(watchdog)
+
+
 # --- 4. Runtime permissions before the first tick --------------------------------------------
 
 
