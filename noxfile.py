@@ -23,8 +23,14 @@ TEST_DEPS = [
 ]
 
 
+REQUIREMENTS = "functions/requirements.txt"  # what Cloud Functions installs, pinned
+
+
 def _install(session: nox.Session) -> None:
-    session.install("-e", ".", *TEST_DEPS)
+    """The deployed pins exactly, the test tools beside them, then tally without letting
+    pip choose other versions (tests/core/test_requirements.py checks both lists agree)."""
+    session.install("-r", REQUIREMENTS, *TEST_DEPS)
+    session.install("--no-deps", "-e", ".")
 
 
 @nox.session(python=PYTHON)

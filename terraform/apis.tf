@@ -27,3 +27,15 @@ resource "google_project_service" "apis" {
   service            = each.value
   disable_on_destroy = false
 }
+
+# An API that was just enabled can answer "has not been used in project ... or it is
+# disabled" for a minute or two: Service Usage reports it enabled before every region
+# serves it. Everything that calls an API waits for this instead of for the enablement.
+# `triggers`: enabling another API later waits again.
+resource "time_sleep" "apis_enabled" {
+  create_duration = "60s"
+
+  triggers = {
+    apis = join(",", sort([for api in google_project_service.apis : api.service]))
+  }
+}

@@ -14,7 +14,7 @@ resource "google_firestore_database" "main" {
   delete_protection_state = "DELETE_PROTECTION_ENABLED"
   deletion_policy         = "ABANDON"
 
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis_enabled]
 }
 
 # TTL on the collection group `days`. `index_config {}` also turns off the automatic

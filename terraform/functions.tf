@@ -1,13 +1,14 @@
 # The two 2nd-gen functions, built from the same archive of functions/. Each has its
 # own service account and its own Pub/Sub trigger with retries on: the code
 # acknowledges and drops events older than `stale_event_after`, so retries end.
+#
+# Their environment (main.tf: collect_env, render_env) is a few short values; tally.yaml
+# itself is the object storage.tf uploads, named in TALLY_CONFIG_OBJECT. Before either
+# function is created: the IAM bindings its build, its trigger and its first tick rely
+# on, and a minute for them to propagate (time_sleep.iam_propagation, iam.tf); the
+# config object; the metric descriptors (the first tick writes metrics).
 
 locals {
-  function_env = {
-    GOOGLE_CLOUD_PROJECT = var.project_id # not set automatically on 2nd gen Python
-    TALLY_CONFIG_YAML    = local.config_text
-    LOG_EXECUTION_ID     = "true"
-  }
   builder_sa = "projects/${var.project_id}/serviceAccounts/${google_service_account.builder.email}"
 }
 
@@ -38,8 +39,9 @@ resource "google_cloudfunctions2_function" "collect" {
     ingress_settings                 = "ALLOW_INTERNAL_ONLY" # Eventarc's push is internal
     all_traffic_on_latest_revision   = true
     service_account_email            = google_service_account.collector.email
-    environment_variables            = local.function_env
+    environment_variables            = local.collect_env
 
+    # Secrets of sources and of `notify:` channels (the collector sends notifications).
     dynamic "secret_environment_variables" {
       for_each = toset(local.bound_secrets)
       content {
@@ -60,8 +62,9 @@ resource "google_cloudfunctions2_function" "collect" {
   }
 
   depends_on = [
-    google_project_iam_member.builder,
-    google_secret_manager_secret_iam_member.collector,
+    time_sleep.iam_propagation,
+    google_storage_bucket_object.config,
+    google_monitoring_metric_descriptor.tally,
   ]
 }
 
@@ -92,10 +95,7 @@ resource "google_cloudfunctions2_function" "render" {
     ingress_settings                 = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision   = true
     service_account_email            = google_service_account.renderer.email
-    environment_variables = merge(local.function_env, {
-      # The renderer sets Cache-Control "public, max-age=60" on every object it uploads.
-      TALLY_SITE_BUCKET = google_storage_bucket.site.name
-    })
+    environment_variables            = local.render_env
   }
 
   event_trigger {
@@ -106,5 +106,9 @@ resource "google_cloudfunctions2_function" "render" {
     service_account_email = google_service_account.trigger.email
   }
 
-  depends_on = [google_project_iam_member.builder]
+  depends_on = [
+    time_sleep.iam_propagation,
+    google_storage_bucket_object.config,
+    google_monitoring_metric_descriptor.tally,
+  ]
 }

@@ -1,10 +1,14 @@
-# Cloud Monitoring: the custom metrics' descriptors, notification channels, alert
-# policies and the dashboard. What depends on tally.yaml (per-source rules, widgets)
-# is derived in main.tf.
+# Cloud Monitoring keeps what it is best at: the custom metrics, the dashboard, and
+# one watchdog for what tally cannot report about itself. tally evaluates the
+# `alerts:` rules of tally.yaml itself and notifies through its `notify:` channels
+# (README.md, "Alerts and notifications"); per-source policies here are an opt-in
+# (var.per_source_alert_policies), because Cloud Monitoring bills every condition.
+# What depends on tally.yaml (rules, widgets) is derived in main.tf.
 
 # --- metric descriptors ---------------------------------------------------------------
 # Declared up front so that the alert policies below can refer to them before the
-# collector's first write (Monitoring rejects a filter on an unknown metric type).
+# collector's first write (Monitoring rejects a filter on an unknown metric type), and
+# so that the collector never creates them implicitly with other labels.
 
 locals {
   metrics = {
@@ -35,10 +39,25 @@ resource "google_monitoring_metric_descriptor" "tally" {
     }
   }
 
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis_enabled]
 }
 
-# --- notification channels (all optional) ------------------------------------------------
+# Creating a descriptor is asynchronous: a policy created right after it can be refused
+# with "Cannot find metric(s) that match type ... it could take up to 10 minutes". The
+# policies wait those 10 minutes; the wait starts as soon as the descriptors exist and
+# runs while the functions build (5-10 minutes), so a first apply barely lengthens.
+# `triggers`: a new descriptor waits again.
+resource "time_sleep" "metric_descriptors" {
+  create_duration = "10m"
+
+  triggers = {
+    types = join(",", sort([for descriptor in google_monitoring_metric_descriptor.tally : descriptor.type]))
+  }
+}
+
+# --- notification channels: email only ------------------------------------------------
+# People's Slack, webhook, ntfy, ... channels are tally's own `notify:` (Apprise URLs,
+# with their secrets in Secret Manager), not Cloud Monitoring channels.
 
 resource "google_monitoring_notification_channel" "email" {
   for_each = toset(var.notification_emails)
@@ -49,124 +68,61 @@ resource "google_monitoring_notification_channel" "email" {
   labels = {
     email_address = each.value
   }
-  depends_on = [google_project_service.apis]
-}
-
-resource "google_monitoring_notification_channel" "webhook" {
-  count = var.webhook_url == "" ? 0 : 1
-
-  project      = var.project_id
-  display_name = "tally: webhook"
-  type         = "webhook_tokenauth"
-  labels = {
-    url = var.webhook_url
-  }
-  depends_on = [google_project_service.apis]
-}
-
-resource "google_monitoring_notification_channel" "slack" {
-  count = var.slack_channel == "" ? 0 : 1
-
-  project      = var.project_id
-  display_name = "tally: Slack ${var.slack_channel}"
-  type         = "slack"
-  labels = {
-    channel_name = var.slack_channel
-  }
-  sensitive_labels {
-    auth_token = var.slack_token
-  }
-
-  lifecycle {
-    precondition {
-      condition     = var.slack_token != ""
-      error_message = "slack_channel is set but slack_token is empty: Cloud Monitoring needs a Slack bot token to post."
-    }
-  }
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis_enabled]
 }
 
 locals {
-  notification_channels = concat(
-    [for channel in google_monitoring_notification_channel.email : channel.id],
-    google_monitoring_notification_channel.webhook[*].id,
-    google_monitoring_notification_channel.slack[*].id,
-  )
+  notification_channels = [for channel in google_monitoring_notification_channel.email : channel.id]
 }
 
-# --- pipeline: heartbeat and function errors -----------------------------------------
+# --- the watchdog: one condition for the whole deployment ---------------------------------
 
-resource "google_monitoring_alert_policy" "heartbeat" {
+# Created once the pipeline can tick: five minutes after the trigger may invoke the
+# functions and the scheduler job exists, so that a first apply's first heartbeat comes
+# before the watchdog and it sends nothing; a deployment that has not ticked by then is
+# reported as it should be.
+resource "time_sleep" "first_ticks" {
+  count = var.watchdog_alert ? 1 : 0
+
+  create_duration = "5m"
+
+  depends_on = [
+    google_cloud_run_v2_service_iam_member.trigger_invokes_collect,
+    google_cloud_run_v2_service_iam_member.trigger_invokes_render,
+    google_cloud_scheduler_job.collect,
+  ]
+}
+
+resource "google_monitoring_alert_policy" "watchdog" {
+  count = var.watchdog_alert ? 1 : 0
+
   project               = var.project_id
-  display_name          = "tally: pipeline heartbeat absent"
+  display_name          = "tally: pipeline watchdog"
   combiner              = "OR"
   severity              = "CRITICAL"
   notification_channels = local.notification_channels
 
   conditions {
-    display_name = "no tally/ticks point for 10 minutes"
-    condition_absent {
-      filter   = "metric.type=\"${local.metric_prefix}ticks\" AND resource.type=\"global\""
-      duration = "600s"
-      aggregations {
-        alignment_period   = "60s"
-        per_series_aligner = "ALIGN_MAX"
-      }
-      trigger {
-        count = 1
-      }
+    display_name = "no tally/ticks heartbeat for 10 minutes, or failed function executions"
+    condition_prometheus_query_language {
+      query               = local.watchdog_query
+      duration            = "0s"
+      evaluation_interval = "60s"
     }
   }
 
   documentation {
     mime_type = "text/markdown"
-    content   = "The collect function wrote no heartbeat for 10 minutes: the scheduler job `${google_cloud_scheduler_job.collect.name}`, the topic or the function `${google_cloudfunctions2_function.collect.name}` is not working. Check the function's logs."
+    content   = "Either the collect function wrote no heartbeat (tally/ticks) for 10 minutes: the scheduler job `${google_cloud_scheduler_job.collect.name}`, the topic or the function `${google_cloudfunctions2_function.collect.name}` is not working, so tally cannot send its own notifications either. Or an execution of `${google_cloudfunctions2_function.collect.name}` or `${google_cloudfunctions2_function.render.name}` failed (a failing source never fails one: this is infrastructure, e.g. Firestore unavailable; the platform retries). See the functions' logs."
   }
 
-  depends_on = [google_monitoring_metric_descriptor.tally]
+  depends_on = [time_sleep.metric_descriptors, time_sleep.first_ticks]
 }
 
-resource "google_monitoring_alert_policy" "function_errors" {
-  project               = var.project_id
-  display_name          = "tally: function errors"
-  combiner              = "OR"
-  severity              = "ERROR"
-  notification_channels = local.notification_channels
-
-  dynamic "conditions" {
-    for_each = {
-      collect = google_cloudfunctions2_function.collect.name
-      render  = google_cloudfunctions2_function.render.name
-    }
-    content {
-      display_name = "${conditions.key}: executions that failed (5xx) > 0"
-      condition_threshold {
-        filter          = "metric.type=\"run.googleapis.com/request_count\" AND resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${conditions.value}\" AND metric.labels.response_code_class=\"5xx\""
-        comparison      = "COMPARISON_GT"
-        threshold_value = 0
-        duration        = "0s"
-        aggregations {
-          alignment_period     = "300s"
-          per_series_aligner   = "ALIGN_DELTA"
-          cross_series_reducer = "REDUCE_SUM"
-        }
-        trigger {
-          count = 1
-        }
-      }
-    }
-  }
-
-  documentation {
-    mime_type = "text/markdown"
-    content   = "A tally function raised (a failing source never does: this is infrastructure, e.g. Firestore unavailable). The platform retries the event; see the function's logs."
-  }
-}
-
-# --- per source: staleness --------------------------------------------------------------
+# --- opt-in, per source: staleness (alerts.stale_after) ------------------------------------
 
 resource "google_monitoring_alert_policy" "stale" {
-  for_each = local.staleness
+  for_each = local.stale_rules
 
   project               = var.project_id
   display_name          = "tally: ${local.sources[each.key].name} is stale"
@@ -208,13 +164,20 @@ resource "google_monitoring_alert_policy" "stale" {
 
   documentation {
     mime_type = "text/markdown"
-    content   = "No new sample of source `${each.key}` for ${each.value.seconds} s (its `alerts.stale_after`, or twice its period). Either it is failing (see the page's status and the collect function's logs) or it is not collected."
+    content   = "No new sample of source `${each.key}` for ${each.value.seconds} s (its `alerts.stale_after`). Either it is failing (see the page's status and the collect function's logs) or it is not collected."
   }
 
-  depends_on = [google_monitoring_metric_descriptor.tally]
+  lifecycle {
+    precondition {
+      condition     = local.per_source_policy_count + 1 <= local.max_alert_policies
+      error_message = "per_source_alert_policies would create ${local.per_source_policy_count} policies; a project holds ${local.max_alert_policies} (one is the watchdog). tally's own alerts need none: turn per_source_alert_policies off."
+    }
+  }
+
+  depends_on = [time_sleep.metric_descriptors]
 }
 
-# --- per source: alerts.above / alerts.below ---------------------------------------------
+# --- opt-in, per source: alerts.above / alerts.below ---------------------------------------
 
 resource "google_monitoring_alert_policy" "threshold" {
   for_each = local.threshold_rules
@@ -250,10 +213,17 @@ resource "google_monitoring_alert_policy" "threshold" {
     content   = "Source `${each.value.id}` read a value ${each.value.word} ${each.value.value} (alerts.${each.value.word} in tally.yaml)."
   }
 
-  depends_on = [google_monitoring_metric_descriptor.tally]
+  lifecycle {
+    precondition {
+      condition     = local.per_source_policy_count + 1 <= local.max_alert_policies
+      error_message = "per_source_alert_policies would create ${local.per_source_policy_count} policies; a project holds ${local.max_alert_policies} (one is the watchdog). tally's own alerts need none: turn per_source_alert_policies off."
+    }
+  }
+
+  depends_on = [time_sleep.metric_descriptors]
 }
 
-# --- per source: alerts.change (percent change over a window, up or down) -----------------
+# --- opt-in, per source: alerts.change (percent change over a window, up or down) ----------
 
 resource "google_monitoring_alert_policy" "change" {
   for_each = local.change_rules
@@ -295,13 +265,23 @@ resource "google_monitoring_alert_policy" "change" {
     content   = "Source `${each.value.id}` changed by more than ${each.value.percent}% within ${each.value.window_s} s (alerts.change in tally.yaml)."
   }
 
-  depends_on = [google_monitoring_metric_descriptor.tally]
+  lifecycle {
+    precondition {
+      condition     = local.per_source_policy_count + 1 <= local.max_alert_policies
+      error_message = "per_source_alert_policies would create ${local.per_source_policy_count} policies; a project holds ${local.max_alert_policies} (one is the watchdog). tally's own alerts need none: turn per_source_alert_policies off."
+    }
+  }
+
+  depends_on = [time_sleep.metric_descriptors]
 }
 
-# --- dashboard ---------------------------------------------------------------------------
+# --- dashboards ------------------------------------------------------------------------------
+# One per `dashboard_sources` sources (main.tf); the first also charts the pipeline.
 
 resource "google_monitoring_dashboard" "main" {
+  for_each = local.dashboards
+
   project        = var.project_id
-  dashboard_json = jsonencode(local.dashboard)
-  depends_on     = [google_project_service.apis]
+  dashboard_json = jsonencode(each.value)
+  depends_on     = [time_sleep.apis_enabled]
 }

@@ -6,7 +6,7 @@ resource "google_pubsub_topic" "collect" {
   project                    = var.project_id
   name                       = "${local.prefix}-collect"
   message_retention_duration = "86400s"
-  depends_on                 = [google_project_service.apis]
+  depends_on                 = [time_sleep.apis_enabled]
 }
 
 resource "google_pubsub_topic" "render" {
@@ -14,5 +14,5 @@ resource "google_pubsub_topic" "render" {
   project                    = var.project_id
   name                       = "${local.prefix}-render"
   message_retention_duration = "86400s"
-  depends_on                 = [google_project_service.apis]
+  depends_on                 = [time_sleep.apis_enabled]
 }

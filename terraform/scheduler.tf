@@ -21,7 +21,7 @@ resource "google_cloud_scheduler_job" "collect" {
     data       = base64encode("collect")
   }
 
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis_enabled]
 }
 
 resource "google_cloud_scheduler_job" "render" {
@@ -48,5 +48,5 @@ resource "google_cloud_scheduler_job" "render" {
     }
   }
 
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis_enabled]
 }

@@ -1,8 +1,10 @@
-# One Secret Manager secret per ${env:NAME} that tally.yaml uses (in a source's
-# headers or a github token). Terraform creates the secret, never its value: add the
-# value with `gcloud secrets versions add` (README.md, "Deploy"), then list the name
-# in `secrets_with_value` and apply again to expose it to the collector. A source
-# whose secret is not exposed yet fails with "environment variable NAME is not set".
+# One Secret Manager secret per ${env:NAME} that tally.yaml uses: in a source's url,
+# headers or github token, and in a `notify:` channel's Apprise URL (main.tf,
+# secret_names). Terraform creates the secret, never its value: add the value with
+# `gcloud secrets versions add` (README.md, "Deploy"), then list the name in
+# `secrets_with_value` (in terraform.tfvars) and apply again to expose it to the
+# collector, which fetches the sources and sends the notifications. Until then a
+# source fails with "environment variable NAME is not set", and so does a channel.
 
 resource "google_secret_manager_secret" "env" {
   for_each = toset(local.secret_names)
@@ -17,7 +19,7 @@ resource "google_secret_manager_secret" "env" {
     auto {}
   }
 
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis_enabled]
 }
 
 # The collector may read its own secrets, one binding per secret (not project-wide).

@@ -35,7 +35,7 @@ variable "firestore_location" {
 
 variable "config_path" {
   type        = string
-  description = "Path of tally.yaml, relative to this directory. Terraform reads it for the schedules, alerts, dashboard and secrets, and hands its text to the functions."
+  description = "Path of tally.yaml, relative to this directory. Terraform reads it for the schedule, dashboard and secrets, and uploads it to the private functions bucket, where the functions read it."
   default     = "../tally.yaml"
 
   validation {
@@ -112,7 +112,7 @@ variable "render_max_instances" {
 
 variable "notification_emails" {
   type        = list(string)
-  description = "Email addresses that receive every alert. Empty: no email channel."
+  description = "Email addresses that receive Cloud Monitoring's alerts: the watchdog's (and the per-source policies', when per_source_alert_policies is on). tally's own notifications go to the `notify:` channels of tally.yaml instead. Empty: no email channel."
   default     = []
 
   validation {
@@ -121,39 +121,22 @@ variable "notification_emails" {
   }
 }
 
-variable "webhook_url" {
-  type        = string
-  description = "An HTTPS URL that receives every alert as a JSON POST (Cloud Monitoring's webhook channel). Empty: none. It may carry a token, so it is sensitive."
-  default     = ""
-  sensitive   = true
-
-  validation {
-    condition     = var.webhook_url == "" || can(regex("^https://", var.webhook_url))
-    error_message = "The webhook_url must be empty or an https:// URL."
-  }
+variable "watchdog_alert" {
+  type        = bool
+  description = "The one Cloud Monitoring alert condition tally deploys by default: no tally/ticks heartbeat for 10 minutes (also a deployment that never ticked), or failing executions of either function; what tally cannot report about itself. Cloud Monitoring bills $1.50 a month per condition (plus $0.35 per million time series returned; README.md, \"What it costs\"); false saves that and leaves the pipeline unwatched."
+  default     = true
 }
 
-variable "slack_channel" {
-  type        = string
-  description = "Slack channel (e.g. #alerts) that receives every alert. Needs slack_token. Empty: no Slack channel."
-  default     = ""
-
-  validation {
-    condition     = var.slack_channel == "" || can(regex("^#[a-z0-9_-]{1,80}$", var.slack_channel))
-    error_message = "The slack_channel must be empty or a channel name starting with '#' (lowercase letters, digits, '-', '_')."
-  }
+variable "per_source_alert_policies" {
+  type        = bool
+  description = "Also create a Cloud Monitoring alert policy per `alerts:` rule of tally.yaml (stale_after, above, below; change takes two conditions), besides tally's own notifications, which evaluate the same rules for free. Off by default because of the cost: Cloud Monitoring bills $1.50 a month per condition (plus $0.35 per million time series returned), e.g. 50 sources with a stale_after each cost $75 a month. At most 499 such policies (a project holds 500)."
+  default     = false
 }
 
-variable "slack_token" {
-  type        = string
-  description = "Slack bot token (xoxb-...) of an app in the workspace, allowed to post to slack_channel. Stored in the Terraform state: keep the state private."
-  default     = ""
-  sensitive   = true
-
-  validation {
-    condition     = var.slack_token == "" || can(regex("^xox[abp]-", var.slack_token))
-    error_message = "The slack_token must be empty or a Slack token starting with xoxb- (or xoxa-/xoxp-)."
-  }
+variable "site_public" {
+  type        = bool
+  description = "Let anyone read the page's objects by name (allUsers gets storage.objects.get on the site bucket, never listing). false for an organisation that enforces public access prevention or domain-restricted sharing, where the allUsers binding is refused: the bucket then enforces public access prevention and only principals you grant can read the page."
+  default     = true
 }
 
 variable "secrets_with_value" {

@@ -11,16 +11,37 @@ terraform {
       source  = "hashicorp/google"
       version = ">= 6.0, < 7.0"
     }
+    # google_project_service_identity (the Eventarc service agent, created before the
+    # functions' triggers need it) exists in the beta provider only.
+    google-beta = {
+      source  = "hashicorp/google-beta"
+      version = ">= 6.0, < 7.0"
+    }
     # >= 2.5: glob patterns in `excludes`; symlinked directories are followed unless
     # `exclude_symlink_directories` is true (functions/tally/site is such a link).
     archive = {
       source  = "hashicorp/archive"
       version = ">= 2.5, < 3.0"
     }
+    # time_sleep: waits for what Google Cloud does asynchronously (API enablement, IAM
+    # propagation, metric descriptors) so that a first apply does not depend on luck.
+    time = {
+      source  = "hashicorp/time"
+      version = ">= 0.9, < 1.0"
+    }
   }
 }
 
 provider "google" {
+  project = var.project_id
+  region  = var.region
+
+  default_labels = {
+    app = "tally"
+  }
+}
+
+provider "google-beta" {
   project = var.project_id
   region  = var.region
 

@@ -410,13 +410,19 @@ def config_path(explicit: str | None = None) -> Path:
 def load_config(explicit: str | None = None) -> Config:
     """Load the config the way every entry point does.
 
-    `TALLY_CONFIG_YAML` (the file's text, as Terraform hands it to the functions) wins
-    when no path is given explicitly, so the deployed functions and the infrastructure
-    read the very same file.
+    When no path is given explicitly, `TALLY_CONFIG_YAML` (the file's text) wins, then
+    `TALLY_CONFIG_OBJECT`: the gs:// address of the object Terraform uploaded the file
+    to (see config_object.py), so the deployed functions and the infrastructure read
+    the very same file.
     """
     inline = os.environ.get("TALLY_CONFIG_YAML")
+    deployed = os.environ.get("TALLY_CONFIG_OBJECT")
     if explicit is None and inline:
         text, origin = inline, "$TALLY_CONFIG_YAML"
+    elif explicit is None and deployed:
+        from tally.config_object import read_config_object
+
+        text, origin = read_config_object(deployed), deployed
     else:
         path = config_path(explicit)
         try:

@@ -13,7 +13,7 @@ from tests.terraform import provider_schema, schema_check, tools
 
 @pytest.fixture(scope="session")
 def provider_schemas() -> dict[str, Any]:
-    """google 6.50.0 and archive 2.7.1 schemas (npm install on the first run)."""
+    """google and google-beta 6.50.0, archive 2.7.1, time 0.13.1 (npm on the first run)."""
     try:
         return provider_schema.load_schemas()
     except provider_schema.SchemaUnavailable as exc:
@@ -38,8 +38,9 @@ def terraform_bin() -> Path:
 def example_eval(terraform_bin: Path) -> dict[str, Any]:
     """What main.tf derives from tally.example.yaml."""
     return tools.evaluate(
-        "{ sources = local.sources, staleness = local.staleness, dashboard = local.dashboard,"
-        " threshold_rules = local.threshold_rules, change_rules = local.change_rules,"
-        " secret_names = local.secret_names, render_schedule = local.render_schedule }",
+        "{ sources = local.sources, dashboards = local.dashboards,"
+        " stale_rules = local.stale_rules, threshold_rules = local.threshold_rules,"
+        " change_rules = local.change_rules, secret_names = local.secret_names,"
+        " render_schedule = local.render_schedule }",
         tools.EXAMPLE_CONFIG,
     )

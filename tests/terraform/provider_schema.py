@@ -1,13 +1,15 @@
 """The Terraform providers' schemas, read from the cdktf prebuilt providers on npm.
 
 `terraform validate` needs the providers, which cannot be downloaded here. The npm
-packages `@cdktf/provider-google` and `@cdktf/provider-archive` are generated from
-the providers' own schemas and carry them in their `.jsii` manifests: one class per
+packages `@cdktf/provider-google`, `-google-beta`, `-archive` and `-time` are generated
+from the providers' own schemas and carry them in their `.jsii` manifests: one class per
 resource and data source, one interface per block, each property with its optional
 flag and the provider's description (which lists the allowed values as
 `Possible values: [...]`). This module installs the pinned packages once into a cache
 folder outside the repository, turns the 100 MB manifest into a compact schema, and
-caches that too, so a warm run reads a small JSON file.
+caches that too, so a warm run reads a small JSON file. The schemas are kept per
+provider: google and google-beta share most type names but not every attribute, and
+a resource is checked against the provider that will serve it.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from typing import Any
 # cdktf prebuilt provider -> the provider version it was generated from.
 PACKAGES = {
     "@cdktf/provider-google": ("16.12.1", "hashicorp/google", "6.50.0"),
+    "@cdktf/provider-google-beta": ("16.12.1", "hashicorp/google-beta", "6.50.0"),
     "@cdktf/provider-archive": ("11.0.1", "hashicorp/archive", "2.7.1"),
+    "@cdktf/provider-time": ("11.0.1", "hashicorp/time", "0.13.1"),
 }
-SCHEMA_FORMAT = 2  # bump when the compact format below changes
+SCHEMA_FORMAT = 3  # bump when the compact format below changes
 
 _LINK = re.compile(
     r"registry\.terraform\.io/providers/(?P<provider>[\w-]+/[\w-]+)/(?P<version>[\d.]+)/docs/"
@@ -198,17 +202,26 @@ def compact_schema(jsii_path: Path) -> dict[str, Any]:
     return out
 
 
+def local_name(provider: str) -> str:
+    """The name a configuration uses for a provider: hashicorp/google-beta -> google-beta."""
+    return provider.rsplit("/", 1)[-1]
+
+
 @lru_cache(maxsize=1)
 def load_schemas() -> dict[str, Any]:
-    """Both providers' compact schemas, merged; built once and cached on disk."""
+    """Every pinned provider's compact schema, by local name; built once, cached on disk.
+
+    {'providers': {source: version}, 'by_provider': {local name: {'resource', 'data'}},
+    'provider_config': {local name: block}}
+    """
     root = cache_dir()
     pins = "-".join(
-        f"{name.rsplit('-', 1)[-1]}{version}" for name, (version, _, _) in PACKAGES.items()
+        f"{name.split('provider-', 1)[-1]}{version}" for name, (version, _, _) in PACKAGES.items()
     )
     target = root / f"schema-v{SCHEMA_FORMAT}-{pins}.json"
     if target.exists():
         return json.loads(target.read_text(encoding="utf-8"))
-    merged: dict[str, Any] = {"resource": {}, "data": {}, "provider_config": {}, "providers": {}}
+    merged: dict[str, Any] = {"providers": {}, "by_provider": {}, "provider_config": {}}
     for name, path in ensure_packages().items():
         schema = compact_schema(path)
         _, provider, provider_version = PACKAGES[name]
@@ -218,8 +231,10 @@ def load_schemas() -> dict[str, Any]:
                 f"expected {provider} {provider_version}"
             )
         merged["providers"][provider] = provider_version
-        merged["resource"].update(schema["resource"])
-        merged["data"].update(schema["data"])
+        merged["by_provider"][local_name(provider)] = {
+            "resource": schema["resource"],
+            "data": schema["data"],
+        }
         merged["provider_config"].update(schema["provider_config"])
     root.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".tmp")

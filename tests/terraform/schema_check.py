@@ -1,7 +1,8 @@
 """Check Terraform files against the providers' schemas, as `terraform validate` would.
 
 Parses every `.tf` file with python-hcl2 and reports, one line per problem:
-- a resource or data source type the providers do not have,
+- a resource or data source type its provider does not have (the provider named by
+  its `provider` meta-argument, else the first word of its type, as Terraform does),
 - an attribute or nested block a resource (or block) does not have,
 - a required attribute or block that is missing,
 - a literal string outside the values the provider allows (`Possible values: [...]`),
@@ -120,6 +121,17 @@ def _check_block(body: dict[str, Any], schema: dict[str, Any], where: str, top: 
     return problems
 
 
+def provider_of(type_name: str, body: dict[str, Any]) -> str:
+    """The provider's local name serving a resource: its `provider` meta-argument
+    (`google-beta`, `google-beta.alias`), else the type's first word (`google`)."""
+    explicit = body.get("provider")
+    if isinstance(explicit, str):
+        text = explicit.strip()
+        text = text[2:-1] if text.startswith("${") and text.endswith("}") else _unquote(text)
+        return text.split(".", 1)[0]
+    return type_name.split("_", 1)[0]
+
+
 def check_parsed(parsed: dict[str, dict[str, Any]], schemas: dict[str, Any]) -> list[str]:
     """Problems of already-parsed files ({file name: python-hcl2 parse})."""
     problems: list[str] = []
@@ -131,9 +143,17 @@ def check_parsed(parsed: dict[str, dict[str, Any]], schemas: dict[str, Any]) -> 
                     for raw_name, body in instances.items():
                         prefix = "data." if kind == "data" else ""
                         where = f"{filename}: {prefix}{type_name}.{_unquote(raw_name)}"
-                        schema = schemas[kind].get(type_name)
+                        provider = provider_of(type_name, body)
+                        known = schemas["by_provider"].get(provider)
+                        if known is None:
+                            problems.append(f"{where}: unknown provider {provider!r}")
+                            continue
+                        schema = known[kind].get(type_name)
                         if schema is None:
-                            problems.append(f"{where}: unknown {kind} type {type_name!r}")
+                            problems.append(
+                                f"{where}: unknown {kind} type {type_name!r} "
+                                f"(provider {provider})"
+                            )
                             continue
                         problems += _check_block(body, schema, where, True)
         for entry in doc.get("provider", []):

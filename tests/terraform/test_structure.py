@@ -1,4 +1,4 @@
-"""The promises of issue 4, pinned over python-hcl2's parse of terraform/ and over what
+"""The promises of issue 4 (and what later issues changed of them), pinned over python-hcl2's parse of terraform/ and over what
 `terraform console` derives from a tally.yaml (main.tf is locals only, so it evaluates
 with no provider)."""
 
@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support.configs import write_many_sources
 from tests.terraform import tools
 from tests.terraform.schema_check import literal
 
@@ -62,36 +63,21 @@ def strings(node: Any):
             yield from strings(value)
 
 
-def write_config(path: Path, count: int) -> Path:
-    kinds = ["json", "html", "http", "github"]
-    sources = []
-    for index in range(count):
-        kind = kinds[index % 4]
-        source: dict[str, Any] = {"id": f"s{index:02d}", "kind": kind, "unit": "n"}
-        if index % 3 == 0:
-            source["schedule"] = ["*/15 * * * *", "0 3 * * 1-5"] if index % 2 else "7 * * * *"
-        else:
-            source["every"] = ["1m", "5m", "1h", "1d"][index % 4]
-        if kind == "github":
-            source.update(
-                repo="o/r", metric="stars", token="${env:TOKEN_" + str(index // 4 % 2) + "}"
-            )
-        else:
-            source["url"] = "https://example.com/x"
-            if index % 6 == 1:
-                source["url"] += "?key=${env:URL_KEY}"
-            source["headers"] = {"X-Key": "${env:SHARED_KEY}"} if index % 5 == 0 else {}
-        if kind == "json":
-            source["query"] = "a.b"
-        if kind == "html":
-            source["selector"] = ".price"
-        if index % 7 == 0:
-            source["alerts"] = {"above": 10, "below": 1, "change": {"percent": 5, "window": "2h"}}
-        sources.append(source)
-    path.write_text(
-        yaml.safe_dump({"title": "t", "render_every": "10m", "sources": sources}), encoding="utf-8"
-    )
-    return path
+def locals_of(parsed: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for doc in parsed.values():
+        for block in doc.get("locals", []):
+            found.update(block)
+    return found
+
+
+def variables_of(parsed: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {
+        _unq(raw): body
+        for doc in parsed.values()
+        for block in doc.get("variable", [])
+        for raw, body in block.items()
+    }
 
 
 # --- scheduler --------------------------------------------------------------------------
@@ -110,16 +96,14 @@ def test_exactly_two_scheduler_jobs_in_the_files(parsed: dict[str, dict[str, Any
 
 @pytest.mark.parametrize("count", [1, 40])
 def test_sources_scale_but_jobs_do_not(tmp_path: Path, terraform_bin: Path, count: int) -> None:
-    config = write_config(tmp_path / "tally.yaml", count)
+    config = write_many_sources(tmp_path / "tally.yaml", count, notify=False)
     derived = tools.evaluate(
-        "{ sources = keys(local.sources), staleness = keys(local.staleness),"
-        " widgets = length(local.dashboard.gridLayout.widgets), render = local.render_schedule,"
-        " secrets = local.secret_names }",
+        "{ sources = keys(local.sources), widgets = length(local.source_widgets),"
+        " render = local.render_schedule, secrets = local.secret_names }",
         config,
     )
     assert len(derived["sources"]) == count
-    assert derived["staleness"] == derived["sources"]
-    assert derived["widgets"] == 3 + count
+    assert derived["widgets"] == count
     assert derived["render"] == "*/10 * * * *"
     expected_secrets = (
         {"TOKEN_1", "TOKEN_0", "SHARED_KEY", "URL_KEY"} if count == 40 else {"SHARED_KEY"}
@@ -172,18 +156,17 @@ def test_functions_retry_and_have_their_own_service_accounts(
 
 
 def test_function_environment_contract(parsed: dict[str, dict[str, Any]]) -> None:
-    locals_ = {}
-    for doc in parsed.values():
-        for block in doc.get("locals", []):
-            locals_.update(block)
-    env = locals_["function_env"]
-    assert set(env) >= {"GOOGLE_CLOUD_PROJECT", "TALLY_CONFIG_YAML"}
-    assert "local.config_text" in env["TALLY_CONFIG_YAML"]
+    locals_ = locals_of(parsed)
     assert "yamldecode(file(var.config_path))" in locals_["config"].replace(
         "local.config_text", "file(var.config_path)"
     )
-    render_env = one(parsed, "google_cloudfunctions2_function", "render")["service_config"][0]
-    assert "TALLY_SITE_BUCKET" in render_env["environment_variables"]
+    for name, env in (("collect", "local.collect_env"), ("render", "local.render_env")):
+        service = one(parsed, "google_cloudfunctions2_function", name)["service_config"][0]
+        assert service["environment_variables"] == "${" + env + "}", name
+    assert "TALLY_SITE_BUCKET" in locals_["render_env"]
+    assert "TALLY_SITE_URL" in locals_["collect_env"]
+    for key in ("GOOGLE_CLOUD_PROJECT", "TALLY_CONFIG_OBJECT"):
+        assert key in locals_["function_env"], key
     collect = one(parsed, "google_cloudfunctions2_function", "collect")["service_config"][0]
     secret_block = collect["dynamic"][0]['"secret_environment_variables"']
     assert "local.bound_secrets" in secret_block["for_each"]
@@ -232,15 +215,34 @@ def test_no_forbidden_role(parsed: dict[str, dict[str, Any]]) -> None:
     }
     assert roles, "no role found: the test is not looking at the IAM bindings"
     assert roles.isdisjoint(FORBIDDEN_ROLES), roles & FORBIDDEN_ROLES
-    # No project-wide storage admin of any flavour.
+    # No project-wide storage admin of any flavour, but for the build's staged source
+    # (iam.tf), which an IAM condition keeps to Cloud Functions' gcf-v2-sources buckets.
     for _, _, name, body in resources(parsed, "google_project_iam_member"):
         role_text = " ".join(strings(body.get("role", ""))) + " ".join(
             strings(body.get("for_each", ""))
         )
-        assert "storage.objectAdmin" not in role_text and "storage.admin" not in role_text, name
+        assert "storage.admin" not in role_text, name
+        if "storage.object" in role_text:
+            assert name == "builder_staged_source", name
+            condition = literal(body["condition"][0]["expression"]).replace('\\"', '"')
+            assert condition == 'resource.name.startsWith("projects/_/buckets/gcf-v2-sources-")'
 
 
-def test_all_users_only_reads_site_objects(parsed: dict[str, dict[str, Any]]) -> None:
+# Roles whose permissions include storage.objects.list (or more): never for allUsers.
+LISTING_ROLES = {
+    "roles/storage.objectViewer",
+    "roles/storage.objectUser",
+    "roles/storage.objectAdmin",
+    "roles/storage.admin",
+    "roles/storage.legacyBucketReader",
+    "roles/storage.legacyBucketWriter",
+    "roles/storage.legacyBucketOwner",
+}
+
+
+def test_all_users_only_gets_site_objects_by_name(parsed: dict[str, dict[str, Any]]) -> None:
+    """Public means readable, not listable: Storage Legacy Object Reader holds
+    storage.objects.get only; Storage Object Viewer would let anyone list the bucket."""
     public = [
         (type_name, name, body)
         for _, type_name, name, body in resources(parsed)
@@ -250,8 +252,15 @@ def test_all_users_only_reads_site_objects(parsed: dict[str, dict[str, Any]]) ->
         ("google_storage_bucket_iam_member", "site_public_read")
     ]
     body = public[0][2]
-    assert literal(body["role"]) == "roles/storage.objectViewer"
+    assert literal(body["role"]) == "roles/storage.legacyObjectReader"
+    assert literal(body["role"]) not in LISTING_ROLES
     assert "google_storage_bucket.site.name" in body["bucket"]
+    # An organisation that forbids allUsers: site_public = false leaves it out and
+    # enforces public access prevention on the bucket.
+    assert body["count"] == "${var.site_public ? 1 : 0}"
+    site = one(parsed, "google_storage_bucket", "site")
+    assert site["public_access_prevention"] == '${var.site_public ? "inherited" : "enforced"}'
+    assert "site_public" in variables_of(parsed)
 
 
 def test_renderer_writes_the_site_bucket_only(parsed: dict[str, dict[str, Any]]) -> None:
@@ -273,104 +282,39 @@ def test_trigger_may_only_invoke(parsed: dict[str, dict[str, Any]]) -> None:
         assert literal(body["role"]) == "roles/run.invoker"
 
 
-# --- monitoring -------------------------------------------------------------------------------
+# --- dashboards ---------------------------------------------------------------------------
 
 
-def test_every_example_source_has_staleness_and_a_widget(
-    example_eval: dict[str, Any], parsed: dict[str, dict[str, Any]]
-) -> None:
+def test_every_example_source_has_a_chart(example_eval: dict[str, Any]) -> None:
     ids = [source["id"] for source in yaml.safe_load(tools.EXAMPLE_CONFIG.read_text())["sources"]]
-    assert sorted(example_eval["staleness"]) == sorted(ids)
-    stale = one(parsed, "google_monitoring_alert_policy", "stale")
-    assert stale["for_each"] == "${local.staleness}"
-    widgets = example_eval["dashboard"]["gridLayout"]["widgets"]
+    widgets = [w for d in example_eval["dashboards"].values() for w in d["gridLayout"]["widgets"]]
     for source_id in ids:
         label = f'metric.labels.source="{source_id}"'
         charts = [w for w in widgets if label in str(w)]
         assert len(charts) == 1, source_id
-    dashboard = one(parsed, "google_monitoring_dashboard", "main")
-    assert dashboard["dashboard_json"] == "${jsonencode(local.dashboard)}"
+    assert len(example_eval["dashboards"]) == 1
 
 
-def test_staleness_defaults_to_twice_the_period(example_eval: dict[str, Any]) -> None:
-    stale = {key: value["seconds"] for key, value in example_eval["staleness"].items()}
-    assert stale["button-clicks"] == 3 * 3600  # alerts.stale_after: 3h
-    assert stale["echo-health"] == 15 * 60  # alerts.stale_after: 15m
-    assert stale["repo-commits"] == 2 * 3600  # every: 1h
-    assert stale["api-latency"] == 120  # every: 1m -> 2m
-    assert stale["card-price"] == 2 * 86400  # every: 1d (PromQL: beyond 23.5 h)
-    # Two crons: hourly 9-21, half-hourly 22-8 -> longest gap one hour.
-    assert stale["bot-queue"] == 2 * 3600
-    metrics = {key: value["metric"] for key, value in example_eval["staleness"].items()}
-    assert metrics["echo-health"] == "up" and metrics["button-clicks"] == "value"
-
-
-@pytest.mark.parametrize(
-    ("schedule", "seconds"),
-    [
-        ("*/5 * * * *", 2 * 300),
-        ("0 9 * * *", 2 * 86400),
-        ("0 9 * * 1-5", 2 * 3 * 86400),  # Friday 9:00 -> Monday 9:00
-        ("15,45 */2 * * *", 2 * (120 - 30) * 60),
-        ("0 0 1 * *", 2 * 8 * 86400),  # day-of-month: the 8-day fallback
-        ("0 9 * * MON", 2 * 8 * 86400),  # names: the 8-day fallback
-    ],
-)
-def test_cron_period(tmp_path: Path, terraform_bin: Path, schedule: str, seconds: int) -> None:
-    config = tmp_path / "tally.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "sources": [
-                    {
-                        "id": "a",
-                        "kind": "json",
-                        "url": "https://x.y/",
-                        "query": "a",
-                        "schedule": schedule,
-                    }
-                ]
-            }
-        ),
-        encoding="utf-8",
+def test_alert_rules_of_the_example_are_opt_in(tmp_path: Path, terraform_bin: Path) -> None:
+    """By default tally.yaml's alerts: make no Cloud Monitoring policy (tally evaluates
+    them itself); opted in, each rule is one, staleness only where stale_after is set."""
+    expression = (
+        "{ stale = local.stale_rules, threshold = local.threshold_rules,"
+        " change = local.change_rules, conditions = local.per_source_condition_count }"
     )
-    assert tools.evaluate("local.staleness.a.seconds", config) == seconds
-
-
-def test_alert_rules_of_the_example(example_eval: dict[str, Any]) -> None:
-    assert set(example_eval["threshold_rules"]) == {"bot-queue-above", "api-latency-above"}
-    assert example_eval["threshold_rules"]["api-latency-above"]["value"] == 1500
-    assert example_eval["change_rules"] == {
+    default = tools.evaluate(expression, tools.EXAMPLE_CONFIG)
+    assert default == {"stale": {}, "threshold": {}, "change": {}, "conditions": 0}
+    opted = tools.evaluate(expression, tools.EXAMPLE_CONFIG, per_source_alert_policies="true")
+    assert set(opted["threshold"]) == {"bot-queue-above", "api-latency-above"}
+    assert opted["threshold"]["api-latency-above"]["value"] == 1500
+    assert opted["change"] == {
         "card-price-change": {"id": "card-price", "percent": 10, "window_s": 86400}
     }
-    assert example_eval["secret_names"] == ["GITHUB_TOKEN"]
-
-
-def test_pipeline_alerts(parsed: dict[str, dict[str, Any]]) -> None:
-    heartbeat = one(parsed, "google_monitoring_alert_policy", "heartbeat")
-    absent = heartbeat["conditions"][0]["condition_absent"][0]
-    assert "tally/ticks" in absent["filter"] or "ticks" in absent["filter"]
-    assert literal(absent["duration"]) == "600s"
-    errors = one(parsed, "google_monitoring_alert_policy", "function_errors")
-    content = errors["dynamic"][0]['"conditions"']["content"][0]
-    threshold = content["condition_threshold"][0]
-    assert literal(threshold["comparison"]) == "COMPARISON_GT"
-    assert threshold["threshold_value"] == 0
-    for name in ("threshold", "change"):
-        assert one(parsed, "google_monitoring_alert_policy", name)["for_each"].startswith(
-            "${local."
-        )
-
-
-def test_notification_channels_are_optional(parsed: dict[str, dict[str, Any]]) -> None:
-    channels = {
-        name: body
-        for _, _, name, body in resources(parsed, "google_monitoring_notification_channel")
+    assert opted["stale"] == {
+        "button-clicks": {"seconds": 3 * 3600, "metric": "value"},
+        "echo-health": {"seconds": 15 * 60, "metric": "up"},
     }
-    assert set(channels) == {"email", "webhook", "slack"}
-    assert "var.notification_emails" in channels["email"]["for_each"]
-    assert "var.webhook_url" in channels["webhook"]["count"]
-    assert "var.slack_channel" in channels["slack"]["count"]
+    assert opted["conditions"] == 2 + 2 + 2  # stale 2, thresholds 2, change up and down
 
 
 def test_every_variable_is_typed_described_validated(parsed: dict[str, dict[str, Any]]) -> None:
@@ -384,7 +328,8 @@ def test_every_variable_is_typed_described_validated(parsed: dict[str, dict[str,
     for name, body in variables:
         assert "type" in body, name
         assert literal(body.get("description", "")) not in (None, ""), name
-        assert body.get("validation"), name
+        if body["type"] not in ("bool", "${bool}"):  # a bool is valid by its type
+            assert body.get("validation"), name
 
 
 def test_outputs(parsed: dict[str, dict[str, Any]]) -> None:
@@ -415,7 +360,8 @@ def test_site_bucket(parsed: dict[str, dict[str, Any]]) -> None:
     assert site["uniform_bucket_level_access"] is True
     website = site["website"][0]
     assert literal(website["main_page_suffix"]) == "index.html"
-    assert literal(website["not_found_page"]) == "404.html"
+    # The renderer writes no 404 page: the bucket must not point at one.
+    assert "not_found_page" not in website
     source = one(parsed, "google_storage_bucket", "functions")
     assert literal(source["public_access_prevention"]) == "enforced"
 
@@ -432,44 +378,17 @@ def test_readme_deploy_section_lists_every_output(parsed: dict[str, dict[str, An
     variables = {
         _unq(raw) for doc in parsed.values() for block in doc.get("variable", []) for raw in block
     }
-    for name in ("secrets_with_value", "slack_channel", "slack_token", "notification_emails"):
+    for name in (
+        "secrets_with_value",
+        "notification_emails",
+        "per_source_alert_policies",
+        "watchdog_alert",
+        "site_public",
+    ):
         assert name in variables and name in section, name
 
 
 # --- main.tf and the core agree ---------------------------------------------------------
-
-
-CRON_SETS = [
-    ["*/5 * * * *"],
-    ["0 9 * * *"],
-    ["0 9 * * 1-5"],
-    ["15,45 */2 * * *"],
-    ["0 9-21 * * *", "*/30 22-23,0-8 * * *"],
-    ["5 4 * * 0", "5 4 * * 3"],
-]
-
-
-def test_cron_periods_match_the_core(tmp_path: Path, terraform_bin: Path) -> None:
-    """main.tf's period of a cron source is the one functions/tally/schedule.py uses."""
-    from datetime import UTC, datetime
-
-    from tally.config import parse_config
-    from tally.schedule import period
-
-    raw = {
-        "sources": [
-            {"id": f"c{i}", "kind": "json", "url": "https://x.y/", "query": "a", "schedule": crons}
-            for i, crons in enumerate(CRON_SETS)
-        ]
-    }
-    config_path = tmp_path / "tally.yaml"
-    config_path.write_text(yaml.safe_dump(raw), encoding="utf-8")
-    hcl = tools.evaluate("{ for id, v in local.staleness : id => v.seconds }", config_path)
-    config = parse_config(raw)
-    around = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)  # a Wednesday
-    for source in config.sources:
-        core = period(source, config.tz, around).total_seconds()
-        assert hcl[source.id] == 2 * core, (source.schedule, hcl[source.id], core)
 
 
 def test_durations_match_the_core(tmp_path: Path, terraform_bin: Path) -> None:
@@ -492,14 +411,15 @@ def test_durations_match_the_core(tmp_path: Path, terraform_bin: Path) -> None:
 
 @pytest.mark.parametrize("count", [40])
 def test_secrets_match_the_core(tmp_path: Path, terraform_bin: Path, count: int) -> None:
-    """One secret per ${env:NAME} the core resolves (URLs, headers and github tokens)."""
-    from tally.config import load_config
+    """One secret per ${env:NAME} the core resolves: sources' URLs, headers and github
+    tokens, and the `notify:` channels' Apprise URLs."""
+    from tally.config import ENV_REF, load_config
 
-    for path in (tools.EXAMPLE_CONFIG, write_config(tmp_path / "tally.yaml", count)):
-        core = sorted(
-            {name for source in load_config(str(path)).sources for name in source.env_refs()}
-        )
-        assert tools.evaluate("local.secret_names", path) == core, path
+    for path in (tools.EXAMPLE_CONFIG, write_many_sources(tmp_path / "tally.yaml", count)):
+        config = load_config(str(path))
+        core = {name for source in config.sources for name in source.env_refs()}
+        core |= {name for url in config.notify.values() for name in ENV_REF.findall(url)}
+        assert tools.evaluate("local.secret_names", path) == sorted(core), path
 
 
 def test_tfvars_example_sets_only_declared_variables(parsed: dict[str, dict[str, Any]]) -> None:

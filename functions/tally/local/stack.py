@@ -12,8 +12,9 @@ Scheduler -> Pub/Sub -> function, as on Google Cloud: the local scheduler publis
 the emulator pushes, the functions-framework turns the push into the CloudEvent.
 The demo config (examples/demo.yaml) names the demo upstream at its default address
 (http://127.0.0.1:8605); with another --port-base that origin is rewritten to the real
-one and the functions receive the text in TALLY_CONFIG_YAML, the way Terraform hands
-the config to the deployed functions.
+one. The functions get the config the way Terraform hands it to the deployed ones: an
+object named by its hash in a private bucket (tally/config_object.py), whose gs://
+address is in TALLY_CONFIG_OBJECT.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +38,7 @@ from types import FrameType
 import yaml
 
 from tally.config import Config, ConfigError, load_config, parse_config
+from tally.config_object import object_name
 from tally.local import demo
 from tally.local.pubsub import PubSub
 from tally.local.scheduler import COLLECT_TOPIC, RENDER_TOPIC, Scheduler
@@ -51,6 +54,7 @@ from tally.local.supervisor import (
 
 PROJECT = "demo-tally"
 BUCKET = "tally-site"
+FUNCTIONS_BUCKET = "tally-functions"  # private: the config object, as deployed
 DEMO_ORIGIN = "http://127.0.0.1:8605"  # as written in examples/demo.yaml
 HISTORY_DAYS = 120
 HISTORY_STEP = timedelta(hours=1)
@@ -180,6 +184,11 @@ class Stack:
         self.run_dir = run_dir
         self.config_path = config_path
         self.config_text = config_text
+        if config_text is None:
+            assert config_path is not None
+            config_text = config_path.read_text(encoding="utf-8")
+        self.deployed_text = config_text
+        self.config_object = f"gs://{FUNCTIONS_BUCKET}/{object_name(config_text)}"
         self.with_demo = with_demo
         self.tick_seconds = tick_seconds
         self.say = say
@@ -263,13 +272,10 @@ class Stack:
             "TALLY_NOTIFY_REDIRECT": f"json://127.0.0.1:{self.ports.sink}",
             "PYTHONUNBUFFERED": "1",
         }
-        if self.config_text is not None:
-            env["TALLY_CONFIG_YAML"] = self.config_text
-            env["TALLY_CONFIG"] = ""
-        else:
-            assert self.config_path is not None
-            env["TALLY_CONFIG"] = str(self.config_path)
-            env["TALLY_CONFIG_YAML"] = ""
+        # Read from the bucket at cold start, as deployed (upload_config put it there).
+        env["TALLY_CONFIG_OBJECT"] = self.config_object
+        env["TALLY_CONFIG_YAML"] = ""
+        env["TALLY_CONFIG"] = ""
         return env
 
     def _function(self, target: str, port: int, topic: str) -> Part:
@@ -295,11 +301,24 @@ class Stack:
 
     # --- the wiring ---------------------------------------------------------------------
 
-    def create_bucket(self) -> None:
+    def create_bucket(self, name: str = BUCKET) -> None:
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.ports.storage}/storage/v1/b?project={PROJECT}",
-            data=f'{{"name": "{BUCKET}"}}'.encode(),
+            data=f'{{"name": "{name}"}}'.encode(),
             headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        urllib.request.urlopen(request, timeout=10).close()  # noqa: S310 - loopback
+
+    def upload_config(self) -> None:
+        """The config object the functions read, as Terraform uploads it."""
+        self.create_bucket(FUNCTIONS_BUCKET)
+        name = self.config_object.removeprefix(f"gs://{FUNCTIONS_BUCKET}/")
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.ports.storage}/upload/storage/v1/b/{FUNCTIONS_BUCKET}/o"
+            f"?uploadType=media&name={urllib.parse.quote(name, safe='')}",
+            data=self.deployed_text.encode("utf-8"),
+            headers={"Content-Type": "text/yaml; charset=utf-8"},
             method="POST",
         )
         urllib.request.urlopen(request, timeout=10).close()  # noqa: S310 - loopback
@@ -351,6 +370,7 @@ class Stack:
         self.supervisor.start(*emulators)
         self.supervisor.wait_ready(*emulators)
         self.create_bucket()
+        self.upload_config()
         for topic in (COLLECT_TOPIC, RENDER_TOPIC):
             self.pubsub.create_topic(topic)
         functions = [
