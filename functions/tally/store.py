@@ -311,3 +311,17 @@ def transact(store: Store, work: Any, attempts: int = 10) -> Any:
         raise api_exceptions.Aborted(str(exc)) from exc
     store.counter.add("transaction", writes=outcome["txn"].writes)
     return result
+
+
+def incidents(store: Store, source_id: str, limit: int = 20) -> list[dict[str, Any]]:
+    """A source's newest incidents, newest first (a single-field index: no setup)."""
+    query = (
+        store.client.collection(f"sources/{source_id}/incidents")
+        .order_by("opened", direction=firestore.Query.DESCENDING)
+        .limit(limit)
+    )
+    found = []
+    for snapshot in query.stream(retry=store.retry, timeout=store.timeout):
+        found.append({"id": f"{source_id}/{snapshot.id}", **(snapshot.to_dict() or {})})
+    store.counter.add("query", reads=max(1, len(found)))  # an empty query bills one read
+    return found

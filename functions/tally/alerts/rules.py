@@ -55,31 +55,51 @@ def unit_of(source: SourceBase) -> str:
     return "ms" if getattr(source, "kind", "") == "http" else ""
 
 
+def rule_texts(source: SourceBase) -> list[tuple[str, str]]:
+    """(rule, text) of every rule the source has, in the order the page lists them."""
+    rules = source.alerts
+    unit = unit_of(source)
+    needed = down_after(source)
+    texts = [("down", f"down after {needed} failed {'sample' if needed == 1 else 'samples'}")]
+    if rules.stale_after is not None:
+        texts.append(("stale", f"stale after {format_duration(rules.stale_after)}"))
+    if rules.above is not None:
+        texts.append(("above", f"above {format_quantity(rules.above, unit)}"))
+    if rules.below is not None:
+        texts.append(("below", f"below {format_quantity(rules.below, unit)}"))
+    if rules.change is not None:
+        window = format_duration(rules.change.window)
+        texts.append(("change", f"change {rules.change.percent:g} % / {window}"))
+    return texts
+
+
 def evaluate(source: SourceBase, facts: Facts, now: int) -> list[Finding]:
-    """Every rule of the source at tick `now` (epoch seconds)."""
-    findings = [_down(source, facts)]
+    """Every rule of the source at tick `now` (epoch seconds), as `rule_texts` lists them."""
+    texts = dict(rule_texts(source))
     rules = source.alerts
     unit = unit_of(source)
     value = facts.last_ok_value
     shown = format_quantity(value, unit)
+    findings = [_down(source, facts, texts["down"])]
     if rules.stale_after is not None:
-        findings.append(_stale(facts, now, rules.stale_after, unit))
+        findings.append(_stale(facts, now, rules.stale_after, unit, texts["stale"]))
     if rules.above is not None:
-        text = f"above {format_quantity(rules.above, unit)}"
         holds = None if value is None else value > rules.above
-        findings.append(Finding("above", holds, text, value, f"{shown}, {text}"))
+        findings.append(
+            Finding("above", holds, texts["above"], value, f"{shown}, {texts['above']}")
+        )
     if rules.below is not None:
-        text = f"below {format_quantity(rules.below, unit)}"
         holds = None if value is None else value < rules.below
-        findings.append(Finding("below", holds, text, value, f"{shown}, {text}"))
+        findings.append(
+            Finding("below", holds, texts["below"], value, f"{shown}, {texts['below']}")
+        )
     if rules.change is not None:
-        findings.append(_change(source, facts, now))
+        findings.append(_change(source, facts, texts["change"]))
     return findings
 
 
-def _down(source: SourceBase, facts: Facts) -> Finding:
+def _down(source: SourceBase, facts: Facts, text: str) -> Finding:
     needed = down_after(source)
-    text = f"down after {needed} failed {'sample' if needed == 1 else 'samples'}"
     if facts.last_tick is None:
         return Finding("down", None, text)
     streak = len(facts.failed)
@@ -96,8 +116,7 @@ def _down(source: SourceBase, facts: Facts) -> Finding:
     return Finding("down", False, text, None, f"{streak} failed in a row, fewer than {needed}")
 
 
-def _stale(facts: Facts, now: int, stale_after: timedelta, unit: str) -> Finding:
-    text = f"stale after {format_duration(stale_after)}"
+def _stale(facts: Facts, now: int, stale_after: timedelta, unit: str, text: str) -> Finding:
     since = facts.last_ok_tick if facts.last_ok_tick is not None else facts.first_seen
     silent = timedelta(seconds=now - since)
     if silent > stale_after:
@@ -115,11 +134,10 @@ def _stale(facts: Facts, now: int, stale_after: timedelta, unit: str) -> Finding
     return Finding("stale", False, text, facts.last_ok_value, fresh)
 
 
-def _change(source: SourceBase, facts: Facts, now: int) -> Finding:
+def _change(source: SourceBase, facts: Facts, text: str) -> Finding:
     change = source.alerts.change
     assert change is not None
     window = format_duration(change.window)
-    text = f"change {change.percent:g} % / {window}"
     value = facts.last_ok_value
     if value is None or facts.last_ok_tick is None:
         return Finding("change", None, text)

@@ -31,8 +31,9 @@ import numpy as np
 
 from tally import logs
 from tally.config import Config, SourceBase
-from tally.durations import format_duration
 from tally.render import page
+from tally.render.alerts_view import AlertView
+from tally.render.alerts_view import history as incident_history
 from tally.render.history import (
     Aggregates,
     RenderState,
@@ -406,45 +407,6 @@ class SourceView:
             )
         return out
 
-    def alerts(self, card: dict[str, Any]) -> list[dict[str, Any]]:
-        rules = self.source.alerts
-        value = card["value"]
-        unit = f" {card['unit']}" if card["unit"] else ""
-        out = []
-        if rules.above is not None:
-            out.append(
-                {
-                    "rule": f"above {page.format_number(rules.above)}{unit}",
-                    "breached": None if value is None else value > rules.above,
-                }
-            )
-        if rules.below is not None:
-            out.append(
-                {
-                    "rule": f"below {page.format_number(rules.below)}{unit}",
-                    "breached": None if value is None else value < rules.below,
-                }
-            )
-        if rules.change is not None:
-            moved = self.change(rules.change.window.total_seconds(), value)
-            out.append(
-                {
-                    "rule": f"changes by more than {rules.change.percent:g}% within "
-                    f"{format_duration(rules.change.window)}",
-                    "breached": None if moved is None else abs(moved) > rules.change.percent,
-                }
-            )
-        if rules.stale_after is not None:
-            last_ok = card["last_ok_tick"]
-            out.append(
-                {
-                    "rule": f"no ok sample for {format_duration(rules.stale_after)}",
-                    "breached": last_ok is None
-                    or self.now.timestamp() - last_ok > rules.stale_after.total_seconds(),
-                }
-            )
-        return out
-
 
 def status_of(card: dict[str, Any] | None, step: float, now: datetime) -> str:
     """ok / degraded / down / stale (no sample within 2× its period, `step` seconds) /
@@ -486,6 +448,7 @@ def render_site(
     if sink is None:
         sink = FolderSink(out_dir) if out_dir is not None else bucket_from_env()
     state = RenderState.load(store)
+    alerting = AlertView.load(store)  # one read: what notifications were sent from
     known = {} if force else dict(state.objects)
     publisher = Publisher(sink, known, result)
     closed = closable_day(now, config.stale_event_after)
@@ -511,11 +474,12 @@ def render_site(
         latest = live[-1][0] if live else st.get("last_tick")
         fold_due = (st.get("through") or "") < closed.isoformat()
         new_data = latest != st.get("last_tick")
+        alerts_changed = st.get("alert_seq") != alerting.seq(source.id)
         detail_due = (
             st.get("detail_tick") != latest
             and now.timestamp() - st.get("detail_at", 0) >= every.total_seconds()
         )
-        if not (fresh or fold_due or new_data or detail_due):
+        if not (fresh or fold_due or new_data or detail_due or alerts_changed):
             card = st["card"]
             status = status_of(card, step, now)
         else:
@@ -526,8 +490,11 @@ def render_site(
             status = status_of(card, step, now)
             st.update(cfg=cfg, through=agg.through, last_tick=latest, card=card)
             drawn = len(result.charts)
-            if fresh or folded or detail_due:
-                _publish_detail(publisher, result, config, view, card, status, now)
+            if fresh or alerts_changed or "incidents" not in st:
+                st["incidents"] = incident_history(store, source.id, tz)
+                st["alert_seq"] = alerting.seq(source.id)
+            if fresh or folded or detail_due or alerts_changed:
+                _publish_detail(publisher, result, config, view, card, status, now, st, alerting)
                 st.update(detail_tick=latest, detail_at=int(now.timestamp()))
             if fresh or st.get("long_through") != agg.through:
                 for spec in view.long_charts():
@@ -546,6 +513,7 @@ def render_site(
 
     counts = {s: sum(1 for c in cards if c["status"] == s) for s in page.STATUS_COLOURS}
     publisher.put("status.json", _status_json(config, cards))
+    publisher.put("incidents.json", alerting.incidents_json(config, now_s))
     index = page.render_template(
         "index.html",
         root="",
@@ -553,6 +521,8 @@ def render_site(
         cards=cards,
         counts=counts,
         total=len(cards),
+        incidents=alerting.overview(config),
+        undeliverable=alerting.undeliverable(config, now_s),
         generated=now.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z"),
         generated_iso=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         timezone=config.timezone,
@@ -589,6 +559,8 @@ def _publish_detail(
     card: dict[str, Any],
     status: str,
     now: datetime,
+    st: dict[str, Any],
+    alerting: AlertView,
 ) -> None:
     source = view.source
     recent = view.recent_chart()
@@ -613,7 +585,8 @@ def _publish_detail(
         card={**card, "status": status, "updated": page.format_time(card["last_tick"], view.tz)},
         charts=charts,
         samples=view.samples(),
-        alerts=view.alerts(card),
+        rules=alerting.rules_of(source, view.tz),
+        history=st.get("incidents", []),
         description=source.description,
         generated=now.astimezone(view.tz).strftime("%Y-%m-%d %H:%M %Z"),
         timezone=config.timezone,

@@ -1,0 +1,142 @@
+"""The page shows alerting from the state the notifications were sent from: open
+incidents at the top of the overview, each rule's "firing since" and the last incidents
+on a source's page, incidents.json, and messages that could not be delivered."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from tally.render.entry import render_site
+
+from tests.alerts.conftest import START, make_config
+from tests.support.browser import chromium_path, launch
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def _text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def _rules(html: str) -> list[str]:
+    """The alert rules section's items, as text."""
+    import re
+
+    section = html.split("<h2>Alert rules</h2>", 1)[1].split("</ul>", 1)[0]
+    items = re.findall(r"<li[^>]*>(.*?)</li>", section, flags=re.S)
+    return [" ".join(re.sub(r"<[^>]+>", "", item).split()) for item in items]
+
+
+def test_an_open_incident_is_on_the_overview_and_its_rule_fires_on_the_source_page(
+    knob, receiver, tick_runner, store, tmp_path
+):
+    config = make_config(
+        [
+            knob.source(
+                "price",
+                name="カード価格",
+                unit="円",
+                alerts={"above": 150, "below": 10, "stale_after": "90m"},
+            ),
+            knob.source("calm", alerts={"above": 1000}),
+        ],
+        {"hook": receiver.url()},
+    )
+    knob.set("price", 100)
+    knob.set("calm", 5)
+    tick_runner(config, 0)
+    knob.set("price", 160)
+    tick_runner(config, 1)
+    [message] = receiver.take()
+    render_site(config, store, tmp_path, now=START + timedelta(minutes=2))
+
+    index = _text(tmp_path / "index.html")
+    assert "1 open incident</h2>" in index
+    assert "<b>above</b>: 160 円, above 150 円" in index
+    assert 'since <time datetime="2026-11-25T08:01:00Z">2026-11-25 17:01 JST</time>' in index
+    assert _rules(_text(tmp_path / "s/price.html")) == [
+        "down after 3 failed samples: not firing",
+        "stale after 90m: not firing",
+        "above 150 円: firing since 2026-11-25 17:01 JST — 160 円, above 150 円",
+        "below 10 円: not firing",
+    ]
+    assert message.message.startswith("カード価格 (price): 160 円, above 150 円")  # the same
+    incidents = json.loads(_text(tmp_path / "incidents.json"))
+    assert [(i["source"], i["rule"], i["since"]) for i in incidents["open"]] == [
+        ("price", "above", "2026-11-25T08:01:00Z")
+    ]
+
+    knob.set("price", 120)
+    tick_runner(config, 4)
+    render_site(config, store, tmp_path, now=START + timedelta(minutes=5))
+    assert "open incident" not in _text(tmp_path / "index.html")
+    detail = _text(tmp_path / "s/price.html")
+    assert "above 150 円: not firing" in _rules(detail)
+    assert "<h3>Last 1 incident</h3>" in detail
+    assert "2026-11-25 17:04 JST (3m)" in detail  # resolved, and how long it lasted
+    assert "firing → hook: delivered" in detail and "resolved → hook: delivered" in detail
+    recent = json.loads(_text(tmp_path / "incidents.json"))["recent"]
+    assert [(i["rule"], i["opened"], i["resolved"]) for i in recent] == [
+        ("above", "2026-11-25T08:01:00Z", "2026-11-25T08:04:00Z")
+    ]
+
+
+def test_a_message_that_could_not_be_delivered_is_shown_and_secrets_are_not(
+    knob, receiver, tick_runner, store, tmp_path, monkeypatch
+):
+    secret = "hook-s3cret-2718281828"
+    monkeypatch.setenv("HOOK_SECRET", secret)
+    config = make_config(
+        [knob.source("price", alerts={"above": 100})],
+        {"team": f"json://bot:${{env:HOOK_SECRET}}@127.0.0.1:{receiver.port}/private-path"},
+    )
+    knob.set("price", 150)
+    receiver.down()
+    for minute in (0, 1, 3, 7, 15, 25, 35, 45, 55, 65):
+        tick_runner(config, minute)
+    render_site(config, store, tmp_path, now=START + timedelta(minutes=66))
+    index = _text(tmp_path / "index.html")
+    assert "Messages that could not be delivered" in index
+    assert "the firing message of price/20261125T0800Z-above to channel 'team'" in index
+    assert "after 10 tries: A Connection error occurred" in index
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and path.suffix in (".html", ".json", ".csv", ".svg", ".css"):
+            text = _text(path)
+            assert secret not in text, path
+            assert "private-path" not in text, path
+
+
+@pytest.mark.browser
+def test_the_incident_shows_in_chromium_as_text(knob, receiver, tick_runner, store, tmp_path):
+    config = make_config(
+        [knob.source("evil", name=HOSTILE, alerts={"above": 1})], {"hook": receiver.url()}
+    )
+    knob.set("evil", 5)
+    tick_runner(config, 0)
+    render_site(config, store, tmp_path, now=START + timedelta(minutes=1))
+    if chromium_path() is None:
+        pytest.fail("Debian's chromium is not installed (apt-get install chromium; see .ci/run)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        page = browser.new_page(viewport={"width": 375, "height": 812})
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto((tmp_path / "index.html").as_uri())
+        incidents = page.locator(".incidents").inner_text()
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        page.goto((tmp_path / "s/evil.html").as_uri())
+        firing = page.locator("ul.alerts li.firing").inner_text()
+        log = page.locator("table.incident-log").inner_text()
+        browser.close()
+    assert incidents.startswith("1 open incident")
+    assert f"{HOSTILE} above: 5, above 1 since 2026-11-25 17:00 JST" in incidents
+    assert firing == "above 1: firing since 2026-11-25 17:00 JST — 5, above 1"
+    assert "open" in log and "firing → hook: delivered" in log
+    assert dialogs == [] and overflow <= 0
