@@ -142,3 +142,18 @@ def test_validate_names_an_unknown_channel_in_a_sources_notify(capsys, tmp_path,
     assert err.strip() == (
         "error: source 'shop': field 'alerts.notify': unknown channel 'phone' (channels: me, team)"
     )
+
+
+def test_collect_reports_the_incidents_it_opens_and_resolves(
+    capsys, tmp_path, knob, receiver, firestore
+):
+    sources = [knob.source("price", alerts={"above": 100})]
+    path = _write(tmp_path, {"notify": {"hook": receiver.url()}, "sources": sources})
+    knob.set("price", 150)
+    code, out, err = run(capsys, "collect", "--config", path, "--at", "2026-11-25T08:00:00Z")
+    assert code == 0 and out == "price\t150\n"
+    assert err == "alert: price: 150, above 100 (rule: above 100)\n"
+    knob.set("price", 50)
+    code, out, err = run(capsys, "collect", "--config", path, "--at", "2026-11-25T08:01:00Z")
+    assert err == "resolved: price: above\n"
+    assert [item.type for item in receiver.take()] == ["failure", "success"]
