@@ -1,5 +1,5 @@
-"""Shared fixtures: the official Firestore emulator for the whole session, data cleared
-between tests, and a Store on it."""
+"""Shared fixtures: the network guard (every test stays on loopback), the official
+Firestore emulator for the whole session, data cleared between tests, and a Store on it."""
 
 from __future__ import annotations
 
@@ -9,6 +9,27 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.emulators import PROJECT, FirestoreEmulator
+from tests.support.network_guard import NetworkGuard
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _network_guard_installed() -> Iterator[NetworkGuard]:
+    guard = NetworkGuard()
+    guard.install()
+    yield guard
+    guard.uninstall()
+
+
+@pytest.fixture(autouse=True)
+def network_guard(_network_guard_installed: NetworkGuard) -> Iterator[NetworkGuard]:
+    """Fails the test if anything tried to reach a non-loopback address (refused before
+    connecting: see tests/support/network_guard.py)."""
+    guard = _network_guard_installed
+    already = len(guard.attempts)
+    yield guard
+    refused = guard.attempts[already:]
+    if refused:
+        pytest.fail("non-loopback network access attempted: " + "; ".join(refused))
 
 
 @pytest.fixture(scope="session")

@@ -90,9 +90,15 @@ def _fetch_and_store(
     """Fetch concurrently and store by group commit: while one commit is in flight the
     samples that arrive wait, then go together in the next. A tick then lasts about as
     long as its slowest source plus one small commit, at one document write per sample
-    and a handful of round trips. Returns (sample, seconds after start) in config order.
+    and a handful of round trips. Returns (sample, seconds after start) in config order,
+    each sample as stored (one Firestore refused is stored as a failure saying why).
     """
     started = time.perf_counter()
+    stored: dict[str, Sample] = {}
+
+    def commit(batch: list[Sample]) -> None:
+        for sample in store.write_samples(batch):
+            stored[sample.source_id] = sample
 
     def fetch(source: SourceBase) -> tuple[Sample, float]:
         sample = _fetch_one(source, tick)  # never raises: a failure is a failed sample
@@ -111,12 +117,13 @@ def _fetch_and_store(
             if in_flight is None or in_flight.done():
                 if in_flight is not None:
                     in_flight.result()  # a failed commit raises here
-                in_flight, pending = writer.submit(store.write_samples, pending), []
+                in_flight, pending = writer.submit(commit, pending), []
         if in_flight is not None:
             in_flight.result()
         if pending:
-            store.write_samples(pending)
-        return [future.result() for future in futures]
+            commit(pending)
+        timed = [future.result() for future in futures]
+        return [(stored.get(sample.source_id, sample), seconds) for sample, seconds in timed]
 
 
 def collect_tick(

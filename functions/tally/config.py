@@ -12,13 +12,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -33,6 +33,12 @@ from tally.durations import parse_duration
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 ENV_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
 DEFAULT_CONFIG = "tally.yaml"
+HTTP_URL = re.compile(r"^https?://[^/\s]+")
+# A source's fetch ends within its timeout (+0.5 s), whatever the server does; the tick
+# then stores its samples (the store's 30 s deadline) and writes metrics (20 s). The
+# collect function's timeout (terraform/functions.tf) must hold all of it.
+COLLECT_FUNCTION_SECONDS = 300
+MAX_TIMEOUT = timedelta(seconds=120)
 
 
 class ConfigError(Exception):
@@ -57,6 +63,13 @@ class _Strict(BaseModel):
 
 def _duration(value: Any) -> timedelta:
     return parse_duration(value)
+
+
+def _http_url(value: str) -> str:
+    """Only http(s): `file://` or `gopher://` would read what a web page must not."""
+    if not HTTP_URL.match(value):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
 
 
 def _compiled_regex(value: str | None) -> str | None:
@@ -128,6 +141,10 @@ class SourceBase(_Strict):
                 raise ValueError(f"{expr!r} is not a 5-field cron expression")
             if not croniter.is_valid(expr):
                 raise ValueError(f"{expr!r} is not a valid cron expression")
+            try:  # `0 0 31 2 *` is valid syntax for a date that never comes
+                croniter(expr, datetime(2000, 1, 1)).get_next(datetime)
+            except CroniterBadDateError:
+                raise ValueError(f"{expr!r} never fires: no such date") from None
         return items
 
     @field_validator("every", mode="before")
@@ -144,8 +161,11 @@ class SourceBase(_Strict):
     @classmethod
     def _timeout(cls, value: Any) -> timedelta:
         delta = parse_duration(value)
-        if delta > timedelta(seconds=120):
-            raise ValueError("must be at most 120s (the collect function's budget)")
+        if delta > MAX_TIMEOUT:
+            raise ValueError(
+                f"must be at most {MAX_TIMEOUT.seconds}s (with storing and metrics after it, "
+                f"the tick must fit in the collect function's {COLLECT_FUNCTION_SECONDS} s)"
+            )
         return delta
 
     @model_validator(mode="after")
@@ -168,6 +188,11 @@ class SourceBase(_Strict):
     def secret_templates(self) -> Iterable[str]:
         return self.headers.values()
 
+    def secret_header_names(self) -> set[str]:
+        """Headers whose value holds a `${env:NAME}` secret: they never follow a
+        redirect to another host."""
+        return {name for name, value in self.headers.items() if ENV_REF.search(value)}
+
 
 class UrlSource(SourceBase):
     url: str  # may hold `${env:NAME}` (an API key in the query string), resolved at fetch
@@ -176,12 +201,7 @@ class UrlSource(SourceBase):
         yield from self.headers.values()
         yield self.url
 
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError("must be an http:// or https:// URL")
-        return value
+    _http_url = field_validator("url")(_http_url)
 
 
 class JsonSource(UrlSource):
@@ -207,6 +227,7 @@ class HtmlSource(UrlSource):
 
     kind: Literal["html"]
     selector: str | None = None
+    attribute: str | None = None  # read the selected element's attribute, not its text
     regex: str | None = None
     price_from: Literal["ld+json", "meta"] | None = None
 
@@ -228,6 +249,8 @@ class HtmlSource(UrlSource):
     def _one_way(self) -> HtmlSource:
         if (self.selector is None) == (self.price_from is None):
             raise ValueError("set exactly one of 'selector' or 'price_from'")
+        if self.attribute is not None and self.selector is None:
+            raise ValueError("'attribute' reads an attribute of the 'selector' element: set both")
         return self
 
 
@@ -261,6 +284,8 @@ class GithubSource(SourceBase):
     metric: Literal["stars", "forks", "open_issues", "watchers", "commits"]
     token: str | None = None
     api_url: str = "https://api.github.com"
+
+    _api_url = field_validator("api_url")(_http_url)
 
     @field_validator("repo")
     @classmethod
@@ -384,12 +409,15 @@ def parse_config(raw: Any) -> Config:
         config = Config.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError([_format_error(raw, err) for err in exc.errors()]) from None
-    seen: set[str] = set()
+    first_index: dict[str, int] = {}
     problems = []
-    for source in config.sources:
-        if source.id in seen:
-            problems.append(f"source {source.id!r}: field 'id': duplicate id")
-        seen.add(source.id)
+    for index, source in enumerate(config.sources):
+        if source.id in first_index:
+            problems.append(
+                f"sources[{first_index[source.id]}] and sources[{index}]: "
+                f"duplicate id {source.id!r}"
+            )
+        first_index.setdefault(source.id, index)
         for name in source.alerts.notify or []:
             if name not in config.notify:
                 known = ", ".join(sorted(config.notify)) or "none defined in 'notify'"
@@ -432,8 +460,16 @@ def load_config(explicit: str | None = None) -> Config:
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError([f"{origin}: not valid YAML: {exc}"]) from None
+        raise ConfigError([yaml_problem(origin, exc)]) from None
     return parse_config(raw)
+
+
+def yaml_problem(origin: str, exc: yaml.YAMLError) -> str:
+    """`tally.yaml:3:7: not valid YAML: mapping values are not allowed here`."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+    where = f"{origin}:{mark.line + 1}:{mark.column + 1}" if mark is not None else origin
+    return f"{where}: not valid YAML: {problem}"
 
 
 def missing_env(config: Config) -> list[str]:

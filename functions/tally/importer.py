@@ -2,11 +2,13 @@
 
 Firestore bills per document write, so a row is never a write: the rows are grouped by
 (source, UTC day) and each day document gets one merge write carrying all of its new
-sample keys, with the very fields `Store.write_sample` writes (same `samples.{HHMM}`
-entries, `expire_at`, and `Maximum` transforms for `last_tick` & co.). A million
-per-minute rows are ~700 day documents: ~700 writes, and ~700 reads, because each day
-document is read first so that rows already stored identically are skipped: importing
-the same file twice writes nothing the second time.
+sample keys, through the very `Store.day_write` a collected sample goes through (same
+`samples.{HHMM}` / `failures.{HHMM}` entries, `expire_at`, and `Maximum` transforms for
+`last_tick` & co.). A million per-minute rows are ~700 day documents: ~700 writes, and
+~700 reads, because each day document is read first so that rows already stored
+identically are skipped: importing the same file twice writes nothing the second time.
+Unlike a redelivered tick, a row says what its minute was: a failed row replaces a
+stored ok sample (its `samples.{HHMM}` is deleted in the same write).
 
 Rows may come in any order; a time is floored to its minute (the tick, as collected
 samples are). Two rows on the same minute are one sample: an identical repeat is
@@ -30,7 +32,7 @@ from typing import Any
 
 from tally.events import parse_time
 from tally.sample import Sample
-from tally.store import Store, key_of, sample_fields
+from tally.store import Store, effective_samples, key_of, sample_fields
 
 TRUE = {"true", "1", "yes", "y", "ok", "t", "up"}
 FALSE = {"false", "0", "no", "n", "failed", "fail", "f", "down"}
@@ -360,7 +362,7 @@ class Importer:
 
         path = self.store.day_path(self.source_id, batch.day)
         document = self.store.get(path)
-        existing = (document or {}).get("samples") or {}
+        existing = effective_samples(document or {})
         new: dict[str, dict[str, Any]] = {}
         replaced = 0
         for key, wanted in batch.samples.items():
@@ -372,9 +374,12 @@ class Importer:
         skipped = len(batch.samples) - len(new)
         if not new:
             return 0, 0, skipped, False
-        path, data = self.store.day_write(self.source_id, batch.day, new)
-        if document is None and self._create(path, data):
-            return len(new), replaced, skipped, True
+        if document is None:
+            path, data = self.store.day_write(self.source_id, batch.day, new)
+            if self._create(path, data):
+                return len(new), replaced, skipped, True
+        # a row says what its minute was: a failed row replaces a stored ok sample too
+        path, data = self.store.day_write(self.source_id, batch.day, new, replace=True)
         self.store.set(path, data, merge=True)
         return len(new), replaced, skipped, True
 

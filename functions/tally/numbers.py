@@ -5,10 +5,12 @@ Shops write prices for people, not parsers. The decimal separator cannot be gues
 reliably (`1.234` is a thousand in Germany and one-point-two in the US), so it is a
 per-source setting (`decimal: ","`) and the grouping must be consistent with it:
 a string that only parses by guessing is an error, not a wrong number in the history.
+For the same reason a text with two numbers is an error until a regex picks one.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 
@@ -29,22 +31,36 @@ def _number_pattern(decimal: str) -> re.Pattern[str]:
 
 
 def parse_number(text: str, decimal: str = ".") -> float:
-    """The first number in `text`, honouring the decimal separator. Raises NotANumber."""
+    """The one number in `text`, honouring the decimal separator. Raises NotANumber
+    when there is none, more than one (`Now $999.99, was $1,299.99`: which one did the
+    user mean?), one whose grouping is ambiguous, or one too large for a float."""
     if decimal not in (".", ","):
         raise ValueError("decimal must be '.' or ','")
     normal = unicodedata.normalize("NFKC", str(text)).strip()
-    match = _number_pattern(decimal).search(normal)
-    if not match:
+    matches = list(_number_pattern(decimal).finditer(normal))
+    if not matches:
         raise NotANumber(f"no number in {_preview(text)}")
+    match = matches[0]
     rest = normal[match.end() :]
     # `1,23` with decimal '.', or `1.2.3`: a grouping we cannot read with confidence.
     if re.match(r"^[,.]\d", rest):
         raise NotANumber(
             f"ambiguous number in {_preview(text)} (is the decimal separator {decimal!r}?)"
         )
+    if len(matches) > 1:
+        shown = [found.group(0) for found in matches[:3]]
+        if len(matches) <= 3:
+            listed = f"{', '.join(shown[:-1])} and {shown[-1]}"
+        else:
+            listed = f"{', '.join(shown)}, …"
+        raise NotANumber(
+            f"{len(matches)} numbers ({listed}) in {_preview(text)}: add a regex that picks one"
+        )
     digits = re.sub(r"\D", "", match.group("int"))
     frac = match.group("frac")
     value = float(f"{digits}.{frac}" if frac else digits)
+    if not math.isfinite(value):
+        raise NotANumber(f"the number in {_preview(text)} is too large ({len(digits)} digits)")
     # A minus right before the number, perhaps with a currency sign between: -$5, −12.
     if re.search(rf"[{_MINUS}]\s*[^\w\s]{{0,2}}\s*$", normal[: match.start()]):
         value = -value

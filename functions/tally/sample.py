@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
+
+# A reason is read by a person (page, `tally collect`, alert messages) and stored with
+# every failed sample: a few hundred characters say why; more would only fill the day
+# document towards Firestore's 1 MiB limit (1,440 per-minute failures a day).
+MAX_REASON_CHARS = 300
+
+
+def short_reason(text: str | None) -> str | None:
+    """A reason cut to MAX_REASON_CHARS, with an ellipsis when it was longer."""
+    if text is None or len(text) <= MAX_REASON_CHARS:
+        return text
+    return text[: MAX_REASON_CHARS - 1] + "…"
+
+
+def finite(value: float | None) -> bool:
+    """A value tally can store and every strict JSON reader can read back."""
+    return value is None or math.isfinite(value)
 
 
 def format_value(value: float) -> str:

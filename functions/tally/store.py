@@ -1,16 +1,22 @@
 """Firestore, laid out so that cost does not grow with history (see design.md).
 
     sources/{id}/days/{YYYY-MM-DD}    one document per source per UTC day
-        samples.{HHMM}                one map entry per sample, keyed by its tick
+        samples.{HHMM}                an ok sample, keyed by its tick
+        failures.{HHMM}               a failed sample, keyed by its tick
         last_tick / last_ok_tick / last_error_tick   epoch seconds, Maximum transforms
         expire_at                     the TTL policy's field (day + retention)
 
 Writing a sample is one document write and no read: a merge on the tick's field path,
 so a redelivered tick overwrites itself, plus server-side Maximum transforms in the
 same write, so the newest tick, last ok and last error are kept however deliveries
-are ordered. The source's summary (last value, last ok, last error, failure streak)
-is derived when read from the newest day documents: nothing is ever incremented, so
-duplicates cannot skew it.
+are ordered. A tick may run twice (a redelivery, two instances at once) and the
+upstream may blink in between: failures and ok samples live under different field
+paths, and when both exist for a tick the ok sample is the one read, so a failure
+never replaces a stored success of the same tick, in whatever order they land
+(documents of the older layout, failures under `samples`, read the same way).
+The source's summary (last value, last ok, last error, failure streak) is derived when
+read from the newest day documents: nothing is ever incremented, so duplicates cannot
+skew it.
 
 Every document access goes through this class, which counts reads and writes: the
 benchmarks and tests assert on those counts.
@@ -28,7 +34,8 @@ from google.api_core import exceptions as api_exceptions
 from google.api_core import retry as api_retry
 from google.cloud import firestore
 
-from tally.sample import Sample
+from tally import logs
+from tally.sample import Sample, finite, short_reason
 
 DEFAULT_PROJECT = "demo-tally"
 MAX_WRITES_PER_COMMIT = 500  # Firestore's limit for one commit
@@ -51,7 +58,7 @@ def sample_fields(sample: Sample) -> dict[str, Any]:
     return {
         "value": sample.value,
         "ok": sample.ok,
-        "error": sample.error,
+        "error": short_reason(sample.error),
         "latency_ms": sample.latency_ms,
         "status": sample.status,
         "up": sample.up,
@@ -59,12 +66,38 @@ def sample_fields(sample: Sample) -> dict[str, Any]:
     }
 
 
+def effective_samples(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A day document's samples by key, one per tick: the ok sample where a tick has
+    both an ok sample and a failure (see the module's docstring)."""
+    stored: dict[str, Any] = document.get("samples") or {}
+    failures: dict[str, Any] = document.get("failures") or {}
+    merged: dict[str, dict[str, Any]] = {}
+    for key in stored.keys() | failures.keys():
+        value = stored.get(key)
+        if isinstance(value, dict) and value.get("ok"):
+            merged[key] = value
+        elif isinstance(failures.get(key), dict):
+            merged[key] = failures[key]
+        elif isinstance(value, dict):
+            merged[key] = value  # the older layout kept failures under `samples`
+    return merged
+
+
 def sample_from(source_id: str, day: str, key: str, data: dict[str, Any]) -> Sample:
+    value = data.get("value")
+    if isinstance(value, float) and not finite(value):
+        # stored before tally refused NaN and infinities: never an ok value again
+        return Sample(
+            source_id=source_id,
+            tick=tick_of(day, key),
+            ok=False,
+            error=f"{value} is not a number",
+        )
     return Sample(
         source_id=source_id,
         tick=tick_of(day, key),
         ok=bool(data.get("ok")),
-        value=data.get("value"),
+        value=value,
         error=data.get("error"),
         latency_ms=data.get("latency_ms"),
         status=data.get("status"),
@@ -75,7 +108,8 @@ def sample_from(source_id: str, day: str, key: str, data: dict[str, Any]) -> Sam
 
 @dataclass
 class Day:
-    """One day document of one source, as read."""
+    """One day document of one source, as read: `samples` holds one sample per tick
+    key, the ok one where a tick has both (`effective_samples`)."""
 
     source_id: str
     date: str
@@ -152,10 +186,21 @@ class Store:
         return f"sources/{source_id}/days/{day}"
 
     def day_write(
-        self, source_id: str, day: str, samples: dict[str, dict[str, Any]]
+        self,
+        source_id: str,
+        day: str,
+        samples: dict[str, dict[str, Any]],
+        *,
+        replace: bool = False,
     ) -> tuple[str, dict[str, Any]]:
         """The document path and merge data that store these samples of one day (keyed
-        HHMM, as `sample_fields` gives them): one collected sample or a day imported."""
+        HHMM, as `sample_fields` gives them): one collected sample or a day imported.
+
+        Ok samples go to `samples.{HHMM}`, failures to `failures.{HHMM}`, so a failure
+        written after an ok sample of the same tick never hides it. `replace` (an
+        import saying what a minute was) also deletes the other path of each key, so
+        a failure can replace an ok sample; use it only on a document that exists.
+        """
         epochs = {key: int(tick_of(day, key).timestamp()) for key in samples}
         ok = [epochs[key] for key, fields in samples.items() if fields["ok"]]
         failed = [epochs[key] for key, fields in samples.items() if not fields["ok"]]
@@ -164,9 +209,23 @@ class Store:
             "source": source_id,
             "date": day,
             "expire_at": day_start + timedelta(days=1) + self.retention,
-            "samples": samples,
             "last_tick": firestore.Maximum(max(epochs.values())),
         }
+        # An empty map in a merge would replace the whole stored map: only non-empty ones.
+        for path, wanted in (("samples", True), ("failures", False)):
+            entries: dict[str, Any] = {
+                key: fields for key, fields in samples.items() if bool(fields["ok"]) == wanted
+            }
+            if replace:
+                entries.update(
+                    {
+                        key: firestore.DELETE_FIELD
+                        for key, fields in samples.items()
+                        if bool(fields["ok"]) != wanted
+                    }
+                )
+            if entries:
+                data[path] = entries
         if ok:
             data["last_ok_tick"] = firestore.Maximum(max(ok))
         if failed:
@@ -183,23 +242,72 @@ class Store:
         path, data = self._sample_write(sample)
         self.set(path, data, merge=True)
 
-    def write_samples(self, samples: list[Sample]) -> None:
+    def write_samples(self, samples: list[Sample]) -> list[Sample]:
         """Store a tick's samples: still one document write each, in as few commits as
-        Firestore allows (500 writes a commit), so a tick costs one round trip."""
+        Firestore allows (500 writes a commit), so a tick costs one round trip.
+
+        Returns what was stored, in order: the samples themselves, except one that
+        Firestore refused (a day document past its 1 MiB limit, say), which is stored
+        as a failed sample saying why, so it costs neither the tick nor the others.
+        """
+        stored: list[Sample] = []
         for start in range(0, len(samples), MAX_WRITES_PER_COMMIT):
             batch = self.client.batch()
             chunk = samples[start : start + MAX_WRITES_PER_COMMIT]
             for sample in chunk:
                 path, data = self._sample_write(sample)
                 batch.set(self.client.document(path), data, merge=True)
-            batch.commit(retry=self.retry, timeout=self.timeout)
+            try:
+                batch.commit(retry=self.retry, timeout=self.timeout)
+            except api_exceptions.InvalidArgument:
+                # the commit is all or nothing: find the offending samples one by one
+                stored.extend(self._write_one_by_one(chunk))
+                continue
             self.counter.add("set", writes=len(chunk))
+            stored.extend(chunk)
+        return stored
+
+    def _write_one_by_one(self, samples: list[Sample]) -> list[Sample]:
+        stored = []
+        for sample in samples:
+            try:
+                self.write_sample(sample)
+            except api_exceptions.InvalidArgument as exc:
+                stored.append(self._store_refusal(sample, str(exc.message)))
+            else:
+                stored.append(sample)
+        return stored
+
+    def _store_refusal(self, sample: Sample, why: str) -> Sample:
+        """Store, in place of a sample Firestore refused, a failed sample saying why."""
+        logs.error(
+            f"{sample.source_id}: Firestore refused the sample; storing why instead",
+            source=sample.source_id,
+            tick=sample.tick.isoformat(),
+            detail=why[:500],
+        )
+        refused = Sample(
+            source_id=sample.source_id,
+            tick=sample.tick,
+            ok=False,
+            error=short_reason(f"not stored: Firestore refused the sample: {why}"),
+        )
+        try:
+            self.write_sample(refused)
+        except api_exceptions.InvalidArgument as exc:  # not even that fits: say so, go on
+            logs.error(
+                f"{sample.source_id}: the failed sample could not be stored either",
+                source=sample.source_id,
+                tick=sample.tick.isoformat(),
+                detail=str(exc.message)[:500],
+            )
+        return refused
 
     def _day_from(self, source_id: str, data: dict[str, Any]) -> Day:
         return Day(
             source_id=source_id,
             date=data["date"],
-            samples=data.get("samples", {}),
+            samples=effective_samples(data),
             last_tick=data.get("last_tick"),
             last_ok_tick=data.get("last_ok_tick"),
             last_error_tick=data.get("last_error_tick"),

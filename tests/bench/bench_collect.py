@@ -4,6 +4,8 @@
    time against one source's, and the sequential loop's time beside it.
 2. Cold import (`python -X importtime`) of the collect path against the render path.
 3. Firestore operations per collected sample, counted at the client's RPC layer.
+4. One source whose server drips a byte every 250 ms beside 49 normal ones: the 49 are
+   stored and the tick ends within the dripping source's timeout + 1 s.
 """
 
 from __future__ import annotations
@@ -226,6 +228,68 @@ def bench_firestore_ops(url: str) -> None:
     print(f"| RPCs by method, {ticks} ticks | {dict(sorted(counter.calls.items()))} |")
 
 
+DRIP_TIMEOUT = 3.0
+
+
+def bench_dripping(url: str) -> None:
+    from tally.collector import collect_tick
+    from tally.config import parse_config
+
+    from tests.support.hostile import Hostile
+
+    hostile = Hostile()
+    try:
+        config = parse_config(
+            {
+                "sources": [
+                    {
+                        "id": "drip",
+                        "kind": "json",
+                        "url": f"{hostile.url}/drip-body?seconds=60",
+                        "query": "value",
+                        "every": "1m",
+                        "timeout": f"{DRIP_TIMEOUT:g}s",
+                    },
+                    *(
+                        {
+                            "id": f"n{n:02d}",
+                            "kind": "http",
+                            "url": f"{url}/health",
+                            "every": "1m",
+                        }
+                        for n in range(SOURCES - 1)
+                    ),
+                ]
+            }
+        )
+        store = _store()
+        rows = []
+        for n in range(3):
+            tick = datetime(2026, 3, 1, 0, n, tzinfo=UTC)
+            started = time.perf_counter()
+            result = collect_tick(config, tick, store)
+            seconds = time.perf_counter() - started
+            stored = 0  # read back from the store: what a user would find there
+            for source in config.sources[1:]:
+                day = store.day(source.id, "2026-03-01")
+                stored += bool(day and day.samples.get(f"00{n:02d}", {}).get("ok"))
+            rows.append((seconds, stored, result.samples[0].error))
+    finally:
+        hostile.stop()
+    worst = max(seconds for seconds, _, _ in rows)
+    print(
+        f"\n| tick: 1 dripping source (timeout {DRIP_TIMEOUT:g} s, a byte every 250 ms) + "
+        f"{SOURCES - 1} normal | whole tick | normal sources stored | the dripping source |"
+    )
+    print("|---|---|---|---|")
+    for n, (seconds, stored, error) in enumerate(rows, start=1):
+        print(f"| tick {n} | {seconds:.2f} s | {stored} of {SOURCES - 1} | {error} |")
+    print(
+        f"\nWorst tick {worst:.2f} s against the target of {DRIP_TIMEOUT:g} s + 1 s "
+        f"(**{'met' if worst <= DRIP_TIMEOUT + 1 else 'missed'}**)."
+    )
+
+
 def main() -> None:
     from tests.support.emulators import FirestoreEmulator
     from tests.support.processes import Server, free_port, port_open
@@ -247,6 +311,7 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         bench_concurrency(url)
         bench_firestore_ops(url)
+        bench_dripping(url)
         bench_imports()
     finally:
         upstream.stop()

@@ -15,6 +15,7 @@ import yaml
 from cloudevents.http import CloudEvent
 from tally import logs, runtime
 
+from tests.support.hostile import Hostile
 from tests.support.monitoring import FakeMetricService
 from tests.support.upstream import Upstream
 
@@ -22,6 +23,14 @@ from tests.support.upstream import Upstream
 @pytest.fixture(scope="session")
 def upstream() -> Iterator[Upstream]:
     server = Upstream()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def hostile() -> Iterator[Hostile]:
+    """Loopback servers that drip, stall, loop and redirect where they should not."""
+    server = Hostile()
     yield server
     server.stop()
 

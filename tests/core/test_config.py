@@ -180,10 +180,9 @@ def test_every_problem_is_reported_not_just_the_first():
     assert any("'b'" in line and "query" in line for line in found)
 
 
-def test_duplicate_ids_are_an_error():
-    assert problems_of({"sources": [_json(), _json()]}) == [
-        "source 'clicks': field 'id': duplicate id"
-    ]
+def test_duplicate_ids_name_both_entries():
+    sources = [_json(), _json(id="b"), _json(id="c"), _json()]
+    assert problems_of({"sources": sources}) == ["sources[0] and sources[3]: duplicate id 'clicks'"]
 
 
 def test_top_level_mistakes_are_named():
@@ -248,3 +247,64 @@ def test_names_in_any_script_and_durations_are_kept():
     assert source.display_name == "カードの価格 💳"
     assert source.timeout.total_seconds() == 30
     assert source.alerts.stale_after.total_seconds() == 7200
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (
+            _json(url="file:///etc/passwd"),
+            "source 'clicks': field 'url': must be an http:// or https:// URL",
+        ),
+        (
+            {
+                "id": "gh",
+                "kind": "github",
+                "repo": "a/b",
+                "metric": "stars",
+                "every": "1h",
+                "api_url": "file:///var/run/secrets",
+            },
+            "source 'gh': field 'api_url': must be an http:// or https:// URL",
+        ),
+    ],
+)
+def test_only_http_urls_are_fetched(source, expected):
+    assert problems_of({"sources": [source]}) == [expected]
+
+
+@pytest.mark.parametrize("cron", ["0 0 31 2 *", "0 0 30 2 *", "0 12 31 4,6,9,11 *"])
+def test_a_cron_that_never_fires_is_an_error(cron):
+    assert problems_of(
+        {"sources": [{**_json(), "every": None, "schedule": ["0 * * * *", cron]}]}
+    ) == [f"source 'clicks': field 'schedule': {cron!r} never fires: no such date"]
+
+
+def test_a_cron_of_a_rare_date_is_fine():
+    config = parse_config({"sources": [{**_json(), "every": None, "schedule": "0 0 29 2 *"}]})
+    assert config.sources[0].schedule == ["0 0 29 2 *"]
+
+
+def test_a_timeout_that_cannot_fit_in_the_collect_function_is_an_error():
+    assert problems_of({"sources": [_json(timeout="121s")]}) == [
+        "source 'clicks': field 'timeout': must be at most 120s (with storing and metrics "
+        "after it, the tick must fit in the collect function's 300 s)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("sources:\n  - id: a\n    kind: json\n   url: x\n", "4:4"),
+        ("title: t\nsources: [\n  - id: a\n", "3:3"),
+        ("title: 'open\n", "2:1"),
+    ],
+)
+def test_a_yaml_syntax_error_names_the_file_and_line(tmp_path, text, where):
+    bad = tmp_path / "tally.yaml"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(str(bad))
+    [problem] = caught.value.problems
+    assert problem.startswith(f"{bad}:{where}: not valid YAML: "), problem
+    assert "\n" not in problem

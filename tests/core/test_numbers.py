@@ -35,6 +35,11 @@ def test_reads_numbers_as_people_write_them(text, decimal, expected):
         ("", ".", "no number"),
         ("1,23", ".", "ambiguous number in '1,23'"),
         ("1.234,56", ".", "ambiguous number"),
+        ("Now $999.99 — was $1,299.99", ".", r"^2 numbers \(999.99 and 1,299.99\) in 'Now"),
+        ("1,234円（税込1,357円）", ".", r"^2 numbers \(1,234 and 1,357\)"),
+        ("4.5 out of 5 (1,024 reviews)", ".", r"^3 numbers \(4.5, 5 and 1,024\)"),
+        ("1 2 3 4", ".", r"^4 numbers \(1, 2, 3, …\)"),
+        ("9" * 400, ".", r"is too large \(400 digits\)$"),
     ],
 )
 def test_refuses_to_guess(text, decimal, message):

@@ -47,6 +47,7 @@ def live_samples(firestore_host: str, start: datetime) -> dict[str, set[datetime
     """Per demo source, the sample times at or after the stack's first tick."""
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import firestore
+    from tally.store import effective_samples
 
     previous = os.environ.get("FIRESTORE_EMULATOR_HOST")
     os.environ["FIRESTORE_EMULATOR_HOST"] = firestore_host
@@ -57,7 +58,7 @@ def live_samples(firestore_host: str, start: datetime) -> dict[str, set[datetime
             times: set[datetime] = set()
             for day in {start.date(), (start + timedelta(days=1)).date()}:
                 data = client.document(f"sources/{source_id}/days/{day}").get().to_dict() or {}
-                for key in data.get("samples", {}):
+                for key in effective_samples(data):  # ok samples and failures
                     moment = datetime.strptime(f"{day} {key}", "%Y-%m-%d %H%M").replace(tzinfo=UTC)
                     if moment >= start:
                         times.add(moment)

@@ -63,6 +63,12 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "csv":
         write_csv(samples, sys.stdout)
     else:
-        json.dump([_row(sample) for sample in samples], sys.stdout, ensure_ascii=False, indent=1)
+        json.dump(
+            [_row(sample) for sample in samples],
+            sys.stdout,
+            ensure_ascii=False,
+            indent=1,
+            allow_nan=False,  # strict JSON: stored values are finite (store.sample_from)
+        )
         sys.stdout.write("\n")
     return 0

@@ -453,7 +453,7 @@ class Reporter:
             return
         tick, self.pending = self.pending, None
         from tally.schedule import is_due
-        from tally.store import Store, key_of
+        from tally.store import Store, effective_samples, key_of
 
         if self._store is None:
             self._store = Store(timeout=5)
@@ -465,7 +465,7 @@ class Reporter:
                 data = self._store.get(self._store.day_path(source.id, day)) or {}
             except Exception:  # noqa: BLE001 - a report line is worth less than the run
                 return
-            sample = (data.get("samples") or {}).get(key)
+            sample = effective_samples(data).get(key)
             if sample is None:
                 shown.append(f"{source.id} …")
             elif not sample.get("ok"):

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from tally.sample import finite
 from tally.store import Day, Store, tick_of
 
 AGG_VERSION = 2
@@ -61,15 +62,19 @@ def closable_day(now: datetime, stale_event_after: timedelta) -> date:
 
 
 def raw_rows(day: Day) -> list[list[Any]]:
+    """One row per tick (`day.samples` holds the ok sample where a tick has both)."""
     rows = []
     for key in sorted(day.samples):
         s = day.samples[key]
         error = s.get("error")
+        value, ok = s.get("value"), bool(s.get("ok"))
+        if isinstance(value, float) and not finite(value):  # stored before tally refused it
+            value, ok, error = None, False, f"{value} is not a number"
         rows.append(
             [
                 int(tick_of(day.date, key).timestamp()),
-                s.get("value"),
-                bool(s.get("ok")),
+                value,
+                ok,
                 error[:ERROR_CHARS] if isinstance(error, str) else None,
                 s.get("latency_ms"),
                 s.get("status"),

@@ -7,8 +7,10 @@ source can never fail the tick.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from tally.config import ENV_REF, SourceBase
-from tally.sample import Reading
+from tally.sample import Reading, finite, short_reason
 from tally.secrets import MissingSecret, redact, resolve
 from tally.sources import check, github, html, json_api
 from tally.sources.http import FetchError
@@ -21,15 +23,14 @@ FETCHERS = {
 }
 
 
-def read(source: SourceBase) -> Reading:
-    """Fetch one source; never raises for anything the source itself does wrong."""
+def _fetch(source: SourceBase) -> Reading:
     try:
         headers = {name: resolve(value) for name, value in source.headers.items()}
         url = getattr(source, "url", None)
         if url is not None and ENV_REF.search(url):
             # a resolved copy lives only for this fetch: the config keeps the template
             source = source.model_copy(update={"url": resolve(url)})
-        return FETCHERS[source.kind](source, headers)  # type: ignore[attr-defined]
+        reading = FETCHERS[source.kind](source, headers)  # type: ignore[attr-defined]
     except MissingSecret as exc:
         return Reading(value=None, ok=False, error=str(exc))
     except FetchError as exc:
@@ -45,3 +46,12 @@ def read(source: SourceBase) -> Reading:
         return Reading(
             value=None, ok=False, error=redact(f"internal error: {type(exc).__name__}: {exc}")
         )
+    if not finite(reading.value):  # each kind says where; this is the net under them all
+        return replace(reading, value=None, ok=False, error=f"{reading.value} is not a number")
+    return reading
+
+
+def read(source: SourceBase) -> Reading:
+    """Fetch one source; never raises for anything the source itself does wrong."""
+    reading = _fetch(source)
+    return replace(reading, error=short_reason(reading.error))

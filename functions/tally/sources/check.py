@@ -20,6 +20,7 @@ def fetch(source: CheckSource, headers: dict[str, str]) -> Reading:
         method=source.method,
         timeout=source.timeout.total_seconds(),
         allow_status=True,
+        secret_headers=source.secret_header_names(),
     )
     problem = None
     if response.status not in source.expect_status:

@@ -1,7 +1,8 @@
 """`github`: a repository's stars, forks, open issues, watchers or commit count.
 
 The commit count costs one request whatever the history length: ask for one commit
-per page and read the page number of `Link: rel="last"`.
+per page and read the page number of `Link: rel="last"`. An empty repository answers
+`/commits` with 409 Conflict ("Git Repository is empty"): that is 0 commits.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from urllib.parse import parse_qs, urlparse
 from tally.config import GithubSource
 from tally.sample import Reading
 from tally.secrets import resolve
-from tally.sources.http import FetchError, fetch_url
+from tally.sources.http import FetchError, fetch_url, http_reason
 
+EMPTY_REPOSITORY = 409  # GitHub's answer to /commits of a repository without commits
 REPO_FIELDS = {
     "stars": "stargazers_count",
     "forks": "forks_count",
@@ -32,10 +34,24 @@ def fetch(source: GithubSource, headers: dict[str, str]) -> Reading:
         sent["Authorization"] = f"Bearer {resolve(source.token)}"
     base = f"{source.api_url.rstrip('/')}/repos/{source.repo}"
     timeout = source.timeout.total_seconds()
+    secret = source.secret_header_names()  # Authorization never follows to another host
     if source.metric == "commits":
         response = fetch_url(
-            f"{base}/commits", headers=sent, timeout=timeout, params={"per_page": "1"}
+            f"{base}/commits",
+            headers=sent,
+            timeout=timeout,
+            params={"per_page": "1"},
+            allow_status=True,
+            secret_headers=secret,
         )
+        if response.status == EMPTY_REPOSITORY:
+            return Reading(value=0.0, latency_ms=response.latency_ms, status=response.status)
+        if response.status >= 400:
+            raise FetchError(
+                http_reason(response.status),
+                status=response.status,
+                latency_ms=response.latency_ms,
+            )
         last = response.links.get("last", {}).get("url")
         if last:
             page = parse_qs(urlparse(last).query).get("page", [""])[0]
@@ -48,7 +64,7 @@ def fetch(source: GithubSource, headers: dict[str, str]) -> Reading:
             except (ValueError, TypeError):
                 raise FetchError("GitHub commits response is not a JSON list") from None
         return Reading(value=count, latency_ms=response.latency_ms, status=response.status)
-    response = fetch_url(base, headers=sent, timeout=timeout)
+    response = fetch_url(base, headers=sent, timeout=timeout, secret_headers=secret)
     try:
         value = json.loads(response.body)[REPO_FIELDS[source.metric]]
     except (ValueError, KeyError, TypeError):

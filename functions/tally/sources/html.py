@@ -1,13 +1,16 @@
-"""`html`: a number on a web page, by CSS selector (and optional regex), or a price
-published for search engines (schema.org Offer in ld+json, `<meta itemprop=price>`).
+"""`html`: a number on a web page, by CSS selector (the element's text, or one of its
+attributes, and an optional regex), or a price published for search engines
+(schema.org Offer in ld+json, `<meta itemprop=price>`).
 
-Shops change their markup more often than their structured data, so `price_from`
-is the sturdier choice where a page has it.
+The page is decoded as a browser would (Beautiful Soup's UnicodeDammit): the charset of
+the Content-Type header, then a byte-order mark, then `<meta charset>` or
+`<meta http-equiv>`, then detection; so a Shift_JIS or EUC-JP shop reads like its
+UTF-8 copy. Structured prices are written for machines, with `.` as the decimal
+separator whatever the page's language (schema.org says so).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -16,14 +19,21 @@ from tally.config import HtmlSource
 from tally.numbers import NotANumber, parse_number
 from tally.sample import Reading
 from tally.sources.http import FetchError, fetch_url
-from tally.sources.json_api import to_number
+from tally.sources.json_api import load_json, to_number
 
 if TYPE_CHECKING:
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup, Tag
+
+STRUCTURED_DECIMAL = "."
+# Old pages wrap their ld+json for XHTML parsers: /*<![CDATA[*/ … /*]]>*/, //<![CDATA[ …
+_CDATA = re.compile(
+    r"^\s*(?://\s*|/\*\s*)?<!\[CDATA\[(?:\s*\*/)?|(?://\s*|/\*\s*)?\]\]>(?:\s*\*/)?\s*$"
+)
 
 
 def _offers(node: Any) -> Iterator[dict[str, Any]]:
-    """Every schema.org Offer/AggregateOffer in a JSON-LD tree, in document order."""
+    """Every schema.org Offer/AggregateOffer in a JSON-LD tree, in document order
+    (`@graph`, lists of objects, `offers` as a list and list-valued `@type` included)."""
     if isinstance(node, list):
         for item in node:
             yield from _offers(item)
@@ -37,16 +47,36 @@ def _offers(node: Any) -> Iterator[dict[str, Any]]:
                 yield from _offers(child)
 
 
-def _ld_json_price(soup: BeautifulSoup, decimal: str) -> float:
+def _offer_price(offer: dict[str, Any]) -> tuple[str, Any] | None:
+    """(where, price) of an Offer: `price`, an AggregateOffer's `lowPrice`, or the
+    `price` of its `priceSpecification`."""
+    for key in ("price", "lowPrice"):
+        if offer.get(key) not in (None, ""):
+            return key, offer[key]
+    specs = offer.get("priceSpecification")
+    for spec in specs if isinstance(specs, list) else [specs]:
+        if isinstance(spec, dict) and spec.get("price") not in (None, ""):
+            return "priceSpecification.price", spec["price"]
+    return None
+
+
+def _ld_json_price(soup: BeautifulSoup) -> float:
+    broken: list[str] = []
     for script in soup.select('script[type="application/ld+json"]'):
+        text = _CDATA.sub("", script.string or "")
         try:
-            data = json.loads(script.string or "")
-        except ValueError:
+            data = load_json(text, strict=False)  # strict=False: raw newlines in strings
+        except ValueError as exc:
+            broken.append(str(exc))
             continue
         for offer in _offers(data):
-            for key in ("price", "lowPrice"):
-                if offer.get(key) not in (None, ""):
-                    return to_number(offer[key], f"ld+json Offer {key}", decimal)
+            found = _offer_price(offer)
+            if found is not None:
+                key, price = found
+                return to_number(price, f"ld+json Offer {key}", STRUCTURED_DECIMAL)
+    if broken:
+        blocks = "1 ld+json block" if len(broken) == 1 else f"{len(broken)} ld+json blocks"
+        raise FetchError(f"no schema.org Offer price; {blocks} could not be parsed: {broken[0]}")
     raise FetchError("no schema.org Offer price in the page's ld+json")
 
 
@@ -54,11 +84,25 @@ def _meta_price(soup: BeautifulSoup, decimal: str) -> float:
     tag = soup.select_one('[itemprop="price"]')
     if tag is None:
         raise FetchError("no itemprop=price element on the page")
-    text = tag.get("content") or tag.get_text(" ", strip=True)
+    content = tag.get("content")
     try:
-        return parse_number(str(text), decimal)
+        if content:  # microdata's content attribute is for machines: '.' decimal
+            return parse_number(str(content), STRUCTURED_DECIMAL)
+        return parse_number(tag.get_text(" ", strip=True), decimal)
     except NotANumber as exc:
         raise FetchError(f"itemprop=price: {exc}") from None
+
+
+def _selected_text(tag: Tag, source: HtmlSource) -> str:
+    if source.attribute is None:
+        return tag.get_text(" ", strip=True)
+    value = tag.get(source.attribute)
+    if value is None:
+        raise FetchError(
+            f"CSS selector {source.selector!r} matched an element without a "
+            f"{source.attribute!r} attribute"
+        )
+    return " ".join(value) if isinstance(value, list) else str(value)  # class="a b" is a list
 
 
 def _selected(soup: BeautifulSoup, source: HtmlSource) -> float:
@@ -66,7 +110,7 @@ def _selected(soup: BeautifulSoup, source: HtmlSource) -> float:
     tag = soup.select_one(source.selector)
     if tag is None:
         raise FetchError(f"CSS selector {source.selector!r} matched nothing")
-    text = tag.get_text(" ", strip=True)
+    text = _selected_text(tag, source)
     if source.regex:
         match = re.search(source.regex, text)
         if not match:
@@ -83,12 +127,13 @@ def fetch(source: HtmlSource, headers: dict[str, str]) -> Reading:
         source.url,
         headers={"Accept": "text/html", **headers},
         timeout=source.timeout.total_seconds(),
+        secret_headers=source.secret_header_names(),
     )
     from bs4 import BeautifulSoup  # imported on first use: json-only configs never pay for it
 
-    soup = BeautifulSoup(response.text(), "html.parser")
+    soup = BeautifulSoup(response.body, "html.parser", from_encoding=response.charset)
     if source.price_from == "ld+json":
-        value = _ld_json_price(soup, source.decimal)
+        value = _ld_json_price(soup)
     elif source.price_from == "meta":
         value = _meta_price(soup, source.decimal)
     else:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from typing import Any
 
 import jmespath
 
@@ -12,12 +14,31 @@ from tally.sample import Reading
 from tally.sources.http import FetchError, fetch_url
 
 
+class Constant(str):
+    """`NaN`, `Infinity` or `-Infinity` in a JSON text: Python reads them as floats,
+    strict JSON has no such thing, and no chart or strict reader can take them."""
+
+
+def load_json(text: str | bytes, *, strict: bool = True) -> Any:
+    """JSON as Python reads it, except that the non-standard constants stay visible."""
+    return json.loads(text, parse_constant=Constant, strict=strict)
+
+
 def to_number(found: object, what: str, decimal: str) -> float:
-    """A JSON scalar as a float: numbers as they are, strings as people write them."""
+    """A JSON scalar as a finite float: numbers as they are, strings as people write them."""
+    if isinstance(found, Constant):
+        raise FetchError(f"{what} is {found}, not a number")
     if isinstance(found, bool):
         return 1.0 if found else 0.0
-    if isinstance(found, (int, float)):
-        return float(found)
+    if isinstance(found, int):
+        try:
+            return float(found)
+        except OverflowError:
+            raise FetchError(f"{what} is an integer too large to store (over 1.8e308)") from None
+    if isinstance(found, float):
+        if not math.isfinite(found):  # 1e400 in the text: beyond a float
+            raise FetchError(f"{what} is too large to store (over 1.8e308)")
+        return found
     if isinstance(found, str):
         try:
             return parse_number(found, decimal)
@@ -32,9 +53,10 @@ def fetch(source: JsonSource, headers: dict[str, str]) -> Reading:
         source.url,
         headers={"Accept": "application/json", **headers},
         timeout=source.timeout.total_seconds(),
+        secret_headers=source.secret_header_names(),
     )
     try:
-        document = json.loads(response.body)
+        document = load_json(response.body)
     except ValueError as exc:
         raise FetchError(f"response is not JSON: {exc}", status=response.status) from None
     found = jmespath.search(source.query, document)
