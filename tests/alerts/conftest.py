@@ -31,7 +31,10 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
+def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
+    # smtplib names itself in EHLO with socket.getfqdn(), a lookup of this machine's
+    # host name that may leave it: the network guard refuses that, so give it a name.
+    monkeypatch.setattr("socket.getfqdn", lambda name="": "tally-tests.localhost")
     server = SmtpServer()
     yield server
     server.stop()
