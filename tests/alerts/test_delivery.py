@@ -9,7 +9,7 @@ import zlib
 from datetime import timedelta
 
 from google.cloud import firestore as gcf
-from tally.alerts.engine import MAX_AGE_SECONDS
+from tally.alerts.delivery import MAX_AGE_SECONDS
 from tally.alerts.state import STATE_PATH, AlertState
 
 from tests.alerts.conftest import START, make_config

@@ -4,7 +4,8 @@
     rules.py     which rules hold for a source at a tick (pure)
     messages.py  what a person reads, per firing / reminder / resolved
     channels.py  Apprise: a channel's URL resolved, checked, sent to within a deadline
-    engine.py    one tick: evaluate in a transaction, claim, send, record
+    engine.py    one tick: evaluate in a transaction, open and resolve incidents
+    delivery.py  the outbox: queue, claim, send, record, retry within bounds
 
 Why not Cloud Monitoring's alert policies: they are billed per condition (a policy per
 source breaks the free tier at a handful of sources), an absence condition never fires

@@ -5,9 +5,9 @@ rule, open and resolve incidents, and send what is due — exactly once.
        incidents that opened or resolved and queues their messages in the outbox, then
        *claims* the messages due now (a token and a deadline) and writes the state;
     2. the claimed messages are sent, each to its channel within its own deadline;
-    3. a second transaction records what happened: a delivered message leaves the
-       outbox; a failed one is tried again on a later tick, up to MAX_ATTEMPTS or
-       MAX_AGE, and is then recorded as undeliverable.
+    3. a second transaction records what happened (delivery.py): a delivered message
+       leaves the outbox; a failed one is tried again on a later tick, within bounds,
+       and is then recorded as undeliverable.
 
 Firestore's transaction decides: two instances delivering the same tick at the same
 moment are serialised, and the second finds the incident open and nothing to claim.
@@ -23,15 +23,13 @@ with samples, one write; an incident adds its own writes when it changes.
 from __future__ import annotations
 
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from tally import logs
-from tally.alerts import channels, messages, rules
+from tally.alerts import channels, delivery, messages, rules
 from tally.alerts.state import (
-    RECENT_FAILURES,
     STATE_PATH,
     AlertState,
     Facts,
@@ -42,16 +40,6 @@ from tally.alerts.state import (
 from tally.config import Config, SourceBase
 from tally.sample import Sample
 from tally.store import Store, Transaction, transact
-
-MAX_ATTEMPTS = 10
-MAX_AGE_SECONDS = 3600  # a message not delivered within an hour is recorded as failed
-RETRY_FIRST_SECONDS = 60
-RETRY_MAX_SECONDS = 600
-# A claim must outlive any run that holds it: the collect function's timeout (300 s)
-# plus a margin. A run that died with a claim leaves the message to a later tick.
-CLAIM_SECONDS = 360
-MAX_SENDS_PER_RUN = 64  # the rest wait for the next tick
-SEND_WORKERS = 16
 
 
 @dataclass
@@ -72,16 +60,6 @@ class AlertRun:
     outcomes: list[tuple[Message, channels.Outcome]] = field(default_factory=list)
     reads: int = 0
     writes: int = 0
-
-
-def incident_path(incident_id: str) -> str:
-    source_id, _, name = incident_id.partition("/")
-    return f"sources/{source_id}/incidents/{name}"
-
-
-def channels_of(config: Config, source: SourceBase) -> list[str]:
-    chosen = source.alerts.notify
-    return list(config.notify) if chosen is None else [c for c in chosen if c in config.notify]
 
 
 def renotify_after(config: Config, source: SourceBase) -> int | None:
@@ -114,9 +92,9 @@ def run_alerts(
         logs.info(f"alert resolved: {incident.source} {incident.rule}", incident=incident.id)
     run = AlertRun(opened=plan.opened, resolved=plan.resolved)
     if plan.claimed:
-        run.outcomes = _send(config, plan.claimed)
+        run.outcomes = delivery.send(config, plan.claimed)
         done = (now or datetime.now(UTC)).timestamp()
-        transact(store, lambda txn: _record(txn, config, run.outcomes, done, token))
+        transact(store, lambda txn: delivery.record(txn, run.outcomes, done, token))
     run.reads = store.counter.reads - reads0
     run.writes = store.counter.writes - writes0
     return run
@@ -176,7 +154,7 @@ def _evaluate(
             why = "rule removed" if incident.source in known else "source removed"
             _resolve(txn, state, config, known.get(incident.source), incident, now, wall, why)
             plan.resolved.append(incident)
-    plan.claimed = _claim(state, config, wall, token)
+    plan.claimed = delivery.claim(state, config, wall, token)
     # A tick that changed nothing but the clock is not written: the next change carries
     # the newer `evaluated`, and judging a late tick at an older, unchanged moment gives
     # the decisions already taken. So a tick with no sample costs one read and no write.
@@ -221,7 +199,7 @@ def _open(
     state.open[f"{source.id}/{finding.rule}"] = incident
     state.bump(source.id)
     txn.set(
-        incident_path(incident.id),
+        delivery.incident_path(incident.id),
         {
             "source": source.id,
             "rule": finding.rule,
@@ -236,7 +214,7 @@ def _open(
     )
     state.remember(_entry(incident))
     text = messages.firing(config, source, incident)
-    _queue(state, config, source, incident, "firing", text, wall)
+    delivery.queue(state, config, source, incident, "firing", text, wall)
     return incident
 
 
@@ -253,7 +231,7 @@ def _resolve(
     del state.open[f"{incident.source}/{incident.rule}"]
     state.bump(incident.source)
     txn.set(
-        incident_path(incident.id),
+        delivery.incident_path(incident.id),
         {
             "resolved": now,
             "resolved_at": datetime.fromtimestamp(now, UTC),
@@ -264,7 +242,7 @@ def _resolve(
     state.remember({**_entry(incident), "resolved": now, "resolved_summary": why})
     if source is not None and why not in ("rule removed",):
         text = messages.resolved(config, source, incident, now, why)
-        _queue(state, config, source, incident, "resolved", text, wall)
+        delivery.queue(state, config, source, incident, "resolved", text, wall)
 
 
 def _remind(
@@ -281,7 +259,7 @@ def _remind(
     incident.reminders += 1
     incident.notified = now
     text = messages.reminder(config, source, incident, now)
-    _queue(state, config, source, incident, f"reminder-{incident.reminders}", text, wall)
+    delivery.queue(state, config, source, incident, f"reminder-{incident.reminders}", text, wall)
 
 
 def _entry(incident: OpenIncident) -> dict[str, Any]:
@@ -295,148 +273,3 @@ def _entry(incident: OpenIncident) -> dict[str, Any]:
         "value": incident.value,
         "resolved": None,
     }
-
-
-def _queue(
-    state: AlertState,
-    config: Config,
-    source: SourceBase,
-    incident: OpenIncident,
-    kind: str,
-    text: messages.Text,
-    wall: float,
-) -> None:
-    queued = {message.id for message in state.outbox}
-    for channel in channels_of(config, source):
-        message_id = f"{incident.id}:{kind}:{channel}"
-        if message_id in queued:
-            continue
-        state.outbox.append(
-            Message(
-                id=message_id,
-                incident=incident.id,
-                channel=channel,
-                kind=kind,
-                title=text.title,
-                body=text.body,
-                notify_type=text.notify_type,
-                created=wall,
-                next_at=wall,
-            )
-        )
-
-
-def _claim(state: AlertState, config: Config, wall: float, token: str) -> list[Message]:
-    """Claim the messages due now, oldest first; one incident's messages to a channel go
-    out in order (a "resolved" never overtakes its "firing")."""
-    claimed: list[Message] = []
-    waiting: set[tuple[str, str]] = set()
-    for message in list(state.outbox):
-        if message.channel not in config.notify:
-            state.outbox.remove(message)
-            _give_up(state, message, "the channel is no longer in tally.yaml", wall)
-            continue
-        lane = (message.incident, message.channel)
-        busy = message.claim is not None and message.claim_until > wall
-        if lane in waiting or busy or message.next_at > wall or len(claimed) >= MAX_SENDS_PER_RUN:
-            waiting.add(lane)
-            continue
-        message.claim, message.claim_until = token, wall + CLAIM_SECONDS
-        claimed.append(Message(**vars(message)))
-        waiting.add(lane)
-    return claimed
-
-
-def _give_up(state: AlertState, message: Message, error: str, wall: float) -> None:
-    state.failures.append(
-        {
-            "message": message.id,
-            "incident": message.incident,
-            "channel": message.channel,
-            "kind": message.kind,
-            "attempts": message.attempts,
-            "error": error,
-            "at": int(wall),
-        }
-    )
-    state.failures = state.failures[-RECENT_FAILURES:]
-    state.bump(message.incident.partition("/")[0])
-
-
-# --- 2. send (outside any transaction) -----------------------------------------------------
-
-
-def _send(config: Config, claimed: list[Message]) -> list[tuple[Message, channels.Outcome]]:
-    def one(message: Message) -> tuple[Message, channels.Outcome]:
-        outcome = channels.send(
-            message.channel,
-            config.notify[message.channel],
-            message.title,
-            message.body,
-            message.notify_type,
-        )
-        if outcome.delivered:
-            logs.info(
-                f"notification delivered: {message.kind} of {message.incident} to channel "
-                f"{message.channel!r} ({outcome.service})",
-                channel=message.channel,
-                service=outcome.service,
-                incident=message.incident,
-            )
-        else:
-            logs.warning(
-                f"notification not delivered: {message.kind} of {message.incident} to channel "
-                f"{message.channel!r} ({outcome.service}): {outcome.error}",
-                channel=message.channel,
-                service=outcome.service,
-                incident=message.incident,
-                attempt=message.attempts + 1,
-            )
-        return message, outcome
-
-    with ThreadPoolExecutor(max_workers=min(SEND_WORKERS, len(claimed))) as pool:
-        return list(pool.map(one, claimed))
-
-
-# --- 3. record (a second transaction) ----------------------------------------------------------
-
-
-def _record(
-    txn: Transaction,
-    config: Config,
-    outcomes: list[tuple[Message, channels.Outcome]],
-    wall: float,
-    token: str,
-) -> None:
-    state = AlertState.from_document(txn.get(STATE_PATH))
-    by_id = {message.id: message for message in state.outbox}
-    for sent, outcome in outcomes:
-        message = by_id.get(sent.id)
-        if message is None or message.claim != token:
-            logs.warning(f"notification {sent.id}: its claim had lapsed before it was recorded")
-            continue
-        message.attempts += 1
-        message.claim, message.claim_until = None, 0.0
-        delivery: dict[str, Any] = {
-            "channel": message.channel,
-            "service": outcome.service,
-            "kind": message.kind,
-            "attempts": message.attempts,
-            "at": datetime.fromtimestamp(wall, UTC),
-        }
-        if outcome.delivered:
-            state.outbox.remove(message)
-            delivery["status"] = "delivered"
-        else:
-            message.last_error = outcome.error
-            if message.attempts >= MAX_ATTEMPTS or wall - message.created >= MAX_AGE_SECONDS:
-                state.outbox.remove(message)
-                _give_up(state, message, outcome.error or "not delivered", wall)
-                delivery.update(status="failed", error=outcome.error)
-            else:
-                backoff = RETRY_FIRST_SECONDS * 2 ** (message.attempts - 1)
-                message.next_at = wall + min(RETRY_MAX_SECONDS, backoff)
-                delivery.update(status="retrying", error=outcome.error)
-        key = f"{message.kind}~{message.channel}"
-        txn.set(incident_path(message.incident), {"deliveries": {key: delivery}}, merge=True)
-    txn.set(STATE_PATH, state.to_document())
