@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import main
 import pytest
@@ -386,7 +387,8 @@ def test_collect_logs_are_structured_for_cloud_logging(
 def test_the_tick_attribute_names_the_tick(firestore, upstream, write_config):
     """The local stack's fast clock and manual replays name the tick explicitly."""
     write_config({"sources": [counter(upstream, "clicks")]})
-    chosen = recent_tick(5)
-    main.collect(pubsub_event(datetime.now(UTC), attributes={"tick": chosen.isoformat()}))
+    chosen = recent_tick(5)  # published now, named five minutes ago, written with an offset
+    named = chosen.astimezone(ZoneInfo("Asia/Tokyo")).isoformat(timespec="milliseconds")
+    assert named.endswith("+09:00")
+    main.collect(pubsub_event(datetime.now(UTC), attributes={"tick": named}))
     assert [s.tick for s in _all_samples("clicks")] == [chosen]
-    assert chosen < datetime.now(UTC) - timedelta(minutes=4)
