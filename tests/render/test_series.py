@@ -124,3 +124,13 @@ def test_uptime_bars_one_a_day_and_a_day_without_samples_has_no_bar_value():
     assert len(bars.x) == 90 and str(bars.x[-1]) == "2026-11-21"
     assert bars.ratio[-1] == 1.0 and bars.ratio[-2] == 0.5
     assert np.isnan(bars.ratio[-3])
+
+
+def test_isolated_values_are_those_without_a_value_on_either_side():
+    from tally.render.series import isolated
+
+    nan = np.nan
+    y = np.array([1.0, nan, 2.0, 3.0, nan, 4.0, nan, nan, 5.0])
+    assert isolated(y).tolist() == [True, False, False, False, False, True, False, False, True]
+    assert isolated(np.array([7.0])).tolist() == [True]
+    assert isolated(np.array([], dtype=float)).tolist() == []
