@@ -104,8 +104,18 @@ def test_a_wall_time_that_occurs_twice_fires_once_at_the_first(zone, cron, start
     ("zone", "when", "start", "fired"),
     [
         # New York, 2026-03-08: 02:00 EST becomes 03:00 EDT (07:00Z); 02:30 never happens.
-        ("America/New_York", {"schedule": "30 2 * * *"}, _utc(2026, 3, 7, 12), [_utc(2026, 3, 8, 7)]),
-        ("America/New_York", {"schedule": "0 2 * * *"}, _utc(2026, 3, 7, 12), [_utc(2026, 3, 8, 7)]),
+        (
+            "America/New_York",
+            {"schedule": "30 2 * * *"},
+            _utc(2026, 3, 7, 12),
+            [_utc(2026, 3, 8, 7)],
+        ),
+        (
+            "America/New_York",
+            {"schedule": "0 2 * * *"},
+            _utc(2026, 3, 7, 12),
+            [_utc(2026, 3, 8, 7)],
+        ),
         # both the skipped 02:30 and 03:00 itself: still one run
         (
             "America/New_York",
@@ -120,7 +130,12 @@ def test_a_wall_time_that_occurs_twice_fires_once_at_the_first(zone, cron, start
             [_utc(2026, 3, 8, 5), _utc(2026, 3, 8, 7), _utc(2026, 3, 8, 8)],  # 00, (02→)03, 04
         ),
         # Berlin, 2026-03-29: 02:00 CET becomes 03:00 CEST (01:00Z).
-        ("Europe/Berlin", {"schedule": "30 2 * * *"}, _utc(2026, 3, 28, 12), [_utc(2026, 3, 29, 1)]),
+        (
+            "Europe/Berlin",
+            {"schedule": "30 2 * * *"},
+            _utc(2026, 3, 28, 12),
+            [_utc(2026, 3, 29, 1)],
+        ),
         # Santiago, 2026-09-06: midnight becomes 01:00 (04:00Z); `every: 1d` fires then.
         ("America/Santiago", {"every": "1d"}, _utc(2026, 9, 5, 12), [_utc(2026, 9, 6, 4)]),
     ],

@@ -92,12 +92,14 @@ def test_steady_state_render_reads_a_few_documents_and_redraws_only_the_changed_
     # the overview shows the new value at once; the source's own objects wait for
     # detail_every (cost: design.md), so nothing else is drawn or uploaded yet
     assert soon.uploaded == ["status.json", "index.html"] and soon.redrawn == []
+    assert soon.reads == 3  # the overview, price's changed day, price's aggregates
     assert "140" in (tmp_path / "index.html").read_text()
     assert "140" not in (tmp_path / "s/price.html").read_text()
 
     second = render_site(config, store, tmp_path, now=NOW + detail_every(config))
     assert second.redrawn == ["price"]
-    assert second.reads <= 10, second.reads
+    # nothing new (the query is billed one read), then price's aggregates and today
+    assert second.reads == 1 + 1 + 2, second.reads
     assert "140" in (tmp_path / "s/price.html").read_text()
     assert "charts/price-recent.png" in second.uploaded
     assert not [name for name in second.uploaded if "pulse" in name]
@@ -117,7 +119,7 @@ def test_reads_per_render_do_not_grow_with_history(store, tmp_path):
         ).reads
         store.client.recursive_delete(store.client.collection("sources"))
         store.client.recursive_delete(store.client.collection("render"))
-    assert reads[2] == reads[200] <= 10
+    assert reads[2] == reads[200] == 3  # the overview, price's day and its aggregates
 
 
 def test_long_range_charts_are_redrawn_when_the_day_closes_not_before(store, tmp_path):
@@ -333,3 +335,31 @@ def test_the_source_page_states_each_alert_rule_and_whether_it_is_breached(store
         "changes by more than 5% within 7d: breached now",
         "no ok sample for 90m: breached now",
     ]
+
+
+def test_a_monthly_source_is_on_time_all_month_and_its_charts_draw_lines(store, tmp_path):
+    config = parse_config(
+        {
+            "sources": [
+                {
+                    "id": "rent",
+                    "kind": "json",
+                    "url": "https://example.test/",
+                    "query": "rent",
+                    "schedule": "0 9 1 * *",
+                }
+            ]
+        }
+    )
+    for month in range(1, 12):
+        tick = datetime(2026, month, 1, 9, tzinfo=UTC)
+        store.write_sample(Sample("rent", tick, ok=True, value=1000.0 + month))
+    result = render_site(config, store, tmp_path, now=NOW)  # the 22nd: 21 days after
+
+    [status] = json.loads((tmp_path / "status.json").read_text())["sources"]
+    assert status["status"] == "ok" and status["value"] == 1011.0
+    for name in ("charts/rent-recent.png", "charts/rent-1y.png"):
+        [line] = result.charts[name].lines
+        finite = line.y[~np.isnan(line.y)]
+        assert finite.tolist() == [1000.0 + month for month in range(1, 12)], name
+        assert not np.isnan(line.y).any(), name  # one line from January to November
