@@ -22,14 +22,14 @@ class MalformedEvent(ValueError):
 
 
 def parse_time(text: str) -> datetime:
-    """ISO-8601 with `Z` or an offset (nanoseconds tolerated); naive means UTC."""
+    """ISO-8601 as the standard library reads it: `Z` or any offset, fractional seconds of
+    any length (Pub/Sub sends nanoseconds), `T` or a space; naive means UTC.
+
+    The offset is part of the instant: `09:30:00.000+09:00` is 00:30 UTC.
+    """
     text = text.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    if "." in text:  # Pub/Sub sends up to nanoseconds; Python reads up to microseconds
-        head, _, rest = text.partition(".")
-        digits = "".join(ch for ch in rest if ch.isdigit())
-        text = f"{head}.{digits[:6]}{rest[len(digits) :]}"
+    if text.endswith("z"):  # RFC 3339 allows a lower-case z; fromisoformat does not
+        text = text[:-1] + "Z"
     moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 

@@ -2,13 +2,13 @@
 
 Firestore bills per document write, so a row is never a write: the rows are grouped by
 (source, UTC day) and each day document gets one merge write carrying all of its new
-sample keys, through the very `Store.day_write` a collected sample goes through (same
-`samples.{HHMM}` / `failures.{HHMM}` entries, `expire_at`, and `Maximum` transforms for
-`last_tick` & co.). A million per-minute rows are ~700 day documents: ~700 writes, and
-~700 reads, because each day document is read first so that rows already stored
-identically are skipped: importing the same file twice writes nothing the second time.
-Unlike a redelivered tick, a row says what its minute was: a failed row replaces a
-stored ok sample (its `samples.{HHMM}` is deleted in the same write).
+sample keys, built by the same `Store.day_write` as a collected sample (same
+`samples.{HHMM}` / `failures.{HHMM}` entries, `expire_at`, `last_tick`, `written`). A
+million per-minute rows are ~700 day documents: ~700 writes, and ~700 reads, because
+each day document is read first so that rows already stored identically are skipped:
+importing the same file twice writes nothing the second time. Unlike a redelivered
+tick, a row says what its minute was: a failed row replaces a stored ok sample (its
+`samples.{HHMM}` is deleted in the same write).
 
 Rows may come in any order; a time is floored to its minute (the tick, as collected
 samples are). Two rows on the same minute are one sample: an identical repeat is
@@ -297,26 +297,19 @@ class Importer:
         result.days = len(days)
         cutoff = datetime.now(UTC) - self.store.retention
         bar = _progress_bar(len(days), "writing", " days", show_progress)
-        first_written: str | None = None
+        # Nothing to tell the renderer: every day write carries its commit time
+        # (`written`), so the next render finds these days, past ones included, and
+        # folds them again, even if this import fails half-way.
         with ThreadPoolExecutor(max_workers=self.writers, thread_name_prefix="import") as pool:
-            for batch, outcome in zip(days, pool.map(self._write_day, days), strict=True):
-                imported, replaced, skipped, wrote = outcome
+            for imported, replaced, skipped, wrote in pool.map(self._write_day, days):
                 result.imported += imported
                 result.replaced += replaced
                 result.skipped += skipped
                 result.days_written += int(wrote)
-                if wrote and (first_written is None or batch.day < first_written):
-                    first_written = batch.day
                 if bar is not None:
                     bar.update(1)
         if bar is not None:
             bar.close()
-        if first_written is not None:
-            # The renderer caches aggregates of closed days; past days just written must
-            # be folded again, or imported history would never reach the charts.
-            from tally.render.history import forget_from
-
-            forget_from(self.store, self.source_id, date.fromisoformat(first_written))
         for batch in days:
             if _day_start(batch.day) + timedelta(days=1) < cutoff:
                 result.expired_rows += len(batch.samples)

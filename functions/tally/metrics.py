@@ -118,25 +118,43 @@ class MetricWriter:
                     name=f"projects/{self.project}", time_series=batch, timeout=20
                 )
             except Exception as exc:  # noqa: BLE001 - best effort by design, see module doc
-                message = str(exc)
-                duplicate = any(
-                    word in message
-                    for word in (
-                        "written in order",
-                        "out of order",
-                        "duplicate",
-                        "older than",
-                        "same time",
-                        "more frequently",
-                    )
-                )
-                if duplicate:
+                refused = _refused_as_not_newer(exc)
+                if refused is not None:
                     logs.info(
                         "metric points already written for this tick (redelivery)",
                         tick=tick.isoformat(),
-                        detail=message[:300],
+                        refused=refused.total_point_count - refused.success_point_count,
+                        written=refused.success_point_count,
                     )
                 else:
                     logs.error(
-                        "writing metrics failed", tick=tick.isoformat(), detail=message[:500]
+                        "writing metrics failed", tick=tick.isoformat(), detail=str(exc)[:500]
                     )
+
+
+def _refused_as_not_newer(exc: Exception) -> Any | None:
+    """The CreateTimeSeriesSummary of a partial write whose refused points were all
+    refused as invalid, or None.
+
+    Monitoring answers a point that is not newer than its series' last one (a
+    redelivered tick) with INVALID_ARGUMENT, writes the request's other points, and
+    says how many of each failed in a CreateTimeSeriesSummary in the status details,
+    one error per status code. A request that is wrong as a whole, or any other status
+    (permissions, quota, unavailable), carries no such summary and is a real error.
+    """
+    from google.api_core import exceptions
+    from google.cloud.monitoring_v3.types import CreateTimeSeriesSummary
+    from google.rpc import code_pb2
+
+    if not isinstance(exc, exceptions.InvalidArgument):
+        return None
+    summary_type = CreateTimeSeriesSummary.pb()
+    for detail in exc.details or []:
+        if hasattr(detail, "Is") and detail.Is(summary_type.DESCRIPTOR):
+            summary = summary_type()
+            detail.Unpack(summary)
+            if summary.errors and all(
+                error.status.code == code_pb2.INVALID_ARGUMENT for error in summary.errors
+            ):
+                return summary
+    return None

@@ -10,6 +10,7 @@ import os
 from functools import lru_cache
 
 from tally.config import Config, load_config
+from tally.deadlines import store_deadline
 from tally.metrics import MetricWriter, enabled
 from tally.store import DEFAULT_PROJECT, Store
 
@@ -25,9 +26,7 @@ def config() -> Config:
 
 @lru_cache(maxsize=4)
 def store(retention_days: int = 400) -> Store:
-    return Store(
-        retention_days=retention_days, timeout=float(os.environ.get("TALLY_STORE_TIMEOUT", "30"))
-    )
+    return Store(retention_days=retention_days, timeout=store_deadline())
 
 
 @lru_cache(maxsize=1)

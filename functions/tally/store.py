@@ -3,20 +3,22 @@
     sources/{id}/days/{YYYY-MM-DD}    one document per source per UTC day
         samples.{HHMM}                an ok sample, keyed by its tick
         failures.{HHMM}               a failed sample, keyed by its tick
-        last_tick / last_ok_tick / last_error_tick   epoch seconds, Maximum transforms
+        last_tick                     epoch seconds of the newest tick, a Maximum transform
+        written                       the commit time of the last write (server timestamp)
         expire_at                     the TTL policy's field (day + retention)
 
 Writing a sample is one document write and no read: a merge on the tick's field path,
-so a redelivered tick overwrites itself, plus server-side Maximum transforms in the
-same write, so the newest tick, last ok and last error are kept however deliveries
-are ordered. A tick may run twice (a redelivery, two instances at once) and the
-upstream may blink in between: failures and ok samples live under different field
-paths, and when both exist for a tick the ok sample is the one read, so a failure
-never replaces a stored success of the same tick, in whatever order they land
-(documents of the older layout, failures under `samples`, read the same way).
-The source's summary (last value, last ok, last error, failure streak) is derived when
-read from the newest day documents: nothing is ever incremented, so duplicates cannot
-skew it.
+so a redelivered tick overwrites itself, plus server-side transforms in the same
+write: `last_tick` keeps the newest tick however deliveries are ordered, `written` is
+when the document last changed, which is how the renderer finds what changed since
+its last run in one query (`changed_days`). A tick may run twice (a redelivery, two
+instances at once) and the upstream may blink in between: failures and ok samples live
+under different field paths, and when both exist for a tick the ok sample is the one
+read, so a failure never replaces a stored success of the same tick, in whatever order
+they land (documents of the older layout, failures under `samples`, read the same
+way). The source's summary (last value, last ok, last error, failure streak) is
+derived when read from the newest day documents: nothing is ever incremented, so
+duplicates cannot skew it.
 
 Every document access goes through this class, which counts reads and writes: the
 benchmarks and tests assert on those counts.
@@ -115,8 +117,6 @@ class Day:
     date: str
     samples: dict[str, dict[str, Any]]
     last_tick: int | None = None
-    last_ok_tick: int | None = None
-    last_error_tick: int | None = None
 
     def ordered(self) -> list[Sample]:
         return [
@@ -172,9 +172,14 @@ class Store:
     # --- raw documents (the renderer keeps its caches through these) -------------
 
     def get(self, path: str) -> dict[str, Any] | None:
+        return self.get_at(path)[0]
+
+    def get_at(self, path: str) -> tuple[dict[str, Any] | None, datetime]:
+        """A document and the server time it was read at: every write committed after
+        that time is newer than what was read (the renderer's change mark)."""
         snapshot = self.client.document(path).get(retry=self.retry, timeout=self.timeout)
         self.counter.add("get", reads=1)
-        return snapshot.to_dict() if snapshot.exists else None
+        return (snapshot.to_dict() if snapshot.exists else None), snapshot.read_time
 
     def set(self, path: str, data: dict[str, Any], *, merge: bool = False) -> None:
         self.client.document(path).set(data, merge=merge, retry=self.retry, timeout=self.timeout)
@@ -201,15 +206,14 @@ class Store:
         import saying what a minute was) also deletes the other path of each key, so
         a failure can replace an ok sample; use it only on a document that exists.
         """
-        epochs = {key: int(tick_of(day, key).timestamp()) for key in samples}
-        ok = [epochs[key] for key, fields in samples.items() if fields["ok"]]
-        failed = [epochs[key] for key, fields in samples.items() if not fields["ok"]]
+        epochs = [int(tick_of(day, key).timestamp()) for key in samples]
         day_start = datetime.combine(date.fromisoformat(day), time(), tzinfo=UTC)
         data: dict[str, Any] = {
             "source": source_id,
             "date": day,
             "expire_at": day_start + timedelta(days=1) + self.retention,
-            "last_tick": firestore.Maximum(max(epochs.values())),
+            "last_tick": firestore.Maximum(max(epochs)),
+            "written": firestore.SERVER_TIMESTAMP,  # the renderer's change mark
         }
         # An empty map in a merge would replace the whole stored map: only non-empty ones.
         for path, wanted in (("samples", True), ("failures", False)):
@@ -226,10 +230,6 @@ class Store:
                 )
             if entries:
                 data[path] = entries
-        if ok:
-            data["last_ok_tick"] = firestore.Maximum(max(ok))
-        if failed:
-            data["last_error_tick"] = firestore.Maximum(max(failed))
         return self.day_path(source_id, day), data
 
     def _sample_write(self, sample: Sample) -> tuple[str, dict[str, Any]]:
@@ -309,8 +309,6 @@ class Store:
             date=data["date"],
             samples=effective_samples(data),
             last_tick=data.get("last_tick"),
-            last_ok_tick=data.get("last_ok_tick"),
-            last_error_tick=data.get("last_error_tick"),
         )
 
     def day(self, source_id: str, day: str) -> Day | None:
@@ -343,6 +341,26 @@ class Store:
             yield self._day_from(source_id, snapshot.to_dict())
         if returned == 0:
             self.counter.add("query", reads=1)  # Firestore bills an empty query as one read
+
+    def changed_days(self, after: datetime, at: datetime) -> Iterator[Day]:
+        """Every day document (of any source) written after `after`, as it was at `at`:
+        one query over the collection group `days`, one read per document returned.
+
+        Reading at a fixed time (the renderer's `get_at` of its state) makes the marks
+        of consecutive renders meet exactly: what is committed after `at` is found by
+        the next render, whatever was being written while this one ran.
+        """
+        query = self.client.collection_group("days").where(
+            filter=firestore.FieldFilter("written", ">", after)
+        )
+        returned = 0
+        for snapshot in query.stream(retry=self.retry, timeout=self.timeout, read_time=at):
+            returned += 1
+            self.counter.add("changed", reads=1)
+            source_id = snapshot.reference.parent.parent.id
+            yield self._day_from(source_id, snapshot.to_dict())
+        if returned == 0:
+            self.counter.add("changed", reads=1)  # Firestore bills an empty query as one read
 
     def samples(self, source_id: str, since: str | None = None) -> Iterator[Sample]:
         """Every stored sample of a source, oldest first."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,11 +16,15 @@ from tally.sources import read
 
 from tests.local.conftest import free_port_block
 
+# A minute at which the health endpoint answers "pong" (it fails about 2.5 % of minutes).
+FROZEN = datetime(2026, 11, 22, 12, 7, 30, tzinfo=UTC)
+
 
 @pytest.fixture(scope="module")
 def demo_server():
+    """The demo upstream on a clock stopped at FROZEN: every value is known exactly."""
     port = free_port_block(1)
-    clock = demo.Clock()
+    clock = demo.Clock(time_source=FROZEN.timestamp)
     server = demo.serve(port, clock)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -33,20 +36,38 @@ def demo_server():
 def test_every_demo_source_reads_its_value_from_the_demo_upstream(demo_server):
     port, clock = demo_server
     config = parse_config(yaml.safe_load(demo_config_text(port)))
+    assert clock.now() == FROZEN
     for source in config.sources:
-        before = clock.now()
         reading = read(source)
-        after = clock.now()
         if source.id == "echo-health":
-            _latency, status, body = demo.health(before)
-            expected_ok = status == 200 and body == "pong"
-            if demo.health(after)[1:] == (status, body):  # not across a minute boundary
-                assert reading.ok == expected_ok, reading
-            assert reading.value is not None and reading.value >= 30  # it sleeps its latency
+            latency, status, body = demo.health(FROZEN)
+            assert (status, body) == (200, "pong")
+            assert reading.ok and reading.status == 200, reading
+            assert reading.value >= latency  # the endpoint sleeps its latency, then answers
             continue
         assert reading.ok, (source.id, reading.error)
-        low, high = sorted((demo.VALUES[source.id](before), demo.VALUES[source.id](after)))
-        assert low <= reading.value <= high, (source.id, reading.value, low, high)
+        assert reading.value == demo.VALUES[source.id](FROZEN), source.id
+
+
+def test_a_failing_health_minute_is_a_failed_check():
+    """The demo's occasional failure, read through the real `http` kind."""
+    minute = next(
+        FROZEN + timedelta(minutes=n)
+        for n in range(1, 2000)
+        if demo.health(FROZEN + timedelta(minutes=n))[1] == 503
+    )
+    port = free_port_block(1)
+    server = demo.serve(port, demo.Clock(time_source=minute.timestamp))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        config = parse_config(yaml.safe_load(demo_config_text(port)))
+        [check] = [source for source in config.sources if source.id == "echo-health"]
+        reading = read(check)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not reading.ok and reading.status == 503 and reading.up == 0
 
 
 def test_the_commit_count_comes_from_the_link_header_in_one_request(demo_server):
@@ -79,11 +100,25 @@ def test_demo_history_and_live_values_are_one_line():
     assert 0 < failures < len(checks) * 0.05  # an occasional failure
 
 
+class FakeTime:
+    """Seconds that pass only when the test says so."""
+
+    def __init__(self, now: float):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_the_fast_demo_clock_runs_a_minute_per_tick():
     start = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-    clock = demo.Clock(start, tick_seconds=0.5)
-    time.sleep(0.25)
-    assert timedelta(seconds=25) <= clock.now() - start <= timedelta(seconds=50)
+    real = FakeTime(1_000_000.0)
+    clock = demo.Clock(start, tick_seconds=0.5, time_source=real)
+    assert clock.now() == start
+    real.now += 0.25  # half a tick
+    assert clock.now() == start + timedelta(seconds=30)
+    real.now += 0.75
+    assert clock.now() == start + timedelta(minutes=2)
 
 
 class Recorder:
@@ -126,13 +161,22 @@ def test_a_fast_clock_publishes_consecutive_minutes_named_in_the_tick_attribute(
 
 
 def test_the_real_clock_publishes_at_each_minute_as_cloud_scheduler_does():
-    scheduler = Scheduler(Recorder(), render_every_minutes=5)  # type: ignore[arg-type]
+    wall = FakeTime(datetime(2026, 11, 22, 12, 0, 20, tzinfo=UTC).timestamp())
+    monotonic = FakeTime(500.0)
+    scheduler = Scheduler(Recorder(), 5, wall_clock=wall, monotonic=monotonic)  # type: ignore[arg-type]
     ticks = scheduler.ticks()
-    first, second = next(ticks), next(ticks)
-    assert first.explicit and not second.explicit  # later ticks: the publish time decides
-    assert second.tick == first.tick + timedelta(minutes=1)
-    wait = second.tick.timestamp() + 0.5 - time.time()
-    assert second.at - time.monotonic() == pytest.approx(wait, abs=0.2)
+    first = next(ticks)
+    assert first.explicit and first.at == 500.0  # at once, naming its minute
+    assert first.tick == datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    second = next(ticks)
+    assert not second.explicit  # later ticks: the publish time decides, as deployed
+    assert second.tick == datetime(2026, 11, 22, 12, 1, tzinfo=UTC)
+    assert second.at == 500.0 + 40.5  # half a second into 12:01
+    wall.now += 100.0  # 12:02:00 by the time the next tick is planned
+    monotonic.now += 100.0
+    third = next(ticks)
+    assert third.tick == datetime(2026, 11, 22, 12, 2, tzinfo=UTC)
+    assert third.at == 600.0 + 0.5
 
 
 def test_render_due_like_a_cron():

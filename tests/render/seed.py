@@ -1,58 +1,20 @@
-"""Write day documents the way the collector lays them out, a whole day per write.
+"""History for the render tests and benchmarks, written through the store's own code.
 
-A year of per-minute data is 365 writes of 1,440 samples each, not 525,600 single
-samples: the layout is the collector's (store.py), only the batching differs.
+Each day is one `Store.day_write` (the same builder as a collected sample and `tally
+import`) of that day's samples, each made by `sample_fields` from a Sample: a year of
+per-minute data is 365 writes, not 525,600, and the layout is exactly the store's,
+so the store and the renderer cannot drift apart unseen.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
-from tally.store import Store
+from tally.sample import Sample
+from tally.store import Store, sample_fields
 
 Value = Callable[[datetime], float | None]
-
-
-def day_doc(
-    source_id: str,
-    day: date,
-    samples: dict[str, dict[str, Any]],
-    retention_days: int = 400,
-) -> dict[str, Any]:
-    start = datetime.combine(day, time(), tzinfo=UTC)
-    ticks = [
-        int((start + timedelta(hours=int(k[:2]), minutes=int(k[2:]))).timestamp()) for k in samples
-    ]
-    ok_ticks = [t for t, s in zip(ticks, samples.values(), strict=True) if s.get("ok")]
-    err_ticks = [t for t, s in zip(ticks, samples.values(), strict=True) if not s.get("ok")]
-    doc: dict[str, Any] = {
-        "source": source_id,
-        "date": day.isoformat(),
-        "expire_at": start + timedelta(days=1 + retention_days),
-        "samples": samples,
-        "last_tick": max(ticks) if ticks else None,
-    }
-    if ok_ticks:
-        doc["last_ok_tick"] = max(ok_ticks)
-    if err_ticks:
-        doc["last_error_tick"] = max(err_ticks)
-    return doc
-
-
-def sample(
-    value: float | None, ok: bool = True, error: str | None = None, **extra: Any
-) -> dict[str, Any]:
-    return {
-        "value": value,
-        "ok": ok,
-        "error": error,
-        "latency_ms": extra.get("latency_ms"),
-        "status": extra.get("status"),
-        "up": extra.get("up"),
-        "degraded": extra.get("degraded", False),
-    }
 
 
 def seed(
@@ -62,7 +24,8 @@ def seed(
     every_minutes: int,
     value: Value,
 ) -> int:
-    """One document per day with a sample every `every_minutes`; value(tick) → float."""
+    """One document per day with a sample every `every_minutes`; value(tick) → float,
+    or None for a failed sample ("timeout")."""
     written = 0
     for day in days:
         start = datetime.combine(day, time(), tzinfo=UTC)
@@ -70,10 +33,16 @@ def seed(
         for minute in range(0, 1440, every_minutes):
             tick = start + timedelta(minutes=minute)
             v = value(tick)
-            samples[tick.strftime("%H%M")] = sample(
-                v, ok=v is not None, error=None if v is not None else "timeout"
+            sample = Sample(
+                source_id,
+                tick,
+                ok=v is not None,
+                value=v,
+                error=None if v is not None else "timeout",
             )
-        store.set(store.day_path(source_id, day.isoformat()), day_doc(source_id, day, samples))
+            samples[tick.strftime("%H%M")] = sample_fields(sample)
+        path, data = store.day_write(source_id, day.isoformat(), samples)
+        store.set(path, data)  # a whole day at once: no field mask of 1,440 paths
         written += len(samples)
     return written
 

@@ -69,3 +69,21 @@ print(len(foreign))
         cwd=Path(charts.__file__).parents[2],
     )
     assert result.stdout.split()[-1] == "0", result.stdout + result.stderr
+
+
+def _blue_pixels(png: bytes) -> int:
+    """Pixels of the line's colour (#2563eb), give or take antialiasing."""
+    import io
+
+    from matplotlib import image
+
+    rgb = image.imread(io.BytesIO(png))[:, :, :3] * 255
+    return int((np.abs(rgb - np.array([37, 99, 235])).max(axis=2) < 40).sum())
+
+
+def test_a_value_without_neighbours_is_drawn_as_a_dot():
+    """A monthly price after a gap, or the only sample so far: no line to draw, so a dot."""
+    nan = np.nan
+    lonely = np.array([nan, 5.0, nan, nan, 7.0, nan, 6.0, nan])
+    assert _blue_pixels(charts.draw(_spec(lonely))) > 3 * 20  # three dots of ~25 px each
+    assert _blue_pixels(charts.draw(_spec(np.full(8, nan)))) == 0  # "no data yet"

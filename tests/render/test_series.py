@@ -89,7 +89,6 @@ def test_weekly_candles_and_moving_averages_match_a_hand_computed_series():
     assert np.isnan(candles.ma[5][10:15]).all()
     assert candles.ma[5][15] == sum(weekly_close[11:16]) / 5
     assert np.isnan(candles.ma[25][:]).all()  # 25 complete weeks never happen around week 10
-    assert 25 in candles.ma
 
 
 def test_the_25_week_average_is_the_mean_of_the_last_25_weekly_closes():
@@ -124,3 +123,13 @@ def test_uptime_bars_one_a_day_and_a_day_without_samples_has_no_bar_value():
     assert len(bars.x) == 90 and str(bars.x[-1]) == "2026-11-21"
     assert bars.ratio[-1] == 1.0 and bars.ratio[-2] == 0.5
     assert np.isnan(bars.ratio[-3])
+
+
+def test_isolated_values_are_those_without_a_value_on_either_side():
+    from tally.render.series import isolated
+
+    nan = np.nan
+    y = np.array([1.0, nan, 2.0, 3.0, nan, 4.0, nan, nan, 5.0])
+    assert isolated(y).tolist() == [True, False, False, False, False, True, False, False, True]
+    assert isolated(np.array([7.0])).tolist() == [True]
+    assert isolated(np.array([], dtype=float)).tolist() == []

@@ -2,7 +2,9 @@
 
 It speaks the real gRPC protocol, so the real `MetricServiceClient` talks to it over
 `MetricServiceGrpcTransport(channel=grpc.insecure_channel(...))`. Like the real
-service it refuses a point that is not newer than its series' last point.
+service it writes the points it can and refuses a point that is not newer than its
+series' last one, with the real answer: INVALID_ARGUMENT, the refused series named,
+and a CreateTimeSeriesSummary in the error details.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ import threading
 from concurrent import futures
 
 import grpc
-from google.cloud.monitoring_v3.types import CreateTimeSeriesRequest
-from google.protobuf import empty_pb2
+from google.cloud.monitoring_v3.types import CreateTimeSeriesRequest, CreateTimeSeriesSummary
+from google.protobuf import any_pb2, empty_pb2
+from google.rpc import code_pb2, status_pb2
+from grpc_status import rpc_status
 
 SERVICE = "google.monitoring.v3.MetricService"
 
@@ -21,6 +25,7 @@ class FakeMetricService:
     def __init__(self) -> None:
         self.requests: list[CreateTimeSeriesRequest] = []
         self.rejected = 0
+        self.fail_with: tuple[grpc.StatusCode, str] | None = None  # the next call fails
         self._last: dict[tuple, object] = {}
         self._lock = threading.Lock()
         handler = grpc.method_handlers_generic_handler(
@@ -42,23 +47,21 @@ class FakeMetricService:
     def _create(self, request: CreateTimeSeriesRequest, context: grpc.ServicerContext):
         with self._lock:
             self.requests.append(request)
-            refused = 0
-            for series in request.time_series:
+            if self.fail_with is not None:
+                (code, message), self.fail_with = self.fail_with, None
+                context.abort(code, message)
+            refused = []
+            for index, series in enumerate(request.time_series):
                 key = (series.metric.type, tuple(sorted(series.metric.labels.items())))
                 end = series.points[0].interval.end_time
                 last = self._last.get(key)
                 if last is not None and end <= last:
-                    refused += 1
+                    refused.append(index)
                     continue
                 self._last[key] = end
             if refused:
-                self.rejected += refused
-                context.abort(
-                    grpc.StatusCode.INVALID_ARGUMENT,
-                    f"One or more TimeSeries could not be written: Points must be written "
-                    f"in order. One or more of the points specified had an older start "
-                    f"time than the most recent point. ({refused} series)",
-                )
+                self.rejected += len(refused)
+                context.abort_with_status(_partial_failure(request, refused))
         return empty_pb2.Empty()
 
     def points(self) -> list[tuple[str, dict[str, str], float]]:
@@ -75,3 +78,32 @@ class FakeMetricService:
 
     def stop(self) -> None:
         self.server.stop(grace=None)
+
+
+def _partial_failure(request: CreateTimeSeriesRequest, refused: list[int]) -> grpc.Status:
+    """What Cloud Monitoring answers when some points are not newer than their series'
+    last one: INVALID_ARGUMENT naming the refused series, the other points written,
+    and a CreateTimeSeriesSummary in the status details (one Error per status code)."""
+    names = ", ".join(
+        f"timeSeries[{index}] ({request.time_series[index].metric.type})" for index in refused
+    )
+    summary = CreateTimeSeriesSummary.pb()(
+        total_point_count=len(request.time_series),
+        success_point_count=len(request.time_series) - len(refused),
+        errors=[
+            CreateTimeSeriesSummary.Error.pb()(
+                status=status_pb2.Status(code=code_pb2.INVALID_ARGUMENT),
+                point_count=len(refused),
+            )
+        ],
+    )
+    detail = any_pb2.Any()
+    detail.Pack(summary)
+    status = status_pb2.Status(
+        code=code_pb2.INVALID_ARGUMENT,
+        message=f"One or more TimeSeries could not be written: {names}: write for resource="
+        f"global failed with: Points must be written in order. One or more of the points "
+        f"specified had an older start time than the most recent point.",
+        details=[detail],
+    )
+    return rpc_status.to_status(status)

@@ -26,10 +26,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tally.render.budget import Budget
     from tally.render.entry import render_site  # pandas/matplotlib only on this path
 
     config = config_from(args)
-    result = render_site(config, runtime.store(config.retention_days), args.out)
+    # no time budget here: the command draws every source in one go, however long
+    result = render_site(
+        config, runtime.store(config.retention_days), args.out, budget=Budget.unlimited()
+    )
     where = args.out if args.out is not None else "the site bucket"
     print(
         f"{len(result.redrawn)} of {len(config.sources)} source(s) redrawn, "

@@ -29,7 +29,7 @@ import math
 import random
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -129,17 +129,26 @@ SOURCES = ["clicks", "card-price", "echo-health", "repo-commits", "repo-stars"]
 
 
 class Clock:
-    """Demo time: the real time, or a fast clock where `tick_seconds` real is one minute."""
+    """Demo time: the real time, or a fast clock where `tick_seconds` real is one minute.
 
-    def __init__(self, start: datetime | None = None, tick_seconds: float | None = None):
-        self.start = start or datetime.now(UTC)
-        self.real_start = time.time()
+    `time_source` is where real seconds come from (time.time; tests pass their own).
+    """
+
+    def __init__(
+        self,
+        start: datetime | None = None,
+        tick_seconds: float | None = None,
+        time_source: Callable[[], float] = time.time,
+    ):
+        self.time_source = time_source
+        self.start = start or datetime.fromtimestamp(time_source(), UTC)
+        self.real_start = time_source()
         self.factor = 60.0 / tick_seconds if tick_seconds else 1.0
 
     def now(self) -> datetime:
-        elapsed = (time.time() - self.real_start) * self.factor
         if self.factor == 1.0:
-            return datetime.now(UTC)
+            return datetime.fromtimestamp(self.time_source(), UTC)
+        elapsed = (self.time_source() - self.real_start) * self.factor
         return self.start + timedelta(seconds=elapsed)
 
 

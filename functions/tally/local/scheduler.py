@@ -12,7 +12,7 @@ minute key, exactly as consecutive scheduled minutes would.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -46,16 +46,21 @@ class Scheduler:
         render_every_minutes: int,
         tick_seconds: float | None = None,
         start: datetime | None = None,
+        *,
+        wall_clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ):
         self.pubsub = pubsub
         self.render_every = max(1, render_every_minutes)
         self.tick_seconds = tick_seconds
-        self.start = floor_minute(start or datetime.now(UTC))
+        self.wall_clock = wall_clock  # what time it is (the minute to publish)
+        self.monotonic = monotonic  # when to publish it (immune to clock changes)
+        self.start = floor_minute(start or datetime.fromtimestamp(wall_clock(), UTC))
         self.published: list[datetime] = []
 
     def ticks(self) -> Iterator[Tick]:
         """When to publish which tick, forever."""
-        origin = time.monotonic()
+        origin = self.monotonic()
         yield Tick(origin, self.start, explicit=True)
         if self.tick_seconds:
             count = 1
@@ -69,8 +74,8 @@ class Scheduler:
         tick = self.start
         while True:
             tick += timedelta(minutes=1)
-            wait = tick.timestamp() + PUBLISH_MARGIN - time.time()
-            yield Tick(time.monotonic() + wait, tick, explicit=False)
+            wait = tick.timestamp() + PUBLISH_MARGIN - self.wall_clock()
+            yield Tick(self.monotonic() + wait, tick, explicit=False)
 
     def publish(self, tick: Tick, *, force_render: bool = False) -> bool:
         """Publish the tick's collect (and render when due); True when render went out."""

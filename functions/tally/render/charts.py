@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tally.render.series import ChartSpec
+from tally.render.series import ChartSpec, isolated
 
 WIDTH_CSS = 480  # the chart's layout size: text sized to read on a 375 px phone
 HEIGHT_CSS = 270
@@ -141,6 +141,16 @@ def draw(spec: ChartSpec) -> bytes:
             if len(series.y) and np.isfinite(series.y).any():
                 colour = LINE if index == 0 else MUTED
                 ax.plot(series.x, series.y, color=colour, linewidth=1.0)
+                alone = isolated(series.y)
+                if alone.any():  # no neighbour to draw a line to: a dot
+                    ax.plot(
+                        series.x[alone],
+                        series.y[alone],
+                        linestyle="none",
+                        marker="o",
+                        markersize=2.5,
+                        color=colour,
+                    )
                 drawn = True
         if not drawn:
             _empty(ax)

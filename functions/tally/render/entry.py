@@ -1,11 +1,14 @@
 """render_site(): what is stored → the public page, redrawing only what changed.
 
-Per source, a render reads today's day document (plus yesterday's shortly after
-midnight) to see whether anything arrived. An unchanged source costs that one read
-and its card comes from the render state. A changed source also reads its cached
-aggregates (one document); a day that closes since the last render is folded in
-(one more read). So a steady-state render reads a handful of documents per source
-whatever the length of its history.
+A render reads the overview (render/state: every source's card, one document) and
+asks Firestore once which day documents were written since the last render
+(state.py). A source with nothing new costs no read: its card comes from the
+overview. A changed source costs the day documents the query returned plus its own
+render document (aggregates and what was drawn); a closed day is folded in once (one
+more read). So a steady-state render reads 1 + 2 documents per changed source (2 when
+nothing changed: Firestore bills an empty query as one read), whatever the number of
+sources and the length of their history, plus the alert state (one document) and, for
+a source whose incidents changed, its last incidents (one query).
 
 What is redrawn, and how often (design.md "Cost budget"):
     every render          index.html (cards, sparklines, status), status.json
@@ -34,9 +37,9 @@ from tally.config import Config, SourceBase
 from tally.render import page
 from tally.render.alerts_view import AlertView
 from tally.render.alerts_view import history as incident_history
+from tally.render.budget import Budget
 from tally.render.history import (
     Aggregates,
-    RenderState,
     closable_day,
     live_days,
     raw_rows,
@@ -55,10 +58,11 @@ from tally.render.series import (
     weekly_candles,
     with_gaps,
 )
+from tally.render.state import Overview, note_changes, refold_day
 from tally.schedule import period
-from tally.store import Store
+from tally.store import Day, Store
 
-RENDER_VERSION = "1"  # bump to redraw everything after a change of the drawing code
+RENDER_VERSION = "2"  # bump to redraw everything after a change of the drawing code
 RECENT_WINDOW = 48 * 3600
 RECENT_MIN_SAMPLES = 200
 SAMPLES_SHOWN = 50
@@ -73,6 +77,9 @@ class RenderResult:
     uploaded: list[str] = field(default_factory=list)  # object names written
     unchanged: list[str] = field(default_factory=list)  # built but identical: not written
     charts: dict[str, ChartSpec] = field(default_factory=dict)  # what was handed to the plot
+    pending: list[str] = field(default_factory=list)  # left for the next run (budget)
+    removed: list[str] = field(default_factory=list)  # sources gone from the config
+    deleted: list[str] = field(default_factory=list)  # their objects, deleted
     reads: int = 0
     writes: int = 0
 
@@ -429,6 +436,26 @@ def _rows_of(days: list) -> list[list[Any]]:  # type: ignore[type-arg]
     return rows
 
 
+@dataclass
+class Run:
+    """What one render run knows while it goes through the sources."""
+
+    config: Config
+    store: Store
+    sink: Sink
+    result: RenderResult
+    now: datetime
+    closed: date
+    every: timedelta
+    budget: Budget
+    force: bool
+    alerting: AlertView  # the alert state: what people were told, shown as it is
+
+    def step(self, source: SourceBase) -> float:
+        """The source's period in seconds (status and line breaks), cached per cron."""
+        return period(source, self.config.tz, self.now).total_seconds()
+
+
 def render_site(
     config: Config,
     store: Store,
@@ -437,83 +464,205 @@ def render_site(
     sink: Sink | None = None,
     now: datetime | None = None,
     force: bool = False,
+    budget: Budget | None = None,
 ) -> RenderResult:
     """Render every source of `config` into `out_dir`, `sink`, or $TALLY_SITE_BUCKET.
 
     `force` redraws and rewrites everything (after the bucket was emptied by hand).
+    `budget` bounds the time spent on sources (default: the render function's, see
+    tally/deadlines.py); sources it does not reach are drawn by the next run, and the
+    overview is written every run.
     """
     now = (now or datetime.now(UTC)).astimezone(UTC)
+    budget = budget or Budget.for_render_function()
     reads0, writes0 = store.counter.reads, store.counter.writes
     result = RenderResult()
     if sink is None:
         sink = FolderSink(out_dir) if out_dir is not None else bucket_from_env()
-    state = RenderState.load(store)
-    alerting = AlertView.load(store)  # one read: what notifications were sent from
-    known = {} if force else dict(state.objects)
-    publisher = Publisher(sink, known, result)
-    closed = closable_day(now, config.stale_event_after)
-    today = now.date()
-    every = detail_every(config)
-    tz = config.tz
-    now_s = now.timestamp()
-    cards = []
-    new_sources: dict[str, dict[str, Any]] = {}
-
+    overview = Overview.load(store)
+    changed = overview.changed_days(store)
+    alerting = AlertView.load(store)  # one read: the state the notifications came from
+    run = Run(
+        config=config,
+        store=store,
+        sink=sink,
+        result=result,
+        now=now,
+        closed=closable_day(now, config.stale_event_after),
+        every=detail_every(config),
+        budget=budget,
+        force=force,
+        alerting=alerting,
+    )
+    site = Publisher(sink, {} if force else dict(overview.objects), result)
     for name, data in page.static_files().items():
-        publisher.put(name, data)
+        site.put(name, data)
+    _remove_sources(run, overview)
 
+    entries: dict[str, dict[str, Any]] = {}
+    due: list[SourceBase] = []
     for source in config.sources:
-        st = dict(state.sources.get(source.id, {}))
-        cfg = _config_hash(config, source)
-        fresh = force or st.get("cfg") != cfg or "card" not in st
-        # a cron's period is found by walking its runs: once per source per render
-        step = period(source, tz, now).total_seconds()
-        # forget_from() (after an import of past days) clears `through`: redraw it all
-        fresh = fresh or ("through" in st and st["through"] is None)
-        live = [r for r in _rows_of(live_days(store, source.id, closed, today)) if r[0] <= now_s]
-        latest = live[-1][0] if live else st.get("last_tick")
-        fold_due = (st.get("through") or "") < closed.isoformat()
-        new_data = latest != st.get("last_tick")
-        alerts_changed = st.get("alert_seq") != alerting.seq(source.id)
-        detail_due = (
-            st.get("detail_tick") != latest
-            and now.timestamp() - st.get("detail_at", 0) >= every.total_seconds()
-        )
-        if not (fresh or fold_due or new_data or detail_due or alerts_changed):
-            card = st["card"]
-            status = status_of(card, step, now)
+        entry = dict(overview.sources.get(source.id, {}))
+        if changed is None:
+            entry["pending"] = True  # a first render: everything is new
         else:
-            agg = Aggregates.load(store, source.id)
-            folded, _ = update_aggregates(store, source.id, agg, closed)
-            view = SourceView(config, source, agg, live, now, step)
-            card = view.card()
-            status = status_of(card, step, now)
-            st.update(cfg=cfg, through=agg.through, last_tick=latest, card=card)
-            drawn = len(result.charts)
-            if fresh or alerts_changed or "incidents" not in st:
-                st["incidents"] = incident_history(store, source.id, tz)
-                st["alert_seq"] = alerting.seq(source.id)
-            if fresh or folded or detail_due or alerts_changed:
-                _publish_detail(publisher, result, config, view, card, status, now, st, alerting)
-                st.update(detail_tick=latest, detail_at=int(now.timestamp()))
-            if fresh or st.get("long_through") != agg.through:
-                for spec in view.long_charts():
-                    _draw(publisher, result, spec)
-                st["long_through"] = agg.through
-            if not view.check:
-                week = weekly_candles(agg.daily, closed).x
-                last_week = str(week[-1]) if len(week) else ""
-                if fresh or st.get("week") != last_week:
-                    _draw(publisher, result, view.weekly_chart())
-                    st["week"] = last_week
-            if len(result.charts) > drawn:
-                result.redrawn.append(source.id)
-        cards.append({**card, "status": status, "updated": page.format_time(card["last_tick"], tz)})
-        new_sources[source.id] = st
+            note_changes(entry, changed.get(source.id, []))
+        entries[source.id] = entry
+        if _due(run, source, entry):
+            due.append(source)
 
+    cursor = None
+    for source in _rotated(due, overview.cursor):
+        days = {} if changed is None else {d.date: d for d in changed.get(source.id, [])}
+        if budget.exhausted() or not _render_source(run, source, entries[source.id], days):
+            cursor = cursor or source.id
+            result.pending.append(source.id)
+
+    cards = []
+    for source in config.sources:
+        card = entries[source.id].get("card") or _no_card(run, source)
+        status = status_of(card, run.step(source), now)
+        cards.append(
+            {**card, "status": status, "updated": page.format_time(card["last_tick"], config.tz)}
+        )
+    _publish_overview(site, config, cards, now, alerting)
+
+    overview.objects = {**overview.objects, **site.written}
+    overview.sources = entries
+    overview.cursor = cursor
+    overview.advance()
+    overview.save(store)
+    result.reads = store.counter.reads - reads0
+    result.writes = store.counter.writes - writes0
+    logs.info(
+        f"render: {len(result.redrawn)} source(s) redrawn, {len(result.uploaded)} object(s) "
+        f"written, {result.reads} document(s) read"
+        + (f", {len(result.pending)} source(s) left for the next run" if result.pending else ""),
+        redrawn=result.redrawn,
+        uploaded=len(result.uploaded),
+        reads=result.reads,
+        pending=result.pending,
+        seconds=round(budget.spent(), 1),
+    )
+    return result
+
+
+def _due(run: Run, source: SourceBase, entry: dict[str, Any]) -> bool:
+    """Does the source need drawing this run? Decided from the overview, with no read."""
+    fresh = run.force or entry.get("cfg") != _config_hash(run.config, source) or "card" not in entry
+    fold_due = (entry.get("through") or "") < run.closed.isoformat()
+    detail_due = (
+        entry.get("detail_tick") != entry.get("last_tick")
+        and run.now.timestamp() - entry.get("detail_at", 0) >= run.every.total_seconds()
+    )
+    alerts_changed = entry.get("alert_seq") != run.alerting.seq(source.id)
+    return fresh or fold_due or detail_due or alerts_changed or bool(entry.get("pending"))
+
+
+def _rotated(sources: list[SourceBase], first: str | None) -> list[SourceBase]:
+    """Start where the last run stopped, so every source's turn comes."""
+    ids = [source.id for source in sources]
+    at = ids.index(first) if first in ids else 0
+    return sources[at:] + sources[:at]
+
+
+def _render_source(
+    run: Run, source: SourceBase, entry: dict[str, Any], changed: dict[str, Day]
+) -> bool:
+    """Fold, draw and upload one source; False when the budget ran out while folding."""
+    store, now = run.store, run.now
+    cfg = _config_hash(run.config, source)
+    fresh = run.force or entry.get("cfg") != cfg or "card" not in entry
+    agg = Aggregates.load(store, source.id)
+    before = json.dumps(agg.drawn, sort_keys=True)
+    refold = refold_day(entry)
+    if refold is not None:
+        agg.unfold_from(refold)
+        entry.pop("refold_from")
+    complete, folded = update_aggregates(store, source.id, agg, run.closed, run.budget)
+    if not complete:
+        entry["pending"] = True  # what is left is in the saved aggregates
+        return False
+    through = date.fromisoformat(agg.through) if agg.through else run.closed
+    days = live_days(store, source.id, through, now.date(), changed)
+    live = [r for r in _rows_of(days) if r[0] <= now.timestamp()]
+    latest = live[-1][0] if live else entry.get("last_tick")
+    step = run.step(source)
+    view = SourceView(run.config, source, agg, live, now, step)
+    card = view.card()
+    status = status_of(card, step, now)
+    detail_due = (
+        entry.get("detail_tick") != latest
+        and now.timestamp() - entry.get("detail_at", 0) >= run.every.total_seconds()
+    )
+    publisher = Publisher(run.sink, {} if run.force else agg.drawn.get("objects", {}), run.result)
+    drawn = len(run.result.charts)
+    seq = run.alerting.seq(source.id)
+    alerts_changed = entry.get("alert_seq") != seq
+    if fresh or alerts_changed or "incidents" not in agg.drawn:
+        # a query of up to 20 reads, only when this source's incidents changed
+        agg.drawn["incidents"] = incident_history(store, source.id, run.config.tz)
+        entry["alert_seq"] = seq
+    if fresh or folded or detail_due or alerts_changed:
+        _publish_detail(
+            publisher, run.result, run.config, view, card, status, now, agg, run.alerting
+        )
+        entry.update(detail_tick=latest, detail_at=int(now.timestamp()))
+    redraw = fresh or refold is not None  # past days changed: every chart of them too
+    if redraw or agg.drawn.get("long_through") != agg.through:
+        for spec in view.long_charts():
+            _draw(publisher, run.result, spec)
+        agg.drawn["long_through"] = agg.through
+    if not view.check:
+        week = weekly_candles(agg.daily, run.closed).x
+        last_week = str(week[-1]) if len(week) else ""
+        if redraw or agg.drawn.get("week") != last_week:
+            _draw(publisher, run.result, view.weekly_chart())
+            agg.drawn["week"] = last_week
+    agg.drawn["objects"] = {**agg.drawn.get("objects", {}), **publisher.written}
+    if folded or refold is not None or json.dumps(agg.drawn, sort_keys=True) != before:
+        agg.save(store, source.id)
+    if len(run.result.charts) > drawn:
+        run.result.redrawn.append(source.id)
+    entry.update(cfg=cfg, through=agg.through, last_tick=latest, card=card)
+    entry.pop("pending", None)
+    return True
+
+
+def _no_card(run: Run, source: SourceBase) -> dict[str, Any]:
+    """The card of a source no run has reached yet: no data, no read."""
+    return SourceView(run.config, source, Aggregates(), [], run.now, run.step(source)).card()
+
+
+def _remove_sources(run: Run, overview: Overview) -> None:
+    """A source gone from the config: its objects leave the bucket and its render state
+    is dropped (one read and one write, once); its history stays in Firestore."""
+    kept = {source.id for source in run.config.sources}
+    for source_id in [known for known in overview.sources if known not in kept]:
+        agg = Aggregates.load(run.store, source_id)
+        names = sorted(agg.drawn.get("objects", {}))
+        for name in names:
+            run.sink.delete(name)
+        if agg.drawn:
+            agg.drawn = {}
+            agg.save(run.store, source_id)
+        del overview.sources[source_id]
+        run.result.removed.append(source_id)
+        run.result.deleted.extend(names)
+
+
+def _publish_overview(
+    site: Publisher,
+    config: Config,
+    cards: list[dict[str, Any]],
+    now: datetime,
+    alerting: AlertView,
+) -> None:
+    """status.json, incidents.json, then index.html: last, so the page only ever points
+    at what exists."""
     counts = {s: sum(1 for c in cards if c["status"] == s) for s in page.STATUS_COLOURS}
-    publisher.put("status.json", _status_json(config, cards))
-    publisher.put("incidents.json", alerting.incidents_json(config, now_s))
+    site.put("status.json", _status_json(config, cards))
+    site.put("incidents.json", alerting.incidents_json(config, now.timestamp()))
     index = page.render_template(
         "index.html",
         root="",
@@ -522,26 +671,12 @@ def render_site(
         counts=counts,
         total=len(cards),
         incidents=alerting.overview(config),
-        undeliverable=alerting.undeliverable(config, now_s),
-        generated=now.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z"),
+        undeliverable=alerting.undeliverable(config, now.timestamp()),
+        generated=now.astimezone(config.tz).strftime("%Y-%m-%d %H:%M %Z"),
         generated_iso=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         timezone=config.timezone,
     )
-    publisher.put("index.html", index)  # last: the page only ever points at what exists
-
-    state.objects = {**state.objects, **publisher.written}
-    state.sources = new_sources
-    state.save(store)
-    result.reads = store.counter.reads - reads0
-    result.writes = store.counter.writes - writes0
-    logs.info(
-        f"render: {len(result.redrawn)} source(s) redrawn, {len(result.uploaded)} object(s) "
-        f"written, {result.reads} document(s) read",
-        redrawn=result.redrawn,
-        uploaded=len(result.uploaded),
-        reads=result.reads,
-    )
-    return result
+    site.put("index.html", index)
 
 
 def _draw(publisher: Publisher, result: RenderResult, spec: ChartSpec) -> None:
@@ -559,7 +694,7 @@ def _publish_detail(
     card: dict[str, Any],
     status: str,
     now: datetime,
-    st: dict[str, Any],
+    agg: Aggregates,
     alerting: AlertView,
 ) -> None:
     source = view.source
@@ -586,7 +721,7 @@ def _publish_detail(
         charts=charts,
         samples=view.samples(),
         rules=alerting.rules_of(source, view.tz),
-        history=st.get("incidents", []),
+        history=agg.drawn.get("incidents", []),
         description=source.description,
         generated=now.astimezone(view.tz).strftime("%Y-%m-%d %H:%M %Z"),
         timezone=config.timezone,

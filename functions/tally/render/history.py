@@ -1,17 +1,20 @@
 """The renderer's documents, kept through Store so that every read is counted.
 
-    sources/{id}/render/aggregates   closed days folded once: daily OHLC + counts for
-                                     ever, hourly for the last 31 days, and the raw
-                                     samples of the last two closed days (at least 200)
-    render/state                     what the last render drew and uploaded
+    sources/{id}/render/aggregates   one per source: closed days folded once (daily
+                                     OHLC + counts for ever, hourly for the last 31
+                                     days, the raw samples of the last two closed days,
+                                     at least 200), and what the renderer drew from
+                                     them (`drawn`: the md5 of each uploaded object)
+    render/state                     the overview: see state.py
 
-Both are one zlib-compressed JSON blob each: one document however long the history
-(5 years of daily rows are ~60 kB compressed, far below Firestore's 1 MiB), and a
-blob is a single index entry where arrays would be one per element.
+Each is one zlib-compressed JSON blob: one document however long the history (5 years
+of daily rows are ~60 kB compressed, far below Firestore's 1 MiB), and a blob is a
+single index entry where arrays would be one per element.
 
 A UTC day is "closed" once it ended more than the collector's event deadline ago
-(`stale_event_after` + a margin): a retried collect event can no longer land in it.
-Until then it is read live like today, so a late sample is never folded away.
+(`stale_event_after` + the collect function's timeout + the store's deadline, see
+tally/deadlines.py): a retried collect event can no longer land in it. Until then it
+is read live like today, so a late sample is never folded away.
 """
 
 from __future__ import annotations
@@ -22,16 +25,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from tally.deadlines import close_margin
+from tally.render.budget import Budget
 from tally.sample import finite
 from tally.store import Day, Store, tick_of
 
-AGG_VERSION = 2
-STATE_PATH = "render/state"
+AGG_VERSION = 3
 HOURLY_DAYS = 31
 RECENT_DAYS = 2
 RECENT_MIN = 200
 ERROR_CHARS = 500
-CLOSE_MARGIN = timedelta(minutes=5)
 FOLD_PAGE = 60  # day documents per query when folding a long history
 
 # daily row:  [open, high, low, close, n_ok, n_total, latency_sum, latency_n]
@@ -45,10 +48,15 @@ def agg_path(source_id: str) -> str:
 
 
 def load_blob(store: Store, path: str) -> dict[str, Any] | None:
-    doc = store.get(path)
+    return load_blob_at(store, path)[0]
+
+
+def load_blob_at(store: Store, path: str) -> tuple[dict[str, Any] | None, datetime]:
+    """A blob document and the server time it was read at."""
+    doc, read_at = store.get_at(path)
     if not doc or doc.get("v") != AGG_VERSION or "blob" not in doc:
-        return None
-    return json.loads(zlib.decompress(doc["blob"]))
+        return None, read_at
+    return json.loads(zlib.decompress(doc["blob"])), read_at
 
 
 def save_blob(store: Store, path: str, data: dict[str, Any]) -> None:
@@ -58,7 +66,8 @@ def save_blob(store: Store, path: str, data: dict[str, Any]) -> None:
 
 def closable_day(now: datetime, stale_event_after: timedelta) -> date:
     """The last UTC day whose samples can no longer change."""
-    return (now.astimezone(UTC) - stale_event_after - CLOSE_MARGIN).date() - timedelta(days=1)
+    margin = stale_event_after + close_margin()
+    return (now.astimezone(UTC) - margin).date() - timedelta(days=1)
 
 
 def raw_rows(day: Day) -> list[list[Any]]:
@@ -99,6 +108,9 @@ class Aggregates:
     daily: dict[str, list[Any]] = field(default_factory=dict)
     hourly: dict[str, list[Any]] = field(default_factory=dict)
     recent: list[list[Any]] = field(default_factory=list)
+    # what the renderer drew from these: objects (name -> md5 of what was uploaded),
+    # long_through and week (the day / week the long-range charts were drawn to)
+    drawn: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, store: Store, source_id: str) -> Aggregates:
@@ -133,6 +145,15 @@ class Aggregates:
             self.through = through.isoformat()
         self._prune(through)
 
+    def unfold_from(self, first_day: date) -> None:
+        """Forget the folding of `first_day` and later, so they are folded again (days
+        written after they closed: `tally import`). Daily rows before it are kept:
+        their raw documents may have expired."""
+        if self.through and self.through >= first_day.isoformat():
+            self.through = (first_day - timedelta(days=1)).isoformat()
+            start = int(datetime.combine(first_day, datetime.min.time(), UTC).timestamp())
+            self.recent = [r for r in self.recent if r[0] < start]
+
     def _prune(self, through: date) -> None:
         oldest_hour = (through - timedelta(days=HOURLY_DAYS - 1)).isoformat()
         self.hourly = {k: v for k, v in self.hourly.items() if k >= oldest_hour}
@@ -144,72 +165,42 @@ class Aggregates:
 
 
 def update_aggregates(
-    store: Store, source_id: str, agg: Aggregates, through: date
-) -> tuple[bool, int]:
-    """Fold every closed day not yet folded; (changed, day documents read).
+    store: Store, source_id: str, agg: Aggregates, through: date, budget: Budget
+) -> tuple[bool, bool]:
+    """Fold every closed day not yet folded; (complete, changed).
 
     Long histories (the first render of a source with years of data) are read in
-    pages of FOLD_PAGE days, each its own query within the store's deadline, and the
-    aggregates are saved after each page: a render cut short resumes where it was.
+    pages of FOLD_PAGE days, each its own query within the store's deadline. After
+    each full page the aggregates are saved, and when the render's budget is spent
+    the fold stops there (complete is False): the next run resumes where it was. The
+    caller saves after the last page, together with what it draws.
     """
     if agg.through and agg.through >= through.isoformat():
-        return False, 0
-    read = 0
+        return True, False
     while True:
         since = None
         if agg.through:
             since = (date.fromisoformat(agg.through) + timedelta(days=1)).isoformat()
         page = list(store.days(source_id, since=since, until=through.isoformat(), limit=FOLD_PAGE))
-        read += len(page)
         if len(page) < FOLD_PAGE:
             agg.fold(page, through)
-            agg.save(store, source_id)
-            return True, read
+            return True, True
         agg.fold(page, date.fromisoformat(page[-1].date))
         agg.save(store, source_id)
+        if budget.exhausted():
+            return False, True
 
 
-def forget_from(store: Store, source_id: str, first_day: date) -> None:
-    """Unfold the aggregates from `first_day` on, so that the next render folds those days
-    again: call it after writing day documents of past days (`tally import`).
-
-    The daily rows before `first_day` are kept: their raw documents may have expired.
-    """
-    agg = Aggregates.load(store, source_id)
-    if agg.through and agg.through >= first_day.isoformat():
-        agg.through = (first_day - timedelta(days=1)).isoformat()
-        start = int(datetime.combine(first_day, datetime.min.time(), UTC).timestamp())
-        agg.recent = [r for r in agg.recent if r[0] < start]
-        agg.save(store, source_id)
-    state = RenderState.load(store)
-    if source_id in state.sources:
-        state.sources[source_id]["through"] = None  # the next render folds again
-        state.save(store)
-
-
-def live_days(store: Store, source_id: str, through: date, today: date) -> list[Day]:
-    """The day documents after the last closed day (today, and yesterday shortly after midnight)."""
+def live_days(
+    store: Store, source_id: str, through: date, today: date, known: dict[str, Day]
+) -> list[Day]:
+    """The day documents after the last closed day (today, and yesterday shortly after
+    midnight): those the change query returned (`known`, by date), the others read."""
     out = []
     day = through + timedelta(days=1)
     while day <= today:
-        found = store.day(source_id, day.isoformat())
+        found = known.get(day.isoformat()) or store.day(source_id, day.isoformat())
         if found:
             out.append(found)
         day += timedelta(days=1)
     return out
-
-
-@dataclass
-class RenderState:
-    """What the last completed render uploaded (name → md5) and knew of each source."""
-
-    objects: dict[str, str] = field(default_factory=dict)
-    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, store: Store) -> RenderState:
-        data = load_blob(store, STATE_PATH)
-        return cls(**data) if data else cls()
-
-    def save(self, store: Store) -> None:
-        save_blob(store, STATE_PATH, self.__dict__)

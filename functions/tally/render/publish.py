@@ -8,6 +8,7 @@ too). A folder is simply compared with what is on disk.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from pathlib import Path
@@ -41,6 +42,10 @@ class Sink:
     def write(self, name: str, data: bytes) -> None:
         raise NotImplementedError
 
+    def delete(self, name: str) -> None:
+        """Remove an object (a source left the config); one that is gone already is fine."""
+        raise NotImplementedError
+
 
 class FolderSink(Sink):
     def __init__(self, root: Path):
@@ -56,6 +61,9 @@ class FolderSink(Sink):
         partial = path.with_name(f".{path.name}.partial")
         partial.write_bytes(data)
         os.replace(partial, path)  # a reader never sees half a file
+
+    def delete(self, name: str) -> None:
+        (self.root / name).unlink(missing_ok=True)
 
 
 class BucketSink(Sink):
@@ -75,6 +83,12 @@ class BucketSink(Sink):
         blob.upload_from_string(
             data, content_type=content_type(name), timeout=self.timeout, retry=self._retry
         )
+
+    def delete(self, name: str) -> None:
+        from google.api_core.exceptions import NotFound
+
+        with contextlib.suppress(NotFound):  # deletes are free operations in Cloud Storage
+            self.bucket.blob(name).delete(timeout=self.timeout, retry=self._retry)
 
 
 def bucket_from_env() -> BucketSink:

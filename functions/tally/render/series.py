@@ -72,6 +72,18 @@ def with_gaps(t: np.ndarray, y: np.ndarray, max_step: float) -> tuple[np.ndarray
     return np.insert(t, breaks + 1, mids), np.insert(y, breaks + 1, np.nan)
 
 
+def isolated(y: np.ndarray) -> np.ndarray:
+    """Mask of the values with no value on either side (a gap, or the end of the series).
+
+    A line needs two points: a monthly price after a gap, or the only sample so far,
+    would draw nothing. These are drawn as markers instead.
+    """
+    finite = np.isfinite(np.asarray(y, dtype=float))
+    before = np.concatenate(([False], finite[:-1]))
+    after = np.concatenate((finite[1:], [False]))
+    return finite & ~before & ~after
+
+
 def reduce_per_pixel(
     t: np.ndarray, y: np.ndarray, pixels: int, start: float | None = None, end: float | None = None
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,90 @@
+"""The render's own state: one overview document, plus one document per source.
+
+    render/state                     the overview: per source what its card needs and
+                                     when it was last drawn; the md5 of the site-wide
+                                     objects; the change mark; where a run cut short
+                                     by its budget stopped
+    sources/{id}/render/aggregates   per source (history.py): its aggregates and the
+                                     md5 of each object drawn from them
+
+The overview is what every render needs of every source, so it is one read: a source
+with nothing new costs no read at all. It holds no object list: a source's objects
+are in its own document, which is read only when the source is drawn, and dropped
+with its objects when the source leaves the config.
+
+The change mark is the server time the overview was read at. Every day write carries
+its commit time (`written`), so the next render asks Firestore once for the day
+documents written after the mark (Store.changed_days) and finds exactly the sources
+with new samples, whenever and by whom they were written: a retried collect, a late
+tick, or `tally import` of past days, even one that failed half-way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from tally.render.history import load_blob_at, save_blob
+from tally.store import Day, Store
+
+OVERVIEW_PATH = "render/state"
+# The emulator keeps server timestamps to the millisecond and read times to the
+# microsecond: a millisecond of overlap between consecutive marks loses nothing.
+MARK_OVERLAP = timedelta(milliseconds=1)
+
+
+@dataclass
+class Overview:
+    objects: dict[str, str] = field(default_factory=dict)  # site-wide objects: name -> md5
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> its entry
+    mark: str | None = None  # ISO time: day documents written after it are new
+    cursor: str | None = None  # the source the next run starts with
+    read_at: datetime | None = None  # when this was read: the next mark (not stored)
+
+    @classmethod
+    def load(cls, store: Store) -> Overview:
+        data, read_at = load_blob_at(store, OVERVIEW_PATH)
+        overview = cls(**data) if data else cls()
+        overview.read_at = read_at
+        return overview
+
+    def save(self, store: Store) -> None:
+        data = {key: value for key, value in self.__dict__.items() if key != "read_at"}
+        save_blob(store, OVERVIEW_PATH, data)
+
+    def changed_days(self, store: Store) -> dict[str, list[Day]] | None:
+        """Day documents written since the last render, by source; None on a first
+        render (no mark: every source is read as new)."""
+        if self.mark is None or self.read_at is None:
+            return None
+        found: dict[str, list[Day]] = {}
+        after = datetime.fromisoformat(self.mark) - MARK_OVERLAP
+        for day in store.changed_days(after, self.read_at):
+            found.setdefault(day.source_id, []).append(day)
+        return found
+
+    def advance(self) -> None:
+        """The next render looks for what was written after this one read the overview."""
+        if self.read_at is not None:
+            self.mark = self.read_at.isoformat()
+
+
+def note_changes(entry: dict[str, Any], days: list[Day]) -> None:
+    """Record in a source's overview entry that these day documents changed: it has
+    new samples (`pending` until it is drawn), and days it had already folded must be
+    folded again (`refold_from`, only ever moved earlier until a render does it)."""
+    if not days:
+        return
+    entry["pending"] = True
+    through = entry.get("through")
+    past = [day.date for day in days if through and day.date <= through]
+    if past:
+        earliest = min(past)
+        if entry.get("refold_from") is None or earliest < entry["refold_from"]:
+            entry["refold_from"] = earliest
+
+
+def refold_day(entry: dict[str, Any]) -> date | None:
+    value = entry.get("refold_from")
+    return date.fromisoformat(value) if value else None

@@ -1,0 +1,302 @@
+"""1,000 sources on the Firestore emulator (issue 10.11): `nox -s bench -- scale`.
+
+1. A collect tick of 1,000 `http` checks against an upstream that answers every request
+   after 200 ms, beside one source's tick. Target: ≤ 2× one source's time + 1 s.
+2. The render of 1,000 sources (800 values, 200 checks; two days of hourly history
+   each), into a folder, with the render function's own time budget: the first render
+   and a day-closing render, each split across runs; steady-state renders with 0, 1,
+   10, 100 and 1,000 changed sources. Time, documents read and written, sources drawn
+   and left for the next run, per run. Targets: every run ≤ 60 % of the render
+   function's timeout; reads per steady-state render ≤ 1 + 2 × changed sources.
+3. `schedule.period` of 1,000 sources with distinct crons, cold and cached.
+Set TALLY_BENCH_SOURCES for a smaller run.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DELAY = 0.2
+SOURCES = int(os.environ.get("TALLY_BENCH_SOURCES", "1000"))
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def _store():
+    from google.cloud import firestore
+    from tally.store import Store
+
+    from tests.support.emulators import PROJECT
+
+    return Store(firestore.Client(project=PROJECT), timeout=120)
+
+
+def _checks(url: str, count: int):
+    from tally.config import parse_config
+
+    return parse_config(
+        {
+            "sources": [
+                {"id": f"c{n:04d}", "kind": "http", "url": f"{url}/health", "every": "1m"}
+                for n in range(count)
+            ]
+        }
+    )
+
+
+def bench_collect(url: str) -> None:
+    from tally import collector
+    from tally.collector import collect_tick
+
+    store = _store()
+    tick = datetime(2026, 1, 1, tzinfo=UTC)
+    one, many = _checks(url, 1), _checks(url, SOURCES)
+
+    def timed(config, at) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        result = collect_tick(config, at, store)
+        assert all(sample.ok for sample in result.samples)
+        return time.perf_counter() - started, result.fetch_seconds, result.store_seconds
+
+    timed(one, tick)  # warm the client and the connection to the emulator
+    singles = [timed(one, tick + timedelta(minutes=n)) for n in range(1, 6)]
+    one_s = statistics.median(row[0] for row in singles)
+    target = 2 * one_s + 1
+    print(
+        f"Upstream: a separate process answering every request after {DELAY * 1000:.0f} ms; "
+        f"store: the Firestore emulator; {os.cpu_count()} CPU cores.\n"
+    )
+    print("| collect tick | concurrent fetches | whole tick | until the slowest fetch "
+          "| store after it | writes |")  # fmt: skip
+    print("|---|---|---|---|---|---|")
+    print(f"| 1 source (median of 5) | 1 | {one_s:.3f} s | | | 1 |")
+    default = collector.MAX_CONCURRENT_FETCHES
+    minute = 10
+    for limit in (default, 256):
+        collector.MAX_CONCURRENT_FETCHES = limit
+        writes0 = store.counter.writes
+        runs = [timed(many, tick + timedelta(minutes=minute + n)) for n in range(3)]
+        minute += 3
+        writes = (store.counter.writes - writes0) / len(runs)
+        whole, fetch, stored = (statistics.median(row[i] for row in runs) for i in range(3))
+        name = "the default, TALLY_MAX_CONCURRENCY" if limit == default else "TALLY_MAX_CONCURRENCY"
+        verdict = "met" if whole <= target else "missed"
+        print(
+            f"| {SOURCES:,} sources (median of 3) | {limit} ({name}) | **{whole:.2f} s** "
+            f"({verdict}) | {fetch:.2f} s | {stored:.2f} s | {writes:,.0f} |"
+        )
+    collector.MAX_CONCURRENT_FETCHES = default
+    print(f"\nTarget ≤ 2 × {one_s:.3f} s + 1 s = {target:.2f} s.")
+
+
+def _render_config(count: int):
+    from tally.config import parse_config
+
+    sources = []
+    for n in range(count):
+        source = {"id": f"s{n:04d}", "url": "https://example.test/", "every": "1h"}
+        if n % 5 == 4:
+            source.update(kind="http")
+        else:
+            source.update(kind="json", query="n", unit="clicks")
+        sources.append(source)
+    return parse_config({"title": "scale", "render_every": "5m", "sources": sources})
+
+
+def _seed(store, config) -> float:  # type: ignore[no-untyped-def]
+    from tests.render.seed import seed
+
+    started = time.perf_counter()
+    days = [NOW.date() - timedelta(days=2), NOW.date() - timedelta(days=1)]
+    for n, source in enumerate(config.sources):
+        seed(store, source.id, days, 60, lambda t, n=n: _value(n, t))
+    return time.perf_counter() - started
+
+
+def _value(n: int, tick: datetime) -> float | None:
+    """A random walk per source, one sample in 30 failed: cards as varied as real ones
+    (the overview's size depends on it: identical sparklines would compress to nothing)."""
+    rng = random.Random(f"{n}-{tick.isoformat()}")
+    if rng.random() < 1 / 30:
+        return None
+    return round(1000.0 + 37 * n + 400 * math.sin(tick.timestamp() / (3600 * (2 + n % 11))), 2)
+
+
+def _write_news(store, config, count: int, at: datetime) -> None:  # type: ignore[no-untyped-def]
+    from tally.sample import Sample
+
+    samples = [
+        Sample(source.id, at, ok=True, value=2000.0 + n, latency_ms=None)
+        for n, source in enumerate(config.sources[:count])
+    ]
+    if samples:
+        store.write_samples(samples)
+
+
+def _render_runs(store, config, out: Path, start: datetime, label: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Render runs 5 minutes apart until no source is left for the next one."""
+    from tally.render.entry import render_site
+
+    runs = []
+    at = start
+    while True:
+        started = time.perf_counter()
+        result = render_site(config, store, out, now=at)
+        runs.append(
+            {
+                "label": label if not runs else "",
+                "run": len(runs) + 1,
+                "seconds": time.perf_counter() - started,
+                "drawn": len(result.redrawn),
+                "pending": len(result.pending),
+                "reads": result.reads,
+                "writes": result.writes,
+                "uploaded": len(result.uploaded),
+            }
+        )
+        print(
+            f"  {label} run {len(runs)}: {runs[-1]['seconds']:.0f} s, {len(result.redrawn)} drawn, "
+            f"{len(result.pending)} left",
+            file=sys.stderr,
+            flush=True,
+        )
+        if not result.pending:
+            return runs
+        at += timedelta(minutes=5)
+
+
+def bench_render() -> None:
+    from tally.deadlines import RENDER_FUNCTION_TIMEOUT, render_sources_budget
+    from tally.render.entry import render_site
+    from tally.render.state import OVERVIEW_PATH
+
+    store = _store()
+    config = _render_config(SOURCES)
+    seeded = _seed(store, config)
+    limit = RENDER_FUNCTION_TIMEOUT.total_seconds() * 0.6
+    print(
+        f"\n{SOURCES:,} sources ({SOURCES // 5 * 4:,} values, {SOURCES // 5:,} checks), two days "
+        f"of hourly samples each (seeded in {seeded:.0f} s); output: a folder; the render "
+        f"function's budget: {render_sources_budget().total_seconds():.0f} s on sources per "
+        f"run (half its {RENDER_FUNCTION_TIMEOUT.total_seconds():.0f} s timeout).\n",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder)
+        runs = _render_runs(store, config, out, NOW, "first render (draws everything)")
+
+        steady = []
+        at = NOW + timedelta(minutes=5 * len(runs))
+        for changed in (0, 1, 10, 100, SOURCES):
+            _write_news(store, config, changed, at - timedelta(minutes=1))
+            started = time.perf_counter()
+            result = render_site(config, store, out, now=at)
+            steady.append((changed, time.perf_counter() - started, result))
+            at += timedelta(minutes=5)
+
+        closing_at = datetime.combine(NOW.date() + timedelta(days=1), datetime.min.time(), UTC)
+        closing_at += timedelta(minutes=40)  # 30 min stale_event_after + 5.5 min margin, passed
+        runs += _render_runs(store, config, out, closing_at, "a day closes (every source)")
+        overview = store.get(OVERVIEW_PATH)
+
+    print("| render run | time | sources drawn | left for the next run | reads | writes |")
+    print("|---|---|---|---|---|---|")
+    for run in runs:
+        print(
+            f"| {run['label']} {run['run']} | {run['seconds']:.0f} s | {run['drawn']:,} "
+            f"| {run['pending']:,} | {run['reads']:,} | {run['writes']:,} |"
+        )
+    longest = max(run["seconds"] for run in runs)
+    verdict = "met" if longest <= limit else "**missed**"
+    print(
+        f"\nLongest run {longest:.0f} s; target ≤ 60 % of the timeout = {limit:.0f} s: {verdict}."
+    )
+
+    print("\n| steady-state render | changed sources | time | reads | 1 + 2 × changed | writes |")
+    print("|---|---|---|---|---|---|")
+    for changed, seconds, result in steady:
+        print(
+            f"| | {changed:,} | {seconds:.2f} s | **{result.reads:,}** | {1 + 2 * changed:,} "
+            f"| {result.writes} |"
+        )
+    blob = len(overview["blob"]) if overview else 0
+    print(
+        f"\nThe overview document (render/state) at {SOURCES:,} sources: {blob / 1024:.0f} KiB "
+        f"compressed, {blob / SOURCES:.0f} bytes a source (Firestore's limit: 1 MiB)."
+    )
+
+
+def bench_period() -> None:
+    from tally import schedule
+    from tally.config import parse_config
+
+    minutes = [f"{n % 60} {n // 60 % 24} * * *" for n in range(SOURCES // 4)]
+    weekdays = [f"{n % 60} {n % 24} * * {1 + n % 5}-5" for n in range(SOURCES // 4)]
+    monthly = [f"{n % 60} {n % 24} {1 + n % 28} * *" for n in range(SOURCES // 4)]
+    dense = [f"*/{1 + n % 30} {n % 12}-23 * * *" for n in range(SOURCES - 3 * (SOURCES // 4))]
+    crons = minutes + weekdays + monthly + dense
+    config = parse_config(
+        {
+            "sources": [
+                {
+                    "id": f"p{n:04d}",
+                    "kind": "json",
+                    "url": "https://x.test/",
+                    "query": "a",
+                    "schedule": expr,
+                }
+                for n, expr in enumerate(crons)
+            ]
+        }
+    )
+    timings = []
+    for _ in range(2):
+        started = time.perf_counter()
+        for source in config.sources:
+            schedule.period(source, config.tz, NOW)
+        timings.append(time.perf_counter() - started)
+    print(
+        f"\n| `schedule.period` of {SOURCES:,} sources, {len(set(crons)):,} distinct crons | time |"
+    )
+    print("|---|---|")
+    print(f"| cold (parsed and computed) | {timings[0] * 1000:.0f} ms |")
+    print(f"| cached (every later render) | {timings[1] * 1000:.1f} ms |")
+
+
+def main() -> None:
+    from tally import logs
+
+    from tests.support.emulators import PROJECT, FirestoreEmulator
+    from tests.support.processes import Server, free_port, port_open
+
+    emulator = FirestoreEmulator()
+    os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host
+    os.environ["GOOGLE_CLOUD_PROJECT"] = PROJECT
+    os.environ["TALLY_METRICS"] = "off"
+    port = free_port()
+    upstream = Server(
+        "slow-upstream",
+        [sys.executable, "-m", "tests.support.slow_upstream", str(port), str(DELAY)],
+        cwd=ROOT,
+    )
+    upstream.wait_until(lambda: port_open(port))
+    logs.set_min_severity("ERROR")
+    try:
+        bench_period()
+        bench_collect(f"http://127.0.0.1:{port}")
+        bench_render()
+    finally:
+        upstream.stop()
+        emulator.stop()
+
+
+if __name__ == "__main__":
+    main()
