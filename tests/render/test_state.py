@@ -65,17 +65,19 @@ def test_a_render_reads_the_overview_and_two_documents_per_changed_source(store,
     render_site(config, store, tmp_path, now=NOW)
 
     nothing = render_site(config, store, tmp_path, now=NOW + timedelta(minutes=5))
-    assert nothing.reads == 2  # the overview, and the change query (billed as one read)
+    # the overview, the alert state, and the change query (billed as one read)
+    assert nothing.reads == 3
 
     for source_id in ("b", "e"):
         store.write_sample(Sample(source_id, NOW + timedelta(minutes=6), ok=True, value=77.0))
     two = render_site(config, store, tmp_path, now=NOW + timedelta(minutes=10))
-    assert two.reads == 1 + 2 * 2  # per changed source: its day document and its own state
+    # the overview and the alert state; per changed source its day document and its state
+    assert two.reads == 2 + 2 * 2
     assert _values(tmp_path) == {"a": 0, "b": 77, "c": 2, "d": 3, "e": 77, "f": 5}
 
     store.write_sample(Sample("c", NOW + timedelta(minutes=11), ok=True, value=78.0))
     one = render_site(config, store, tmp_path, now=NOW + timedelta(minutes=15))
-    assert one.reads == 1 + 2
+    assert one.reads == 2 + 2
     assert _values(tmp_path)["c"] == 78
 
 
@@ -85,7 +87,13 @@ def test_each_source_keeps_its_objects_in_its_own_state_document(store, tmp_path
     render_site(_config(ids=ids), store, tmp_path, now=NOW)
 
     overview = load_blob(store, OVERVIEW_PATH)
-    assert sorted(overview["objects"]) == ["favicon.svg", "index.html", "status.json", "style.css"]
+    assert sorted(overview["objects"]) == [
+        "favicon.svg",
+        "incidents.json",
+        "index.html",
+        "status.json",
+        "style.css",
+    ]
     files = [path.relative_to(tmp_path) for path in tmp_path.rglob("*") if path.is_file()]
     for source_id in ids:
         drawn = Aggregates.load(store, source_id).drawn["objects"]
@@ -245,4 +253,4 @@ def test_a_render_out_of_time_continues_where_it_stopped_and_writes_the_overview
         assert _closes(tmp_path, source_id)[TODAY.isoformat()] == 100.0 + IDS.index(source_id)
 
     quiet = render_site(config, store, tmp_path, now=closing + timedelta(minutes=5 * len(runs)))
-    assert quiet.redrawn == [] and quiet.reads == 2
+    assert quiet.redrawn == [] and quiet.reads == 3
