@@ -49,3 +49,51 @@ resource "google_firestore_field" "days_samples" {
 
   index_config {}
 }
+
+# Failed samples live beside the ok ones, in `failures.{HHMM}` (a failure never
+# replaces a stored success of the same tick): nothing queries inside it either.
+resource "google_firestore_field" "days_failures" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "days"
+  field      = "failures"
+
+  index_config {}
+}
+
+# `last_tick` (a Maximum transform, the newest tick of a day) is read, never queried.
+resource "google_firestore_field" "days_last_tick" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "days"
+  field      = "last_tick"
+
+  index_config {}
+}
+
+# The renderer asks the collection group `days` for the documents written since its
+# last run (`written > mark`, store.changed_days): a range over a collection group
+# needs a single-field index of that scope, which Firestore does not create by itself.
+resource "google_firestore_field" "days_written" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "days"
+  field      = "written"
+
+  index_config {
+    indexes {
+      order       = "ASCENDING"
+      query_scope = "COLLECTION_GROUP"
+    }
+  }
+}
+
+# The alert state (alerts/state) is one compressed blob, read whole by its path.
+resource "google_firestore_field" "alerts_blob" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "alerts"
+  field      = "blob"
+
+  index_config {}
+}
