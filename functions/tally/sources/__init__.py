@@ -7,7 +7,7 @@ source can never fail the tick.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from tally.config import ENV_REF, SourceBase
 from tally.sample import Reading, finite, short_reason
@@ -21,6 +21,19 @@ FETCHERS = {
     "http": check.fetch,
     "github": github.fetch,
 }
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    """What the rest of tally may ask about a source's kind (never compare its name)."""
+
+    name: str
+    is_check: bool  # up/down with a response time, rather than a value read
+
+
+def kind_of(source: SourceBase) -> KindInfo:
+    name = str(getattr(source, "kind", ""))
+    return KindInfo(name=name, is_check=name == "http")
 
 
 def _fetch(source: SourceBase) -> Reading:
