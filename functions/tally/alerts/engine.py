@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from google.api_core import exceptions as api_exceptions
+
 from tally import logs
 from tally.alerts import channels, delivery, messages, rules
 from tally.alerts.state import (
@@ -94,7 +96,13 @@ def run_alerts(
     if plan.claimed:
         run.outcomes = delivery.send(config, plan.claimed)
         done = (now or datetime.now(UTC)).timestamp()
-        transact(store, lambda txn: delivery.record(txn, run.outcomes, done, token))
+        try:
+            transact(store, lambda txn: delivery.record(txn, run.outcomes, done, token))
+        except api_exceptions.GoogleAPIError as exc:
+            # Retrying the tick would not unsend anything: the messages stay claimed
+            # until the claim lapses, then a later tick sends them again (the one way a
+            # message can arrive twice). The samples are stored: the tick has done its job.
+            logs.error(f"alerting: recording deliveries failed: {exc}", token=token)
     run.reads = store.counter.reads - reads0
     run.writes = store.counter.writes - writes0
     return run
