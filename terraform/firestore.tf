@@ -97,3 +97,14 @@ resource "google_firestore_field" "alerts_blob" {
 
   index_config {}
 }
+
+# The renderer's documents (render/state and sources/*/render/aggregates) are one
+# compressed blob each, read whole by their path.
+resource "google_firestore_field" "render_blob" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "render"
+  field      = "blob"
+
+  index_config {}
+}
