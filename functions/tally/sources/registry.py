@@ -7,7 +7,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field
 
-from tally.sources import check, github, html, json_api
+from tally.sources import check, github, html, json_api, rss
 from tally.sources.kind import Kind
 
 KINDS: dict[str, Kind] = {
@@ -17,6 +17,7 @@ KINDS: dict[str, Kind] = {
         html.KIND,
         check.KIND,
         github.KIND,
+        rss.KIND,
     )
 }
 
