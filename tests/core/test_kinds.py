@@ -3,7 +3,10 @@ failures say whether trying again could help: the connection retries read that."
 
 from __future__ import annotations
 
+import re
 import socket
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from tally.alerts import rules
@@ -13,8 +16,10 @@ from tally.sample import Sample
 from tally.sources import FetchError, kind_of, read
 from tally.sources.registry import KINDS
 
-from tests.alerts.conftest import START
 from tests.support.hostile import Page
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+START = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 
 def source_of(**fields):
@@ -35,6 +40,12 @@ def test_each_registered_kind_reads_its_own_name_from_tally_yaml():
     for name, kind in KINDS.items():
         assert kind.name == name
         assert kind.model.model_fields["kind"].annotation.__args__ == (name,)
+
+
+def test_the_readme_documents_every_kind_and_no_other():
+    text = README.read_text(encoding="utf-8")
+    table = text[text.index("The kinds:") : text.index("**Pages.**")]
+    assert re.findall(r"^\| `([a-z]+)` \|", table, flags=re.MULTILINE) == list(KINDS)
 
 
 def test_what_the_rest_of_tally_asks_a_kind(upstream):

@@ -12,9 +12,10 @@ Every source kind goes through `fetch_url`, so every kind gets the same limits:
 - A 5 MiB cap on the (decoded) body: a URL pointing at a video, or a gzip bomb, must
   not exhaust the function's memory.
 - Retries only of a connection that never opened, and only when its failure is not
-  permanent (`FetchError.permanent`): a refused or reset connection is often a blip;
-  a request that reached the server (a 500, a timeout) is never sent twice, which
-  would only double the load on a struggling server.
+  permanent (`FetchError.permanent`): a refused connection or a resolver that could
+  not answer is often a blip, a name that does not exist is not; a request that
+  reached the server (a 500, a timeout, a reset) is never sent twice, which would only
+  double the load on a struggling server.
 - At most 5 redirects, each checked before anything connects: only http(s), never a
   link-local address or the cloud metadata server (a page could otherwise make the
   collector read its own credentials), and secret headers (`Authorization`, any
