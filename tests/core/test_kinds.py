@@ -13,7 +13,7 @@ from tally.alerts import rules
 from tally.config import parse_config
 from tally.metrics import series_for
 from tally.sample import Sample
-from tally.sources import FetchError, kind_of, read
+from tally.sources import FetchError, kind_named, kind_of, read
 from tally.sources.registry import KINDS
 
 from tests.support.hostile import Page
@@ -53,6 +53,7 @@ def test_what_the_rest_of_tally_asks_a_kind(upstream):
     value = source_of(kind="json", url=f"{upstream.url}/counter", query="data.count")
     assert (kind_of(check).name, kind_of(check).is_check) == ("http", True)
     assert (kind_of(value).name, kind_of(value).is_check) == ("json", False)
+    assert kind_named("http") is kind_of(check)  # for code that holds only the name
     # alerting's defaults come from the kind
     assert (rules.down_after(check), rules.unit_of(check)) == (1, "ms")
     assert (rules.down_after(value), rules.unit_of(value)) == (3, "")
