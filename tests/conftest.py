@@ -1,5 +1,6 @@
 """Shared fixtures: the network guard (every test stays on loopback), the official
-Firestore emulator for the whole session, data cleared between tests, and a Store on it."""
+Firestore emulator for the whole session, data cleared between tests, a Store on it,
+and the functions' entry points building their dependencies afresh at every event."""
 
 from __future__ import annotations
 
@@ -30,6 +31,18 @@ def network_guard(_network_guard_installed: NetworkGuard) -> Iterator[NetworkGua
     refused = guard.attempts[already:]
     if refused:
         pytest.fail("non-loopback network access attempted: " + "; ".join(refused))
+
+
+@pytest.fixture(autouse=True)
+def function_instances(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`main.collect` and `main.render` meet a new instance at every event: their
+    dependencies are built from the environment as the test left it (a deployed instance
+    builds them once: tests/core/test_entry_points.py). A test may replace
+    `main.dependencies` with its own."""
+    import main
+    from tally import runtime
+
+    monkeypatch.setattr(main, "dependencies", runtime.from_environment)
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from tally.config import Config, SourceBase, UnknownSource
 from tally.metrics import MetricWriter
 from tally.sample import Sample, format_value
 from tally.schedule import floor_minute, is_due
-from tally.sources import read
+from tally.sources import kind_of, read
 from tally.store import Store
 
 if TYPE_CHECKING:
@@ -161,8 +161,7 @@ def collect_tick(
         store_seconds = time.perf_counter() - started - fetch_seconds
         samples = [sample for sample, _ in timed]
     if metrics is not None:
-        kinds = {source.id: source.kind for source in sources}  # type: ignore[attr-defined]
-        metrics.write(tick, samples, kinds)
+        metrics.write(tick, samples, {source.id: kind_of(source) for source in sources})
     logs.info(
         f"tick {tick.isoformat()}: {len(samples)} sources collected",
         tick=tick.isoformat(),

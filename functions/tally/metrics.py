@@ -15,12 +15,15 @@ and failing the tick here would refetch every source for nothing.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tally import logs
 from tally.sample import Sample
+
+if TYPE_CHECKING:
+    from tally.sources import Kind
 
 PREFIX = "custom.googleapis.com/tally/"
 MAX_SERIES_PER_CALL = 200
@@ -53,22 +56,31 @@ def _client() -> Any:
     return monitoring_v3.MetricServiceClient()
 
 
+# How each metric a kind writes (`Kind.metrics`) reads a sample; None writes no point.
+POINTS: dict[str, Callable[[Sample], float | int | None]] = {
+    "value": lambda sample: None if sample.value is None else float(sample.value),
+    "up": lambda sample: int(sample.up or 0),
+    "latency_ms": lambda sample: None if sample.latency_ms is None else float(sample.latency_ms),
+}
+DEFAULT_METRICS = ("value",)  # a source whose kind is not given
+
+
 def series_for(
     tick: datetime,
     samples: Iterable[Sample],
-    kinds: dict[str, str],
+    kinds: Mapping[str, Kind],
 ) -> list[tuple[str, str | None, float | int]]:
-    """(metric, source label, value) triples for a tick, heartbeat included."""
+    """(metric, source label, value) triples for a tick, heartbeat included; `kinds`
+    gives each source's kind, which says what metrics it writes."""
     rows: list[tuple[str, str | None, float | int]] = []
     count = 0
     for sample in samples:
         count += 1
-        if sample.value is not None:
-            rows.append(("value", sample.source_id, float(sample.value)))
-        if kinds.get(sample.source_id) == "http":
-            rows.append(("up", sample.source_id, int(sample.up or 0)))
-            if sample.latency_ms is not None:
-                rows.append(("latency_ms", sample.source_id, float(sample.latency_ms)))
+        kind = kinds.get(sample.source_id)
+        for metric in kind.metrics if kind is not None else DEFAULT_METRICS:
+            point = POINTS[metric](sample)
+            if point is not None:
+                rows.append((metric, sample.source_id, point))
     rows.append(("ticks", None, count))
     return rows
 
@@ -107,7 +119,7 @@ class MetricWriter:
         series.points = [point]
         return series
 
-    def write(self, tick: datetime, samples: list[Sample], kinds: dict[str, str]) -> None:
+    def write(self, tick: datetime, samples: list[Sample], kinds: Mapping[str, Kind]) -> None:
         rows = series_for(tick, samples, kinds)
         series = [self._time_series(tick, *row) for row in rows]
         for start in range(0, len(series), MAX_SERIES_PER_CALL):

@@ -1,41 +1,86 @@
-"""What an entry point needs, built once per process from the environment.
+"""What an entry point needs (config, store, metric writer, clock), built from the
+environment, and the two functions' work given those dependencies.
 
-Cloud Functions keeps a process warm between events, so the config, the Firestore
-client and the Monitoring client are made at the first event and reused.
+The deployed functions build their `Dependencies` once per instance (`main.dependencies`,
+the one function tests replace) and reuse them while the instance stays warm; the
+`tally` command builds what it needs once per run.
 """
 
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
+from tally.collector import collect_tick
 from tally.config import Config, load_config
 from tally.deadlines import store_deadline
+from tally.events import accepted_tick
 from tally.metrics import MetricWriter, enabled
 from tally.store import DEFAULT_PROJECT, Store
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """Everything the collect and render functions use beyond the event itself."""
+
+    config: Config
+    store: Store
+    metrics: MetricWriter | None = None
+    # how old an event is, and the render's "now"; alerting reads the wall clock itself
+    # (when it claims messages and when it records their delivery)
+    clock: Callable[[], datetime] = field(default=wall_clock)
 
 
 def project() -> str:
     return os.environ.get("GOOGLE_CLOUD_PROJECT") or DEFAULT_PROJECT
 
 
-@lru_cache(maxsize=1)
 def config() -> Config:
     return load_config()
 
 
-@lru_cache(maxsize=4)
 def store(retention_days: int = 400) -> Store:
     return Store(retention_days=retention_days, timeout=store_deadline())
 
 
-@lru_cache(maxsize=1)
 def metric_writer() -> MetricWriter | None:
     return MetricWriter(project()) if enabled() else None
 
 
+def from_environment() -> Dependencies:
+    """The dependencies the environment describes (tally.yaml, the emulators or Google
+    Cloud, TALLY_METRICS): what a deployed instance builds at its first event."""
+    loaded = config()
+    return Dependencies(config=loaded, store=store(loaded.retention_days), metrics=metric_writer())
+
+
+def collect_event(dependencies: Dependencies, event: Any) -> None:
+    """A collect event: the tick it stands for, collected (or the event dropped)."""
+    config = dependencies.config
+    max_age = config.stale_event_after.total_seconds()
+    tick = accepted_tick(event, max_age, now=dependencies.clock())
+    if tick is not None:
+        collect_tick(config, tick, dependencies.store, dependencies.metrics)
+
+
+def render_event(dependencies: Dependencies, event: Any) -> None:
+    """A render event: the page redrawn (or the event dropped)."""
+    from tally.render.entry import render_site  # pandas/matplotlib only on this path
+
+    config = dependencies.config
+    now = dependencies.clock()
+    if accepted_tick(event, config.stale_event_after.total_seconds(), now=now) is not None:
+        render_site(config, dependencies.store, now=now)
+
+
 def reset() -> None:
-    """Forget everything cached (tests change the environment between cases)."""
-    config.cache_clear()
-    store.cache_clear()
-    metric_writer.cache_clear()
+    """Nothing is cached here any more (an instance keeps its `Dependencies` in
+    `main.dependencies`). Kept only while tests/render and tests/local still call it
+    (issue 12, the renderer's branch): delete it with those calls."""

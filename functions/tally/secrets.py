@@ -8,9 +8,10 @@ logged, stored in Firestore or shown on the page.
 from __future__ import annotations
 
 import os
+import re
 import threading
 
-from tally.config import ENV_REF
+ENV_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
 
 _lock = threading.Lock()
 _known: set[str] = set()

@@ -1,11 +1,5 @@
-"""Firestore, laid out so that cost does not grow with history (see design.md).
-
-    sources/{id}/days/{YYYY-MM-DD}    one document per source per UTC day
-        samples.{HHMM}                an ok sample, keyed by its tick
-        failures.{HHMM}               a failed sample, keyed by its tick
-        last_tick                     epoch seconds of the newest tick, a Maximum transform
-        written                       the commit time of the last write (server timestamp)
-        expire_at                     the TTL policy's field (day + retention)
+"""Store: the one gateway to Firestore, laid out so that cost does not grow with history
+(see design.md; the day document's fields are in `day_document.py`).
 
 Writing a sample is one document write and no read: a merge on the tick's field path,
 so a redelivered tick overwrites itself, plus server-side transforms in the same
@@ -14,14 +8,13 @@ when the document last changed, which is how the renderer finds what changed sin
 its last run in one query (`changed_days`). A tick may run twice (a redelivery, two
 instances at once) and the upstream may blink in between: failures and ok samples live
 under different field paths, and when both exist for a tick the ok sample is the one
-read, so a failure never replaces a stored success of the same tick, in whatever order
-they land (documents of the older layout, failures under `samples`, read the same
-way). The source's summary (last value, last ok, last error, failure streak) is
-derived when read from the newest day documents: nothing is ever incremented, so
-duplicates cannot skew it.
+read, so a failure never replaces a stored success of the same tick. The source's
+summary (last value, last ok, last error, failure streak) is derived when read from
+the newest day documents: nothing is ever incremented, so duplicates cannot skew it.
 
-Every document access goes through this class, which counts reads and writes: the
-benchmarks and tests assert on those counts.
+Every document access goes through this class (and `transactions.py`, alerting's
+transactions on its client), which counts reads and writes: the benchmarks and tests
+assert on those counts.
 """
 
 from __future__ import annotations
@@ -37,75 +30,19 @@ from google.api_core import retry as api_retry
 from google.cloud import firestore
 
 from tally import logs
-from tally.sample import Sample, finite, short_reason
+from tally.day_document import (  # also imported from here by the layout's readers
+    effective_samples,
+    key_of,
+    sample_fields,
+    sample_from,
+    tick_of,
+)
+from tally.sample import Sample, short_reason
+from tally.transactions import Transaction, incidents, transact  # noqa: F401 - alerts/ and render/ import them from here
 
 DEFAULT_PROJECT = "demo-tally"
 MAX_WRITES_PER_COMMIT = 500  # Firestore's limit for one commit
 STREAK_DAYS = 3  # how many day documents a summary may read to measure a failure streak
-
-
-def key_of(tick: datetime) -> tuple[str, str]:
-    """(day document id, sample field name) for a tick: ('2026-11-22', '0930')."""
-    tick = tick.astimezone(UTC)
-    return tick.strftime("%Y-%m-%d"), tick.strftime("%H%M")
-
-
-def tick_of(day: str, key: str) -> datetime:
-    moment = datetime.strptime(f"{day} {key}", "%Y-%m-%d %H%M")
-    return moment.replace(tzinfo=UTC)
-
-
-def sample_fields(sample: Sample) -> dict[str, Any]:
-    """A sample as stored: every field written, so an overwrite leaves nothing stale."""
-    return {
-        "value": sample.value,
-        "ok": sample.ok,
-        "error": short_reason(sample.error),
-        "latency_ms": sample.latency_ms,
-        "status": sample.status,
-        "up": sample.up,
-        "degraded": sample.degraded,
-    }
-
-
-def effective_samples(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """A day document's samples by key, one per tick: the ok sample where a tick has
-    both an ok sample and a failure (see the module's docstring)."""
-    stored: dict[str, Any] = document.get("samples") or {}
-    failures: dict[str, Any] = document.get("failures") or {}
-    merged: dict[str, dict[str, Any]] = {}
-    for key in stored.keys() | failures.keys():
-        value = stored.get(key)
-        if isinstance(value, dict) and value.get("ok"):
-            merged[key] = value
-        elif isinstance(failures.get(key), dict):
-            merged[key] = failures[key]
-        elif isinstance(value, dict):
-            merged[key] = value  # the older layout kept failures under `samples`
-    return merged
-
-
-def sample_from(source_id: str, day: str, key: str, data: dict[str, Any]) -> Sample:
-    value = data.get("value")
-    if isinstance(value, float) and not finite(value):
-        # stored before tally refused NaN and infinities: never an ok value again
-        return Sample(
-            source_id=source_id,
-            tick=tick_of(day, key),
-            ok=False,
-            error=f"{value} is not a number",
-        )
-    return Sample(
-        source_id=source_id,
-        tick=tick_of(day, key),
-        ok=bool(data.get("ok")),
-        value=value,
-        error=data.get("error"),
-        latency_ms=data.get("latency_ms"),
-        status=data.get("status"),
-        up=data.get("up"),
-        degraded=bool(data.get("degraded")),
-    )
 
 
 @dataclass
@@ -388,66 +325,3 @@ class Store:
             if index == STREAK_DAYS - 1 and streak_open and result.failure_streak:
                 result.streak_at_least = True
         return result
-
-
-class Transaction:
-    """A Firestore transaction's reads and writes, counted like the Store's own."""
-
-    def __init__(self, store: Store, transaction: Any):
-        self.store = store
-        self.transaction = transaction
-        self.reads = 0
-        self.writes = 0
-
-    def get(self, path: str) -> dict[str, Any] | None:
-        snapshot = self.store.client.document(path).get(
-            transaction=self.transaction, retry=self.store.retry, timeout=self.store.timeout
-        )
-        self.reads += 1
-        return snapshot.to_dict() if snapshot.exists else None
-
-    def set(self, path: str, data: dict[str, Any], *, merge: bool = False) -> None:
-        self.transaction.set(self.store.client.document(path), data, merge=merge)
-        self.writes += 1
-
-
-def transact(store: Store, work: Any, attempts: int = 10) -> Any:
-    """Run `work(Transaction)` in a Firestore transaction and return what it returns.
-
-    Firestore retries the whole function when another transaction changed what it read
-    (two instances delivering the same tick), so `work` must compute everything from
-    what it reads. Reads of every attempt are billed, writes once.
-    """
-    outcome: dict[str, Any] = {}
-
-    @firestore.transactional
-    def attempt(transaction: Any) -> Any:
-        txn = Transaction(store, transaction)
-        outcome["txn"] = txn
-        try:
-            return work(txn)
-        finally:
-            store.counter.add("transaction", reads=txn.reads)
-
-    try:
-        result = attempt(store.client.transaction(max_attempts=attempts))
-    except ValueError as exc:  # the client's way of saying "contended every time"
-        if "Failed to commit transaction" not in str(exc):
-            raise
-        raise api_exceptions.Aborted(str(exc)) from exc
-    store.counter.add("transaction", writes=outcome["txn"].writes)
-    return result
-
-
-def incidents(store: Store, source_id: str, limit: int = 20) -> list[dict[str, Any]]:
-    """A source's newest incidents, newest first (a single-field index: no setup)."""
-    query = (
-        store.client.collection(f"sources/{source_id}/incidents")
-        .order_by("opened", direction=firestore.Query.DESCENDING)
-        .limit(limit)
-    )
-    found = []
-    for snapshot in query.stream(retry=store.retry, timeout=store.timeout):
-        found.append({"id": f"{source_id}/{snapshot.id}", **(snapshot.to_dict() or {})})
-    store.counter.add("query", reads=max(1, len(found)))  # an empty query bills one read
-    return found

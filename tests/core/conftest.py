@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 from cloudevents.http import CloudEvent
-from tally import logs, runtime
+from tally import logs
 
 from tests.support.hostile import Hostile
 from tests.support.monitoring import FakeMetricService
@@ -39,9 +39,7 @@ def hostile() -> Iterator[Hostile]:
 def metric_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeMetricService]:
     service = FakeMetricService()
     monkeypatch.setenv("TALLY_MONITORING_ENDPOINT", service.endpoint)
-    runtime.reset()
     yield service
-    runtime.reset()
     service.stop()
 
 
@@ -57,18 +55,16 @@ def log_lines() -> Iterator[Callable[[], list[dict]]]:
 
 @pytest.fixture
 def write_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[dict], Path]:
-    """Write a tally.yaml, point TALLY_CONFIG at it, and forget cached config."""
+    """Write a tally.yaml and point TALLY_CONFIG at it."""
 
     def write(data: dict) -> Path:
         path = tmp_path / "tally.yaml"
         path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
         monkeypatch.setenv("TALLY_CONFIG", str(path))
         monkeypatch.delenv("TALLY_CONFIG_YAML", raising=False)
-        runtime.reset()
         return path
 
-    yield write
-    runtime.reset()
+    return write
 
 
 def pubsub_event(

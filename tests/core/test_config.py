@@ -68,7 +68,7 @@ def test_the_example_config_expresses_the_five_systems():
         (_json(timeout="10 minutes"), "source 'clicks': field 'timeout': not a duration"),
         (_json(timeout="5m"), "source 'clicks': field 'timeout': must be at most 120s"),
         (_json(decimal=";"), "source 'clicks': field 'decimal'"),
-        (_json(kind="rss"), "source 'clicks': field 'kind': unknown kind 'rss'"),
+        (_json(kind="gopher"), "source 'clicks': field 'kind': unknown kind 'gopher'"),
         (
             {k: v for k, v in _json().items() if k != "kind"},
             "source 'clicks': field 'kind': missing",

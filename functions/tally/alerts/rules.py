@@ -8,8 +8,8 @@ the tests all decide alike, and a redelivered tick decides as the first delivery
                     about `window` earlier (the facts keep one value per window/24)
     stale           no ok sample for `stale_after` (or, for a source that never had
                     one, since tally first saw it in tally.yaml)
-    down            the last `down_after` samples failed (default: 1 for an http check,
-                    3 for the other kinds, whose pages and APIs blink more often)
+    down            the last `down_after` samples failed (default: the kind's, 1 for an
+                    http check, 3 for kinds whose pages and APIs blink more often)
 """
 
 from __future__ import annotations
@@ -21,9 +21,8 @@ from tally.alerts.state import Facts, value_before
 from tally.config import SourceBase
 from tally.durations import format_duration
 from tally.formatting import format_elapsed, format_quantity
+from tally.sources import kind_of
 
-DEFAULT_DOWN_AFTER = {"http": 1}
-DEFAULT_DOWN_AFTER_OTHER = 3
 RULES = ("down", "stale", "above", "below", "change")
 
 
@@ -41,7 +40,7 @@ class Finding:
 def down_after(source: SourceBase) -> int:
     if source.alerts.down_after is not None:
         return source.alerts.down_after
-    return DEFAULT_DOWN_AFTER.get(getattr(source, "kind", ""), DEFAULT_DOWN_AFTER_OTHER)
+    return kind_of(source).down_after
 
 
 def change_window(source: SourceBase) -> int | None:
@@ -52,7 +51,7 @@ def change_window(source: SourceBase) -> int | None:
 def unit_of(source: SourceBase) -> str:
     if source.unit:
         return source.unit
-    return "ms" if getattr(source, "kind", "") == "http" else ""
+    return kind_of(source).unit
 
 
 def rule_texts(source: SourceBase) -> list[tuple[str, str]]:
@@ -108,7 +107,7 @@ def _down(source: SourceBase, facts: Facts, text: str) -> Finding:
         in_a_row = f", {streak} failed in a row" if needed > 1 else ""
         return Finding("down", True, text, None, f"down ({reason}){in_a_row}")
     if facts.last_ok_tick is not None and not facts.failed:
-        if getattr(source, "kind", "") == "http":
+        if kind_of(source).is_check:
             up = f"up again ({format_quantity(facts.last_ok_value, unit_of(source))})"
         else:
             up = f"reading again: {format_quantity(facts.last_ok_value, unit_of(source))}"

@@ -9,6 +9,7 @@ from collections import Counter
 
 from tally.commands import add_config_option
 from tally.config import ConfigError, config_path, load_config, missing_env
+from tally.sources import kind_of
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         ]
         if problems:
             raise ConfigError(problems)
-    kinds = Counter(source.kind for source in config.sources)  # type: ignore[attr-defined]
+    kinds = Counter(kind_of(source).name for source in config.sources)
     detail = ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items()))
     channels = f", {len(config.notify)} notification channels" if config.notify else ""
     print(

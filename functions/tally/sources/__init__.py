@@ -1,4 +1,5 @@
-"""Source kinds: one module a kind, each with one `fetch` that returns a Reading.
+"""Source kinds: one module a kind (its model, its fetch, what it is), listed in
+`registry.py`; everything else asks `kind_of(source)` and never compares a kind's name.
 
 `read(source)` is the single entry the collector uses: it resolves secrets, calls
 the kind, and turns every failure into a failed Reading with its reason, so a
@@ -7,54 +8,40 @@ source can never fail the tick.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from tally.config import ENV_REF, SourceBase
 from tally.sample import Reading, finite, short_reason
-from tally.secrets import MissingSecret, redact, resolve
-from tally.sources import check, github, html, json_api
-from tally.sources.http import FetchError
-
-FETCHERS = {
-    "json": json_api.fetch,
-    "html": html.fetch,
-    "http": check.fetch,
-    "github": github.fetch,
-}
+from tally.secrets import ENV_REF, MissingSecret, redact, resolve
+from tally.sources.failure import FetchError
+from tally.sources.kind import Kind
+from tally.sources.model import SourceBase
+from tally.sources.registry import KINDS
 
 
-@dataclass(frozen=True)
-class KindInfo:
-    """What the rest of tally may ask about a source's kind (never compare its name)."""
-
-    name: str
-    is_check: bool  # up/down with a response time, rather than a value read
+def kind_of(source: SourceBase) -> Kind:
+    """What the rest of tally may ask about a source's kind (`name`, `is_check`,
+    `metrics`, `down_after`, `unit`, `imported`): never compare its name."""
+    return KINDS[source.kind]
 
 
-def kind_of(source: SourceBase) -> KindInfo:
-    name = str(getattr(source, "kind", ""))
-    return KindInfo(name=name, is_check=name == "http")
+def kind_named(name: str) -> Kind:
+    """The kind a `kind:` name stands for (KeyError for a name tally does not know)."""
+    return KINDS[name]
 
 
 def _fetch(source: SourceBase) -> Reading:
+    kind = kind_of(source)
     try:
         headers = {name: resolve(value) for name, value in source.headers.items()}
         url = getattr(source, "url", None)
         if url is not None and ENV_REF.search(url):
             # a resolved copy lives only for this fetch: the config keeps the template
             source = source.model_copy(update={"url": resolve(url)})
-        reading = FETCHERS[source.kind](source, headers)  # type: ignore[attr-defined]
+        reading = kind.fetch(source, headers)
     except MissingSecret as exc:
         return Reading(value=None, ok=False, error=str(exc))
     except FetchError as exc:
-        return Reading(
-            value=None,
-            ok=False,
-            error=redact(exc.reason),
-            status=exc.status,
-            latency_ms=exc.latency_ms,
-            up=0 if source.kind == "http" else None,
-        )
+        return kind.failed(exc)
     except Exception as exc:  # noqa: BLE001 - a bug in a kind must not cost the other sources their tick
         return Reading(
             value=None, ok=False, error=redact(f"internal error: {type(exc).__name__}: {exc}")
@@ -68,3 +55,6 @@ def read(source: SourceBase) -> Reading:
     """Fetch one source; never raises for anything the source itself does wrong."""
     reading = _fetch(source)
     return replace(reading, error=short_reason(reading.error))
+
+
+__all__ = ["FetchError", "Kind", "kind_named", "kind_of", "read"]

@@ -7,43 +7,92 @@ response time whenever a response arrived: a slow 500 is worth seeing on the cha
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from typing import Any, Literal
 
-from tally.config import CheckSource
+from pydantic import Field, field_validator
+
 from tally.sample import Reading
+from tally.sources.failure import FetchError
 from tally.sources.http import fetch_url, http_reason
+from tally.sources.kind import Kind
+from tally.sources.model import UrlSource, compiled_regex
 
 
-def fetch(source: CheckSource, headers: dict[str, str]) -> Reading:
-    response = fetch_url(
-        source.url,
-        headers=headers,
-        method=source.method,
-        timeout=source.timeout.total_seconds(),
-        allow_status=True,
-        secret_headers=source.secret_header_names(),
-    )
-    problem = None
-    if response.status not in source.expect_status:
-        problem = f"unexpected {http_reason(response.status)}"
-    elif source.expect_body is not None and source.expect_body not in response.text():
-        problem = f"body does not contain {source.expect_body!r}"
-    elif source.expect_regex is not None and not re.search(source.expect_regex, response.text()):
-        problem = f"body does not match {source.expect_regex!r}"
-    degraded = (
-        problem is None
-        and source.max_response_ms is not None
-        and response.latency_ms > source.max_response_ms
-    )
-    if degraded:  # still up: the reason is kept so the page can say why it is amber
-        problem_or_note = f"slow: {response.latency_ms:g} ms > {source.max_response_ms:g} ms"
-    else:
-        problem_or_note = problem
-    return Reading(
-        value=response.latency_ms,
-        latency_ms=response.latency_ms,
-        status=response.status,
-        up=0 if problem else 1,
-        ok=problem is None,
-        degraded=degraded,
-        error=problem_or_note,
-    )
+class CheckSource(UrlSource):
+    """A health check: is it up, how fast, does the body say what it should."""
+
+    kind: Literal["http"]
+    method: Literal["GET", "HEAD", "POST"] = "GET"
+    expect_status: list[int] = Field(default_factory=lambda: list(range(200, 300)))
+    expect_body: str | None = None
+    expect_regex: str | None = None
+    max_response_ms: float | None = Field(default=None, gt=0)
+
+    @field_validator("expect_status", mode="before")
+    @classmethod
+    def _statuses(cls, value: Any) -> list[int]:
+        items = [value] if isinstance(value, int) else list(value)
+        for code in items:
+            if not isinstance(code, int) or not 100 <= code <= 599:
+                raise ValueError(f"{code!r} is not an HTTP status code")
+        return items
+
+    _regex = field_validator("expect_regex")(compiled_regex)
+
+
+class Check(Kind):
+    name = "http"
+    model = CheckSource
+    is_check = True
+    metrics = ("value", "up", "latency_ms")
+    down_after = 1  # a check exists to say "down" the first time
+    unit = "ms"  # its value is the response time
+
+    def fetch(self, source: CheckSource, headers: dict[str, str]) -> Reading:
+        response = fetch_url(
+            source.url,
+            headers=headers,
+            method=source.method,
+            timeout=source.timeout.total_seconds(),
+            allow_status=True,
+            secret_headers=source.secret_header_names(),
+        )
+        problem = None
+        if response.status not in source.expect_status:
+            problem = f"unexpected {http_reason(response.status)}"
+        elif source.expect_body is not None and source.expect_body not in response.text():
+            problem = f"body does not contain {source.expect_body!r}"
+        elif source.expect_regex is not None and not re.search(
+            source.expect_regex, response.text()
+        ):
+            problem = f"body does not match {source.expect_regex!r}"
+        degraded = (
+            problem is None
+            and source.max_response_ms is not None
+            and response.latency_ms > source.max_response_ms
+        )
+        if degraded:  # still up: the reason is kept so the page can say why it is amber
+            problem_or_note = f"slow: {response.latency_ms:g} ms > {source.max_response_ms:g} ms"
+        else:
+            problem_or_note = problem
+        return Reading(
+            value=response.latency_ms,
+            latency_ms=response.latency_ms,
+            status=response.status,
+            up=0 if problem else 1,
+            ok=problem is None,
+            degraded=degraded,
+            error=problem_or_note,
+        )
+
+    def failed(self, failure: FetchError) -> Reading:
+        """No answer at all: down."""
+        return replace(super().failed(failure), up=0)
+
+    def imported(self, value: float | None, ok: bool) -> dict[str, Any]:
+        """An imported row's value is the response time, and ok means up."""
+        return {"latency_ms": value, "up": 1 if ok else 0}
+
+
+KIND = Check()

@@ -8,12 +8,19 @@ per page and read the page number of `Link: rel="last"`. An empty repository ans
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable
+from typing import Literal
 from urllib.parse import parse_qs, urlparse
 
-from tally.config import GithubSource
+from pydantic import field_validator
+
 from tally.sample import Reading
 from tally.secrets import resolve
-from tally.sources.http import FetchError, fetch_url, http_reason
+from tally.sources.failure import FetchError
+from tally.sources.http import fetch_url, http_failure
+from tally.sources.kind import Kind
+from tally.sources.model import SourceBase, http_url
 
 EMPTY_REPOSITORY = 409  # GitHub's answer to /commits of a repository without commits
 REPO_FIELDS = {
@@ -24,53 +31,80 @@ REPO_FIELDS = {
 }
 
 
-def fetch(source: GithubSource, headers: dict[str, str]) -> Reading:
-    sent = {
-        "Accept": "application/vnd.github+json",
-        "X-GitHub-Api-Version": "2022-11-28",
-        **headers,
-    }
-    if source.token:
-        sent["Authorization"] = f"Bearer {resolve(source.token)}"
-    base = f"{source.api_url.rstrip('/')}/repos/{source.repo}"
-    timeout = source.timeout.total_seconds()
-    secret = source.secret_header_names()  # Authorization never follows to another host
-    if source.metric == "commits":
-        response = fetch_url(
-            f"{base}/commits",
-            headers=sent,
-            timeout=timeout,
-            params={"per_page": "1"},
-            allow_status=True,
-            secret_headers=secret,
-        )
-        if response.status == EMPTY_REPOSITORY:
-            return Reading(value=0.0, latency_ms=response.latency_ms, status=response.status)
-        if response.status >= 400:
-            raise FetchError(
-                http_reason(response.status),
-                status=response.status,
-                latency_ms=response.latency_ms,
+class GithubSource(SourceBase):
+    """A GitHub repository's stars, forks, open issues, watchers or commit count."""
+
+    kind: Literal["github"]
+    repo: str
+    metric: Literal["stars", "forks", "open_issues", "watchers", "commits"]
+    token: str | None = None
+    api_url: str = "https://api.github.com"
+
+    _api_url = field_validator("api_url")(http_url)
+
+    @field_validator("repo")
+    @classmethod
+    def _repo(cls, value: str) -> str:
+        if not re.match(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", value):
+            raise ValueError("must be 'owner/name'")
+        return value
+
+    def secret_templates(self) -> Iterable[str]:
+        yield from self.headers.values()
+        if self.token:
+            yield self.token
+
+
+class Github(Kind):
+    name = "github"
+    model = GithubSource
+
+    def fetch(self, source: GithubSource, headers: dict[str, str]) -> Reading:
+        sent = {
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+            **headers,
+        }
+        if source.token:
+            sent["Authorization"] = f"Bearer {resolve(source.token)}"
+        base = f"{source.api_url.rstrip('/')}/repos/{source.repo}"
+        timeout = source.timeout.total_seconds()
+        secret = source.secret_header_names()  # Authorization never follows to another host
+        if source.metric == "commits":
+            response = fetch_url(
+                f"{base}/commits",
+                headers=sent,
+                timeout=timeout,
+                params={"per_page": "1"},
+                allow_status=True,
+                secret_headers=secret,
             )
-        last = response.links.get("last", {}).get("url")
-        if last:
-            page = parse_qs(urlparse(last).query).get("page", [""])[0]
-            if not page.isdigit():
-                raise FetchError("GitHub Link rel=last has no page number")
-            count = float(page)
-        else:
-            try:
-                count = float(len(json.loads(response.body)))
-            except (ValueError, TypeError):
-                raise FetchError("GitHub commits response is not a JSON list") from None
-        return Reading(value=count, latency_ms=response.latency_ms, status=response.status)
-    response = fetch_url(base, headers=sent, timeout=timeout, secret_headers=secret)
-    try:
-        value = json.loads(response.body)[REPO_FIELDS[source.metric]]
-    except (ValueError, KeyError, TypeError):
-        raise FetchError(
-            f"GitHub response has no {REPO_FIELDS[source.metric]!r}", status=response.status
-        ) from None
-    if not isinstance(value, (int, float)):
-        raise FetchError(f"GitHub {REPO_FIELDS[source.metric]!r} is not a number")
-    return Reading(value=float(value), latency_ms=response.latency_ms, status=response.status)
+            if response.status == EMPTY_REPOSITORY:
+                return Reading(value=0.0, latency_ms=response.latency_ms, status=response.status)
+            if response.status >= 400:
+                raise http_failure(response.status, latency_ms=response.latency_ms)
+            last = response.links.get("last", {}).get("url")
+            if last:
+                page = parse_qs(urlparse(last).query).get("page", [""])[0]
+                if not page.isdigit():
+                    raise FetchError("GitHub Link rel=last has no page number")
+                count = float(page)
+            else:
+                try:
+                    count = float(len(json.loads(response.body)))
+                except (ValueError, TypeError):
+                    raise FetchError("GitHub commits response is not a JSON list") from None
+            return Reading(value=count, latency_ms=response.latency_ms, status=response.status)
+        response = fetch_url(base, headers=sent, timeout=timeout, secret_headers=secret)
+        try:
+            value = json.loads(response.body)[REPO_FIELDS[source.metric]]
+        except (ValueError, KeyError, TypeError):
+            raise FetchError(
+                f"GitHub response has no {REPO_FIELDS[source.metric]!r}", status=response.status
+            ) from None
+        if not isinstance(value, (int, float)):
+            raise FetchError(f"GitHub {REPO_FIELDS[source.metric]!r} is not a number")
+        return Reading(value=float(value), latency_ms=response.latency_ms, status=response.status)
+
+
+KIND = Github()

@@ -13,16 +13,53 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from tally.config import HtmlSource
+from pydantic import field_validator, model_validator
+
 from tally.numbers import NotANumber, parse_number
 from tally.sample import Reading
-from tally.sources.http import FetchError, fetch_url
+from tally.sources.failure import FetchError
+from tally.sources.http import fetch_url
 from tally.sources.json_api import load_json, to_number
+from tally.sources.kind import Kind
+from tally.sources.model import UrlSource, compiled_regex
 
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup, Tag
+
+
+class HtmlSource(UrlSource):
+    """A number on a web page: CSS selector (+ optional regex), or a schema.org price."""
+
+    kind: Literal["html"]
+    selector: str | None = None
+    attribute: str | None = None  # read the selected element's attribute, not its text
+    regex: str | None = None
+    price_from: Literal["ld+json", "meta"] | None = None
+
+    @field_validator("selector")
+    @classmethod
+    def _css(cls, value: str | None) -> str | None:
+        if value is not None:
+            import soupsieve  # ~0.13 s to import: only configs with html sources pay it
+
+            try:
+                soupsieve.compile(value)
+            except Exception as exc:  # noqa: BLE001 - soupsieve raises SelectorSyntaxError and others
+                raise ValueError(f"not a valid CSS selector: {exc}") from None
+        return value
+
+    _regex = field_validator("regex")(compiled_regex)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> HtmlSource:
+        if (self.selector is None) == (self.price_from is None):
+            raise ValueError("set exactly one of 'selector' or 'price_from'")
+        if self.attribute is not None and self.selector is None:
+            raise ValueError("'attribute' reads an attribute of the 'selector' element: set both")
+        return self
+
 
 STRUCTURED_DECIMAL = "."
 # Old pages wrap their ld+json for XHTML parsers: /*<![CDATA[*/ … /*]]>*/, //<![CDATA[ …
@@ -122,20 +159,27 @@ def _selected(soup: BeautifulSoup, source: HtmlSource) -> float:
         raise FetchError(f"CSS selector {source.selector!r}: {exc}") from None
 
 
-def fetch(source: HtmlSource, headers: dict[str, str]) -> Reading:
-    response = fetch_url(
-        source.url,
-        headers={"Accept": "text/html", **headers},
-        timeout=source.timeout.total_seconds(),
-        secret_headers=source.secret_header_names(),
-    )
-    from bs4 import BeautifulSoup  # imported on first use: json-only configs never pay for it
+class Html(Kind):
+    name = "html"
+    model = HtmlSource
 
-    soup = BeautifulSoup(response.body, "html.parser", from_encoding=response.charset)
-    if source.price_from == "ld+json":
-        value = _ld_json_price(soup)
-    elif source.price_from == "meta":
-        value = _meta_price(soup, source.decimal)
-    else:
-        value = _selected(soup, source)
-    return Reading(value=value, latency_ms=response.latency_ms, status=response.status)
+    def fetch(self, source: HtmlSource, headers: dict[str, str]) -> Reading:
+        response = fetch_url(
+            source.url,
+            headers={"Accept": "text/html", **headers},
+            timeout=source.timeout.total_seconds(),
+            secret_headers=source.secret_header_names(),
+        )
+        from bs4 import BeautifulSoup  # imported on first use: json-only configs never pay for it
+
+        soup = BeautifulSoup(response.body, "html.parser", from_encoding=response.charset)
+        if source.price_from == "ld+json":
+            value = _ld_json_price(soup)
+        elif source.price_from == "meta":
+            value = _meta_price(soup, source.decimal)
+        else:
+            value = _selected(soup, source)
+        return Reading(value=value, latency_ms=response.latency_ms, status=response.status)
+
+
+KIND = Html()

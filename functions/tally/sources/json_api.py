@@ -4,14 +4,33 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, Literal
 
 import jmespath
+from pydantic import field_validator
 
-from tally.config import JsonSource
 from tally.numbers import NotANumber, parse_number
 from tally.sample import Reading
-from tally.sources.http import FetchError, fetch_url
+from tally.sources.failure import FetchError
+from tally.sources.http import fetch_url
+from tally.sources.kind import Kind
+from tally.sources.model import UrlSource
+
+
+class JsonSource(UrlSource):
+    """A number inside a JSON document, picked by a JMESPath expression."""
+
+    kind: Literal["json"]
+    query: str
+
+    @field_validator("query")
+    @classmethod
+    def _jmespath(cls, value: str) -> str:
+        try:
+            jmespath.compile(value)
+        except jmespath.exceptions.JMESPathError as exc:
+            raise ValueError(f"not a valid JMESPath expression: {exc}") from None
+        return value
 
 
 class Constant(str):
@@ -48,19 +67,26 @@ def to_number(found: object, what: str, decimal: str) -> float:
     raise FetchError(f"{what} is a {kind}, not a number")
 
 
-def fetch(source: JsonSource, headers: dict[str, str]) -> Reading:
-    response = fetch_url(
-        source.url,
-        headers={"Accept": "application/json", **headers},
-        timeout=source.timeout.total_seconds(),
-        secret_headers=source.secret_header_names(),
-    )
-    try:
-        document = load_json(response.body)
-    except ValueError as exc:
-        raise FetchError(f"response is not JSON: {exc}", status=response.status) from None
-    found = jmespath.search(source.query, document)
-    if found is None:
-        raise FetchError(f"JMESPath {source.query!r} matched nothing", status=response.status)
-    value = to_number(found, f"JMESPath {source.query!r}", source.decimal)
-    return Reading(value=value, latency_ms=response.latency_ms, status=response.status)
+class Json(Kind):
+    name = "json"
+    model = JsonSource
+
+    def fetch(self, source: JsonSource, headers: dict[str, str]) -> Reading:
+        response = fetch_url(
+            source.url,
+            headers={"Accept": "application/json", **headers},
+            timeout=source.timeout.total_seconds(),
+            secret_headers=source.secret_header_names(),
+        )
+        try:
+            document = load_json(response.body)
+        except ValueError as exc:
+            raise FetchError(f"response is not JSON: {exc}", status=response.status) from None
+        found = jmespath.search(source.query, document)
+        if found is None:
+            raise FetchError(f"JMESPath {source.query!r} matched nothing", status=response.status)
+        value = to_number(found, f"JMESPath {source.query!r}", source.decimal)
+        return Reading(value=value, latency_ms=response.latency_ms, status=response.status)
+
+
+KIND = Json()

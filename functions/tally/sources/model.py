@@ -1,0 +1,180 @@
+"""What every source has in tally.yaml, whatever its kind: the fields, their checks,
+and the alert rules. Each kind's model (in its own module) adds its fields to these.
+
+The schema is pydantic with `extra="forbid"` everywhere, so a typo (`selecter:`) is an
+error rather than a silently ignored field. Secrets stay as `${env:NAME}` templates;
+they are resolved only at fetch time (see `secrets.py`), so a source can be printed
+or logged safely.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from croniter import CroniterBadDateError, croniter
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from tally.deadlines import COLLECT_FUNCTION_TIMEOUT
+from tally.durations import parse_duration
+from tally.secrets import ENV_REF
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+HTTP_URL = re.compile(r"^https?://[^/\s]+")
+# A source's fetch ends within its timeout (+0.5 s), whatever the server does; the tick
+# then stores its samples (the store's 30 s deadline) and writes metrics (20 s). The
+# collect function's timeout (terraform/functions.tf, tally/deadlines.py) must hold it all.
+MAX_TIMEOUT = timedelta(seconds=120)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def duration(value: Any) -> timedelta:
+    return parse_duration(value)
+
+
+def http_url(value: str) -> str:
+    """Only http(s): `file://` or `gopher://` would read what a web page must not."""
+    if not HTTP_URL.match(value):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+def compiled_regex(value: str | None) -> str | None:
+    """A regex field is checked when the config is read, not at the first fetch."""
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+    return value
+
+
+class ChangeAlert(Strict):
+    """Alert when the value moves by more than `percent` within `window`."""
+
+    percent: float = Field(gt=0)
+    window: timedelta = timedelta(days=1)
+
+    _window = field_validator("window", mode="before")(duration)
+
+
+class Alerts(Strict):
+    """A source's alert rules, evaluated by tally itself (tally/alerts) on the tick that
+    stores a sample (thresholds, change, failures) and on every collect tick (staleness).
+    """
+
+    above: float | None = None
+    below: float | None = None
+    change: ChangeAlert | None = None
+    stale_after: timedelta | None = None
+    # consecutive failed samples before the source counts as down; None means the kind's
+    # default (its `down_after`: 1 for an `http` check, 3 for kinds that read a value)
+    down_after: int | None = Field(default=None, ge=1)
+    # channel names of the top-level `notify:`; None means every channel
+    notify: list[str] | None = None
+    renotify_after: timedelta | None = None
+
+    @field_validator("stale_after", "renotify_after", mode="before")
+    @classmethod
+    def _optional_duration(cls, value: Any) -> timedelta | None:
+        return None if value is None else parse_duration(value)
+
+
+class SourceBase(Strict):
+    id: str
+    kind: str  # each kind's model narrows it to its name: the union's discriminator
+    name: str = ""
+    unit: str = ""
+    description: str = ""
+    schedule: list[str] = Field(default_factory=list)
+    every: timedelta | None = None
+    timeout: timedelta = timedelta(seconds=10)
+    headers: dict[str, str] = Field(default_factory=dict)
+    decimal: Literal[".", ","] = "."
+    alerts: Alerts = Field(default_factory=Alerts)
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError("must be a slug: lowercase letters, digits and '-', 1-63 characters")
+        return value
+
+    @field_validator("schedule", mode="before")
+    @classmethod
+    def _schedules(cls, value: Any) -> list[str]:
+        items = [value] if isinstance(value, str) else list(value or [])
+        for expr in items:
+            if not isinstance(expr, str) or len(expr.split()) != 5:
+                raise ValueError(f"{expr!r} is not a 5-field cron expression")
+            if not croniter.is_valid(expr):
+                raise ValueError(f"{expr!r} is not a valid cron expression")
+            try:  # `0 0 31 2 *` is valid syntax for a date that never comes
+                croniter(expr, datetime(2000, 1, 1)).get_next(datetime)
+            except CroniterBadDateError:
+                raise ValueError(f"{expr!r} never fires: no such date") from None
+        return items
+
+    @field_validator("every", mode="before")
+    @classmethod
+    def _every(cls, value: Any) -> timedelta | None:
+        if value is None:
+            return None
+        delta = parse_duration(value)
+        if delta.total_seconds() % 60:
+            raise ValueError("must be a whole number of minutes (the tick is a minute)")
+        return delta
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _timeout(cls, value: Any) -> timedelta:
+        delta = parse_duration(value)
+        if delta > MAX_TIMEOUT:
+            raise ValueError(
+                f"must be at most {MAX_TIMEOUT.seconds}s (with storing and metrics after it, "
+                f"the tick must fit in the collect function's "
+                f"{COLLECT_FUNCTION_TIMEOUT.seconds} s)"
+            )
+        return delta
+
+    @model_validator(mode="after")
+    def _has_schedule(self) -> SourceBase:
+        if bool(self.schedule) == (self.every is not None):
+            raise ValueError("set exactly one of 'schedule' (cron) or 'every' (e.g. 5m)")
+        return self
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+    def env_refs(self) -> set[str]:
+        """Names of the environment variables this source's secrets come from."""
+        names: set[str] = set()
+        for text in self.secret_templates():
+            names.update(ENV_REF.findall(text))
+        return names
+
+    def secret_templates(self) -> Iterable[str]:
+        return self.headers.values()
+
+    def secret_header_names(self) -> set[str]:
+        """Headers whose value holds a `${env:NAME}` secret: they never follow a
+        redirect to another host."""
+        return {name for name, value in self.headers.items() if ENV_REF.search(value)}
+
+
+class UrlSource(SourceBase):
+    """A source read from one URL (every kind but `github`, which builds its own)."""
+
+    url: str  # may hold `${env:NAME}` (an API key in the query string), resolved at fetch
+
+    def secret_templates(self) -> Iterable[str]:
+        yield from self.headers.values()
+        yield self.url
+
+    _http_url = field_validator("url")(http_url)

@@ -1,0 +1,164 @@
+"""The house rules of ARCHITECTURE.md, held: no module under functions/tally imports from a
+layer above its own, the layers here and in ARCHITECTURE.md are the same, and no module
+outside sources/ compares a kind's name (it asks `kind_of(source)`)."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+from tally.sources.registry import KINDS
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "functions" / "tally"
+ARCHITECTURE = ROOT / "ARCHITECTURE.md"
+
+# Bottom to top: a module may import from its own layer and the layers below it.
+LAYERS: list[tuple[str, list[str]]] = [
+    (
+        "foundation",
+        ["tally", "durations", "numbers", "formatting", "sample", "deadlines", "secrets", "logs"],
+    ),
+    ("sources", ["sources/"]),
+    ("config", ["config", "config_object", "schedule"]),
+    ("storage and outputs", ["store", "day_document", "transactions", "metrics", "events"]),
+    ("alerts", ["alerts/"]),
+    ("the work", ["collector", "importer", "render/"]),
+    ("running it", ["runtime", "local/"]),
+    ("command line", ["commands/", "cli"]),
+]
+
+# Modules the renderer's branch (issue 12, items 2-5) is switching to `kind_of`; each
+# must still compare a name here, so that the entry is removed once it no longer does.
+PENDING_KIND_NAMES = {"tally.importer", "tally.render.entry"}
+
+
+def _dotted(name: str) -> str:
+    """`sources/` → `tally.sources`, `config` → `tally.config`, `tally` → `tally`."""
+    name = name.rstrip("/")
+    return "tally" if name == "tally" else f"tally.{name.replace('/', '.')}"
+
+
+def layer_of(module: str) -> int | None:
+    for index, (_, names) in enumerate(LAYERS):
+        for name in names:
+            dotted = _dotted(name)
+            if module == dotted or (name.endswith("/") and module.startswith(dotted + ".")):
+                return index
+    return None
+
+
+def modules() -> dict[str, ast.Module]:
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found[name] = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return found
+
+
+def imported(tree: ast.Module, known: set[str]) -> set[str]:
+    """The tally modules a module imports, anywhere in it (inside functions and
+    TYPE_CHECKING blocks too): `from tally.x import y` is `tally.x.y` when that is a
+    module, else `tally.x`."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names if alias.name.startswith("tally"))
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module != "tally" and not node.module.startswith("tally."):
+                continue
+            for alias in node.names:
+                inner = f"{node.module}.{alias.name}"
+                names.add(inner if inner in known else node.module)
+    return names
+
+
+def upward_imports(trees: dict[str, ast.Module]) -> list[str]:
+    found = []
+    for module, tree in trees.items():
+        own = layer_of(module)
+        assert own is not None, f"{module} has no layer: place it in LAYERS and ARCHITECTURE.md"
+        for target in sorted(imported(tree, set(trees))):
+            theirs = layer_of(target)
+            if theirs is not None and theirs > own:
+                found.append(f"{module} ({LAYERS[own][0]}) imports {target} ({LAYERS[theirs][0]})")
+    return found
+
+
+def test_every_module_has_a_layer():
+    assert [module for module in modules() if layer_of(module) is None] == []
+
+
+def test_nothing_imports_from_a_layer_above_its_own():
+    assert upward_imports(modules()) == []
+
+
+def test_an_upward_import_is_caught_wherever_it_hides():
+    trees = modules()
+    trees["tally.store"] = ast.parse(
+        "from typing import TYPE_CHECKING\n"
+        "def later():\n    from tally.render import entry\n"
+        "if TYPE_CHECKING:\n    import tally.cli\n"
+    )
+    assert upward_imports(trees) == [
+        "tally.store (storage and outputs) imports tally.cli (command line)",
+        "tally.store (storage and outputs) imports tally.render.entry (the work)",
+    ]
+
+
+def test_architecture_md_lists_the_same_layers():
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (\d) ([a-z ]+) \| (.+) \|$", text, flags=re.MULTILINE)
+    documented = [(name, re.findall(r"`([a-z_/]+)`", cells)) for _, name, cells in rows]
+    assert [int(number) for number, _, _ in rows] == list(range(len(LAYERS)))
+    assert documented == LAYERS
+
+
+def kind_name_comparisons(tree: ast.Module) -> list[str]:
+    """`x.kind == "http"`, `kind in ("json", …)`, `{"http": 1}[kind]`: a kind's name
+    used to decide something."""
+    names = set(KINDS)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            named = [
+                sub
+                for operand in operands
+                for sub in ast.walk(operand)
+                if isinstance(sub, ast.Constant) and sub.value in names
+            ]
+            if named and "kind" in ast.unparse(node):
+                found.append(ast.unparse(node))
+        elif isinstance(node, ast.Dict) and any(
+            isinstance(key, ast.Constant) and key.value in names for key in node.keys
+        ):
+            found.append(ast.unparse(node))
+    return found
+
+
+def test_no_module_outside_sources_compares_a_kind_name():
+    found = {
+        module: comparisons
+        for module, tree in modules().items()
+        if not (module == "tally.sources" or module.startswith("tally.sources."))
+        and (comparisons := kind_name_comparisons(tree))
+    }
+    assert {module: found[module] for module in found if module not in PENDING_KIND_NAMES} == {}
+    assert set(found) == PENDING_KIND_NAMES, "switched to kind_of: remove from PENDING_KIND_NAMES"
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        'if source.kind == "http": pass',
+        'is_check = kind in ("http", "github")',
+        'DEFAULTS = {"http": 1}',
+        'up = getattr(source, "kind", "") != "json"',
+    ],
+)
+def test_a_kind_name_comparison_is_caught(code):
+    assert kind_name_comparisons(ast.parse(code)) != []
