@@ -33,8 +33,7 @@ class Dependencies:
     config: Config
     store: Store
     metrics: MetricWriter | None = None
-    # how old an event is, and the render's "now"; alerting reads the wall clock itself
-    # (when it claims messages and when it records their delivery)
+    # how old an event is, the render's "now", and alerting's (when messages are due)
     clock: Callable[[], datetime] = field(default=wall_clock)
 
 
@@ -65,9 +64,10 @@ def collect_event(dependencies: Dependencies, event: Any) -> None:
     """A collect event: the tick it stands for, collected (or the event dropped)."""
     config = dependencies.config
     max_age = config.stale_event_after.total_seconds()
-    tick = accepted_tick(event, max_age, now=dependencies.clock())
+    now = dependencies.clock()
+    tick = accepted_tick(event, max_age, now=now)
     if tick is not None:
-        collect_tick(config, tick, dependencies.store, dependencies.metrics)
+        collect_tick(config, tick, dependencies.store, dependencies.metrics, now=now)
 
 
 def render_event(dependencies: Dependencies, event: Any) -> None:

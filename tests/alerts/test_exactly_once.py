@@ -123,3 +123,29 @@ def test_a_late_tick_does_not_resolve_what_is_still_true(knob, receiver, tick_ru
     late = tick_runner(config, 3, now=START + timedelta(minutes=12, seconds=10))
     assert late.alerts is not None and late.alerts.resolved == []
     assert receiver.take() == []
+
+
+def test_the_functions_clock_is_alertings_clock(
+    firestore, knob, receiver, write_config, monkeypatch
+):
+    """main.collect's injected clock decides when a retry is due, as it decides an
+    event's age: a channel down at 08:00 is tried again when the clock says so."""
+    from dataclasses import replace
+
+    from tally import runtime
+    from tally.alerts.state import STATE_PATH, AlertState
+
+    _config(knob, receiver, write_config)
+    knob.set("price", 150)
+    receiver.down()
+    clock = {"now": START + timedelta(seconds=20)}
+    monkeypatch.setattr(
+        main,
+        "dependencies",
+        lambda: replace(runtime.from_environment(), clock=lambda: clock["now"]),
+    )
+    main.collect(pubsub_event(START))
+    store = runtime.from_environment().store
+    [message, _] = AlertState.from_document(store.get(STATE_PATH)).outbox
+    assert message.created == clock["now"].timestamp()
+    assert message.next_at == clock["now"].timestamp() + 60  # the first retry, a minute on
