@@ -286,7 +286,7 @@ def test_history_imported_after_a_render_shows_once_the_aggregates_forget_those_
     assert hole.isoformat() not in _daily_closes(tmp_path)
 
     # `tally import` of a past day: the next render finds the day written and folds it again
-    Importer(store, "price", "json").import_lines(
+    Importer(store, "price").import_lines(
         [f"{hole.isoformat()}T09:00:00Z,55", f"{hole.isoformat()}T10:00:00Z,66"]
     )
     result = render_site(config, store, tmp_path, now=NOW + timedelta(minutes=5))

@@ -334,6 +334,7 @@ class Stack:
     def import_history(self) -> None:
         """120 days of demo history, through the same code as `tally import`."""
         from tally.importer import Importer, Result, rows_from_samples
+        from tally.sources import kind_of
         from tally.store import Store
 
         store = Store(retention_days=self.config.retention_days)
@@ -350,7 +351,8 @@ class Stack:
             samples += demo.history(source.id, dense, self.start_tick, timedelta(minutes=1))
             rows = rows_from_samples(samples)
             result = Result()
-            Importer(store, source.id, source.kind).write_rows(rows, result)  # type: ignore[attr-defined]
+            importer = Importer(store, source.id, check=kind_of(source).is_check)
+            importer.write_rows(rows, result)
             total.imported += result.imported
             total.days_written += result.days_written
         self.say(
