@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from tally.render.history import AGG_VERSION, Aggregates, agg_path, load_blob, save_blob
 from tally.render.rows import Row, rows_of
 from tally.sample import Sample
+from tally.store import Day, tick_of
 
 TICK = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
@@ -77,3 +78,12 @@ def test_a_sample_read_from_its_day_document_is_a_named_row(store):
         up=1,
         degraded=True,
     )
+
+
+def test_every_minute_of_a_day_is_read_at_its_tick():
+    """rows_of reckons a key's time itself (the fold's hot loop): the same as the store's."""
+    keys = [f"{m // 60:02d}{m % 60:02d}" for m in range(1440)]
+    day = Day("a", "2024-02-29", {key: {"value": 1.0, "ok": True} for key in keys})
+    assert [row.tick for row in rows_of(day)] == [
+        int(tick_of("2024-02-29", key).timestamp()) for key in keys
+    ]

@@ -10,11 +10,11 @@ numpy conversion (series.py, stats.columns) turns rows into columns.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any, NamedTuple
 
 from tally.sample import finite
-from tally.store import Day, tick_of
+from tally.store import Day
 
 ERROR_CHARS = 500  # a failure reason as the page and the exports show it
 
@@ -75,6 +75,7 @@ class HourlyRow(NamedTuple):
 
 def rows_of(day: Day) -> list[Row]:
     """One row per tick (`day.samples` holds the ok sample where a tick has both)."""
+    start = int(datetime.combine(date.fromisoformat(day.date), time(), UTC).timestamp())
     rows = []
     for key in sorted(day.samples):
         s = day.samples[key]
@@ -84,17 +85,26 @@ def rows_of(day: Day) -> list[Row]:
             value, ok, error = None, False, f"{value} is not a number"
         rows.append(
             Row(
-                tick=int(tick_of(day.date, key).timestamp()),
-                value=value,
-                ok=ok,
-                error=error[:ERROR_CHARS] if isinstance(error, str) else None,
-                latency_ms=s.get("latency_ms"),
-                status=s.get("status"),
-                up=s.get("up"),
-                degraded=bool(s.get("degraded")),
+                start + _seconds_of(key),
+                value,
+                ok,
+                error[:ERROR_CHARS] if isinstance(error, str) else None,
+                s.get("latency_ms"),
+                s.get("status"),
+                s.get("up"),
+                bool(s.get("degraded")),
             )
         )
     return rows
+
+
+def _seconds_of(key: str) -> int:
+    """Seconds into its day of a sample key `HHMM` (store.key_of); the first render folds
+    a year of them, and this is several times quicker than parsing a time."""
+    hours, minutes = int(key[:2]), int(key[2:])
+    if len(key) != 4 or not (0 <= hours < 24 and 0 <= minutes < 60):
+        raise ValueError(f"not a sample key (HHMM): {key!r}")
+    return hours * 3600 + minutes * 60
 
 
 def day_of(rows: Sequence[Row]) -> DailyRow:
