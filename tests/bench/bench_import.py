@@ -51,7 +51,7 @@ def main() -> None:
                 store = Store(firestore.Client(project=PROJECT), retention_days=4000, timeout=60)
                 started = time.perf_counter()
                 with path.open("rb") as handle:
-                    result = Importer(store, "bench", "json").import_lines(CountingLines(handle))
+                    result = Importer(store, "bench").import_lines(CountingLines(handle))
                 elapsed = time.perf_counter() - started
                 assert result.rejected == 0 and result.imported + result.skipped == ROWS
                 print(

@@ -101,7 +101,8 @@ def naive_render(store, source_id: str, out: Path) -> int:  # type: ignore[no-un
 
 def _steady_renders(store, config, source_id: str, out: Path, start: datetime):  # type: ignore[no-untyped-def]
     """RUNS renders, each after one new sample, spaced so the source is redrawn."""
-    from tally.render.entry import detail_every, render_site
+    from tally.render.entry import render_site
+    from tally.render.plan import detail_every
     from tally.sample import Sample
 
     step = detail_every(config)

@@ -91,7 +91,7 @@ def test_an_imported_failure_does_replace_a_stored_value(store):
     tick = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
     store.write_samples([Sample("a", tick, ok=True, value=1.0)])
     result = Result()
-    Importer(store, "a", "json").write_rows(rows_from_samples([(tick, None, False)]), result)
+    Importer(store, "a").write_rows(rows_from_samples([(tick, None, False)]), result)
     assert result.replaced == 1
     [sample] = store.samples("a")
     assert not sample.ok and sample.value is None

@@ -95,7 +95,7 @@ def test_import_stores_rows_and_a_second_import_changes_nothing(
 
 def test_rows_cost_one_write_per_day_document(store):
     rows = [f"{iso(T0 + timedelta(minutes=i))},{i}" for i in range(3 * 1440)]
-    result = Importer(store, "clicks", "json").import_lines(rows)
+    result = Importer(store, "clicks").import_lines(rows)
     assert result.imported == 3 * 1440
     assert store.counter.writes == 3  # three days, one merge write each
     # each day document read once to skip what is stored, and nothing else: the renderer
@@ -112,7 +112,7 @@ def test_imported_day_documents_look_like_collected_ones(store):
 
     tick = T0 + timedelta(hours=3)
     store.write_sample(Sample(source_id="live", tick=tick, ok=True, value=5.0))
-    Importer(store, "imported", "json").import_lines([f"{iso(tick)},5"])
+    Importer(store, "imported").import_lines([f"{iso(tick)},5"])
     live = store.get("sources/live/days/2026-11-01")
     imported = store.get("sources/imported/days/2026-11-01")
     assert imported["source"] == "imported"
@@ -123,8 +123,21 @@ def test_imported_day_documents_look_like_collected_ones(store):
     assert store.summary("imported").last.value == 5.0
 
 
+def test_the_command_stores_the_rows_of_a_check_as_checks(capsys, tmp_path, config_file, store):
+    """`tally import` asks the source's kind whether it is a check (`echo` is `http`)."""
+    path = tmp_path / "echo.csv"
+    path.write_text(f"{iso(T0)},120.5,true\n{iso(T0 + timedelta(minutes=1))},80,true\n")
+    code, _, err = run(capsys, "import", "echo", str(path), "--config", config_file)
+    assert code == 0, err
+    samples = list(store.samples("echo"))
+    assert [(s.value, s.latency_ms, s.up) for s in samples] == [(120.5, 120.5, 1), (80.0, 80.0, 1)]
+    code, _, err = run(capsys, "import", "clicks", str(path), "--config", config_file)
+    assert code == 0, err
+    assert [(s.latency_ms, s.up) for s in store.samples("clicks")] == [(None, None)] * 2
+
+
 def test_http_check_rows_are_stored_as_checks(store):
-    Importer(store, "echo", "http").import_lines(
+    Importer(store, "echo", check=True).import_lines(
         [f"{iso(T0)},120.5,true", f"{iso(T0 + timedelta(minutes=1))},900,false"]
     )
     samples = list(store.samples("echo"))
@@ -203,7 +216,7 @@ def test_out_of_order_times_across_days_land_where_they_belong(store):
     random.Random(5).shuffle(shuffled)
     assert shuffled != times
     rows = [f"{int(t.timestamp())},{t.hour}" for t in shuffled]  # epoch seconds this time
-    result = Importer(store, "clicks", "json").import_lines(rows)
+    result = Importer(store, "clicks").import_lines(rows)
     assert result.imported == 40 and result.rejected == 0
     assert store.counter.writes == result.days == len({t.date() for t in times})
     samples = list(store.samples("clicks"))
@@ -214,10 +227,8 @@ def test_out_of_order_times_across_days_land_where_they_belong(store):
 
 
 def test_a_file_that_differs_replaces_what_it_names_and_keeps_the_rest(store):
-    Importer(store, "clicks", "json").import_lines(
-        [f"{iso(T0)},1", f"{iso(T0 + timedelta(minutes=1))},2"]
-    )
-    result = Importer(store, "clicks", "json").import_lines([f"{iso(T0)},10"])
+    Importer(store, "clicks").import_lines([f"{iso(T0)},1", f"{iso(T0 + timedelta(minutes=1))},2"])
+    result = Importer(store, "clicks").import_lines([f"{iso(T0)},10"])
     assert (result.imported, result.replaced, result.skipped) == (1, 1, 0)
     assert [s.value for s in store.samples("clicks")] == [10.0, 2.0]
 
@@ -308,13 +319,16 @@ def exported_text(capsys, config_file: str, source_id: str) -> str:
 
 
 def test_a_progress_bar_for_large_files(capsys, tmp_path, store):
+    """`tally import`'s bars (shown on a terminal), fed by the import's progress."""
+    from tally.commands.import_samples import Bars
     from tally.importer import CountingLines
 
     path = tmp_path / "p.csv"
     path.write_text("".join(f"{iso(T0 + timedelta(minutes=i))},{i}\n" for i in range(5000)))
     with path.open("rb") as handle:
-        result = Importer(store, "clicks", "json").import_lines(
-            CountingLines(handle), total_bytes=path.stat().st_size, show_progress=True
+        lines = CountingLines(handle)
+        result = Importer(store, "clicks").import_lines(
+            lines, progress=Bars(lines, path.stat().st_size)
         )
     assert result.imported == 5000
     err = capsys.readouterr().err

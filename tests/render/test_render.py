@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 from tally.config import parse_config
-from tally.render.entry import detail_every, render_site
+from tally.render.entry import render_site
+from tally.render.plan import detail_every
 from tally.sample import Sample
 
 from tests.render.seed import days_back, seed
@@ -284,8 +285,8 @@ def test_history_imported_after_a_render_shows_once_the_aggregates_forget_those_
     render_site(config, store, tmp_path, now=NOW)
     assert hole.isoformat() not in _daily_closes(tmp_path)
 
-    # `tally import` of a past day: the importer tells the renderer to fold it again
-    Importer(store, "price", "json").import_lines(
+    # `tally import` of a past day: the next render finds the day written and folds it again
+    Importer(store, "price").import_lines(
         [f"{hole.isoformat()}T09:00:00Z,55", f"{hole.isoformat()}T10:00:00Z,66"]
     )
     result = render_site(config, store, tmp_path, now=NOW + timedelta(minutes=5))

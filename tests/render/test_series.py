@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import numpy as np
+from tally.render.rows import DailyRow
 from tally.render.series import (
     moving_average,
     reduce_per_pixel,
@@ -50,12 +51,14 @@ def test_a_short_series_is_drawn_point_by_point():
     assert list(ry) == list(t * 2)
 
 
-def _daily(first: date, closes: list[float | None]) -> dict[str, list]:
+def _daily(first: date, closes: list[float | None]) -> dict[str, DailyRow]:
     """Daily rows whose open/high/low are derived from the close, so weeks are hand-checkable."""
     rows = {}
     for i, c in enumerate(closes):
         if c is not None:
-            rows[(first + timedelta(days=i)).isoformat()] = [c - 1, c + 2, c - 3, c, 1, 1, 0.0, 0]
+            rows[(first + timedelta(days=i)).isoformat()] = DailyRow(
+                c - 1, c + 2, c - 3, c, 1, 1, 0.0, 0
+            )
     return rows
 
 
@@ -116,8 +119,8 @@ def test_moving_average_of_too_few_values_is_empty():
 def test_uptime_bars_one_a_day_and_a_day_without_samples_has_no_bar_value():
     through = date(2026, 11, 21)
     daily = {
-        "2026-11-21": [None, None, None, None, 144, 144, 0.0, 0],
-        "2026-11-20": [None, None, None, None, 72, 144, 0.0, 0],
+        "2026-11-21": DailyRow(None, None, None, None, 144, 144, 0.0, 0),
+        "2026-11-20": DailyRow(None, None, None, None, 72, 144, 0.0, 0),
     }
     bars = uptime_bars(daily, through)
     assert len(bars.x) == 90 and str(bars.x[-1]) == "2026-11-21"

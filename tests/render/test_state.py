@@ -153,7 +153,7 @@ def test_an_import_that_lands_while_a_render_runs_reaches_the_charts(store, tmp_
     imported = []
 
     def import_the_hole():
-        Importer(store, "a", "json").import_lines([f"{hole.isoformat()}T10:00:00Z,66"])
+        Importer(store, "a").import_lines([f"{hole.isoformat()}T10:00:00Z,66"])
         imported.append(hole)
 
     store.write_sample(Sample("a", NOW + timedelta(minutes=2), ok=True, value=2.0))
@@ -187,7 +187,7 @@ def test_an_import_that_fails_half_way_still_reaches_the_charts(store, tmp_path)
     failing = FailsOnSecondWrite(store.client, timeout=20)
     rows = [f"{day.isoformat()}T23:30:00Z,{value}" for day, value in ((first, 55), (second, 66))]
     with pytest.raises(ConnectionError):
-        Importer(failing, "a", "json", writers=1).import_lines(rows)
+        Importer(failing, "a", writers=1).import_lines(rows)
 
     render_site(config, store, tmp_path, now=NOW + timedelta(minutes=5))
     assert _closes(tmp_path)[first.isoformat()] == 55.0  # the day it did write is drawn

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from tally.local.stack import fake_gcs_argv
+from tally.local.parts import fake_gcs_argv
 
 from tests.support.processes import Server, free_port
 

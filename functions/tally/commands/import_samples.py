@@ -12,11 +12,56 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tally import runtime
 from tally.commands import add_config_option, config_from
 
+if TYPE_CHECKING:  # the importer (and Firestore) load only when `tally import` runs
+    from tally.importer.parse import CountingLines
+
 MAX_PROBLEMS_SHOWN = 20
+
+
+class Bars:
+    """An import's progress (tally.importer.Progress) as tqdm bars on stderr: the bytes
+    of the file read, then the day documents written."""
+
+    def __init__(self, lines: CountingLines, total_bytes: int | None):
+        self.lines = lines
+        self.done_bytes = 0
+        self.bar = _bar(total_bytes, "reading", "B")
+
+    def row(self) -> None:
+        position = self.lines.tell_bytes()
+        self.bar.update(position - self.done_bytes)
+        self.done_bytes = position
+
+    def parsed(self) -> None:
+        self.bar.close()
+
+    def writing(self, days: int) -> None:
+        self.bar = _bar(days, "writing", " days")
+
+    def day(self) -> None:
+        self.bar.update(1)
+
+    def written(self) -> None:
+        self.bar.close()
+
+
+def _bar(total: int | None, what: str, unit: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        desc=what,
+        unit=unit,
+        unit_scale=unit == "B",
+        file=sys.stderr,
+        leave=False,
+        dynamic_ncols=True,
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,14 +78,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tally.importer import CountingLines, Importer
+    from tally.importer import Importer
+    from tally.importer.parse import CountingLines
+    from tally.sources import kind_of
 
     config = config_from(args)
     source = config.source(args.source_id)  # UnknownSource: reported by main()
     show = not args.no_progress and sys.stderr.isatty()
-    importer = Importer(runtime.store(config.retention_days), source.id, source.kind)  # type: ignore[attr-defined]
+    importer = Importer(
+        runtime.store(config.retention_days), source.id, check=kind_of(source).is_check
+    )
+
+    def lines_of(raw: Any, total_bytes: int | None) -> Any:
+        lines = CountingLines(raw)
+        return importer.import_lines(lines, progress=Bars(lines, total_bytes) if show else None)
+
     if args.file == "-":
-        result = importer.import_lines(CountingLines(sys.stdin.buffer), show_progress=show)
+        result = lines_of(sys.stdin.buffer, None)
     else:
         path = Path(args.file)
         try:
@@ -49,9 +103,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: cannot read {path}: {exc.strerror}", file=sys.stderr)
             return 1
         with handle:
-            result = importer.import_lines(
-                CountingLines(handle), total_bytes=path.stat().st_size, show_progress=show
-            )
+            result = lines_of(handle, path.stat().st_size)
     for problem in result.problems[:MAX_PROBLEMS_SHOWN]:
         print(f"{args.file}: {problem}", file=sys.stderr)
     if len(result.problems) > MAX_PROBLEMS_SHOWN:

@@ -1,13 +1,24 @@
 """The renderer: stored samples → charts, exports and HTML → a folder or the site bucket.
 
-    history.py   cached aggregates of closed days (daily OHLC, hourly, recent raw) and
-                 the render state, both kept through Store so every read is counted
-    series.py    pure data: gaps, per-pixel reduction, weekly candles, moving averages,
-                 uptime; what is handed to the plot is built here and nowhere else
-    charts.py    matplotlib (Agg) drawing of those series into PNG bytes
-    page.py      Jinja2 templates (site/templates) → HTML, exports, badges
-    publish.py   a folder or a GCS bucket; only changed bytes are written
-    entry.py     render_site(): decides what changed and puts it together
+    entry.py        render_site(): one run, from the overview and the changed days to
+                    the written overview; each due source folded, drawn and published
+    plan.py         what is redrawn when: config hash, detail interval, day- and
+                    week-closing charts, the rotation a run's budget (budget.py) cuts
+    state.py        the overview document (every source's card, the change mark)
+    history.py      each source's aggregates of closed days, folded once, and the
+                    render documents' blobs, all through Store so every read is counted
+    rows.py         the typed rows: Row (a sample), DailyRow, HourlyRow
+    stats.py        value at a time, change, uptime, status: pure functions over rows
+    view.py         one source in one render (its rows, kind, time) and its card
+    specs.py        the chart specifications of a source
+    series.py       pure numpy: gaps, per-pixel reduction, candles, moving averages, bars
+    charts.py       matplotlib (Agg) drawing of a specification into PNG bytes
+    page.py         Jinja2 templates (site/templates) → HTML; exports, badges, formats
+    site.py         the site's objects: index.html, status.json, incidents.json, and
+                    each source's page, charts, exports and badge
+    alerts_view.py  what the page shows of alerting, from the alert state
+    publish.py      a folder or a GCS bucket; only changed bytes are written
+    result.py       what a run did (RenderResult)
 
 Nothing here is imported by the collect path: pandas and matplotlib load only when a
 render runs.

@@ -27,20 +27,16 @@ from typing import Any
 
 from tally.deadlines import close_margin
 from tally.render.budget import Budget
-from tally.sample import finite
-from tally.store import Day, Store, tick_of
+from tally.render.rows import DailyRow, HourlyRow, Row, day_of, hours_of, rows_of
+from tally.store import Day, Store
 
+# The rows are stored as JSON arrays in the field order of rows.py's NamedTuples
+# (DailyRow, HourlyRow, Row), the layout version 3 has always had: no rebuild needed.
 AGG_VERSION = 3
 HOURLY_DAYS = 31
 RECENT_DAYS = 2
 RECENT_MIN = 200
-ERROR_CHARS = 500
 FOLD_PAGE = 60  # day documents per query when folding a long history
-
-# daily row:  [open, high, low, close, n_ok, n_total, latency_sum, latency_n]
-# hourly row: [close, min, max, mean, n_ok, n_total]   (mean of the ok values)
-# raw row:    [epoch, value, ok, error, latency_ms, status, up, degraded]
-OPEN, HIGH, LOW, CLOSE, N_OK, N_ALL, LAT_SUM, LAT_N = range(8)
 
 
 def agg_path(source_id: str) -> str:
@@ -70,44 +66,14 @@ def closable_day(now: datetime, stale_event_after: timedelta) -> date:
     return (now.astimezone(UTC) - margin).date() - timedelta(days=1)
 
 
-def raw_rows(day: Day) -> list[list[Any]]:
-    """One row per tick (`day.samples` holds the ok sample where a tick has both)."""
-    rows = []
-    for key in sorted(day.samples):
-        s = day.samples[key]
-        error = s.get("error")
-        value, ok = s.get("value"), bool(s.get("ok"))
-        if isinstance(value, float) and not finite(value):  # stored before tally refused it
-            value, ok, error = None, False, f"{value} is not a number"
-        rows.append(
-            [
-                int(tick_of(day.date, key).timestamp()),
-                value,
-                ok,
-                error[:ERROR_CHARS] if isinstance(error, str) else None,
-                s.get("latency_ms"),
-                s.get("status"),
-                s.get("up"),
-                bool(s.get("degraded")),
-            ]
-        )
-    return rows
-
-
-def _ohlc(rows: list[list[Any]]) -> list[Any]:
-    values = [r[1] for r in rows if r[2] and r[1] is not None]
-    latencies = [r[4] for r in rows if r[4] is not None]
-    n_ok = sum(1 for r in rows if r[2])
-    head = [values[0], max(values), min(values), values[-1]] if values else [None] * 4
-    return [*head, n_ok, len(rows), float(sum(latencies)), len(latencies)]
-
-
 @dataclass
 class Aggregates:
-    through: str | None = None
-    daily: dict[str, list[Any]] = field(default_factory=dict)
-    hourly: dict[str, list[Any]] = field(default_factory=dict)
-    recent: list[list[Any]] = field(default_factory=list)
+    """A source's closed days, folded once: what every long-range chart is drawn from."""
+
+    through: str | None = None  # the last UTC day folded in
+    daily: dict[str, DailyRow] = field(default_factory=dict)
+    hourly: dict[str, HourlyRow] = field(default_factory=dict)  # the last HOURLY_DAYS days
+    recent: list[Row] = field(default_factory=list)  # raw rows of the last RECENT_DAYS
     # what the renderer drew from these: objects (name -> md5 of what was uploaded),
     # long_through and week (the day / week the long-range charts were drawn to)
     drawn: dict[str, Any] = field(default_factory=dict)
@@ -115,7 +81,15 @@ class Aggregates:
     @classmethod
     def load(cls, store: Store, source_id: str) -> Aggregates:
         data = load_blob(store, agg_path(source_id))
-        return cls(**data) if data else cls()
+        if not data:
+            return cls()
+        return cls(
+            through=data.get("through"),
+            daily=DailyRow.stored(data.get("daily", {})),
+            hourly=HourlyRow.stored(data.get("hourly", {})),
+            recent=Row.stored(data.get("recent", [])),
+            drawn=data.get("drawn", {}),
+        )
 
     def save(self, store: Store, source_id: str) -> None:
         save_blob(store, agg_path(source_id), self.__dict__)
@@ -125,21 +99,14 @@ class Aggregates:
         for day in sorted(days, key=lambda d: d.date):
             if self.through and day.date <= self.through:
                 continue
-            rows = raw_rows(day)
+            rows = rows_of(day)
             if not rows:
                 continue
-            if self.recent and self.recent[-1][0] >= rows[0][0]:  # never twice the same tick
-                self.recent = [r for r in self.recent if r[0] < rows[0][0]]
-            self.daily[day.date] = _ohlc(rows)
-            hours: dict[str, list[list[Any]]] = {}
-            for row in rows:
-                hour = datetime.fromtimestamp(row[0], UTC).strftime("%Y-%m-%dT%H")
-                hours.setdefault(hour, []).append(row)
-            for hour, hour_rows in hours.items():
-                o = _ohlc(hour_rows)
-                values = [r[1] for r in hour_rows if r[2] and r[1] is not None]
-                mean = sum(values) / len(values) if values else None
-                self.hourly[hour] = [o[CLOSE], o[LOW], o[HIGH], mean, o[N_OK], o[N_ALL]]
+            first = rows[0].tick
+            if self.recent and self.recent[-1].tick >= first:  # never twice the same tick
+                self.recent = [r for r in self.recent if r.tick < first]
+            self.daily[day.date] = day_of(rows)
+            self.hourly.update(hours_of(rows))
             self.recent.extend(rows)
         if self.through is None or through.isoformat() > self.through:
             self.through = through.isoformat()
@@ -152,14 +119,14 @@ class Aggregates:
         if self.through and self.through >= first_day.isoformat():
             self.through = (first_day - timedelta(days=1)).isoformat()
             start = int(datetime.combine(first_day, datetime.min.time(), UTC).timestamp())
-            self.recent = [r for r in self.recent if r[0] < start]
+            self.recent = [r for r in self.recent if r.tick < start]
 
     def _prune(self, through: date) -> None:
         oldest_hour = (through - timedelta(days=HOURLY_DAYS - 1)).isoformat()
         self.hourly = {k: v for k, v in self.hourly.items() if k >= oldest_hour}
         start = datetime.combine(through - timedelta(days=RECENT_DAYS - 1), datetime.min.time())
         cut = int(start.replace(tzinfo=UTC).timestamp())
-        keep_from = next((i for i, r in enumerate(self.recent) if r[0] >= cut), len(self.recent))
+        keep_from = next((i for i, r in enumerate(self.recent) if r.tick >= cut), len(self.recent))
         keep_from = min(keep_from, max(0, len(self.recent) - RECENT_MIN))
         self.recent = self.recent[keep_from:]
 

@@ -10,13 +10,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from tally.formatting import format_number
+
+if TYPE_CHECKING:
+    from tally.render.rows import DailyRow, Row
 
 SITE = Path(__file__).resolve().parent.parent / "site"  # tally/site -> ../../site (a symlink)
 TEMPLATES = SITE / "templates"
@@ -114,7 +118,6 @@ def badge(card: dict[str, Any], status: str) -> bytes:
     return (json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-DAILY_FIELDS = ["date", "open", "high", "low", "close", "samples", "ok_samples"]
 CSV_FIELDS = [
     "resolution",
     "time",
@@ -133,24 +136,34 @@ def _num(value: Any) -> str:
     return "" if value is None else f"{value:.15g}"
 
 
-def export_json(card: dict[str, Any], daily: dict[str, list], raw: list[list]) -> bytes:
+def export_json(card: dict[str, Any], daily: Mapping[str, DailyRow], raw: Sequence[Row]) -> bytes:
     data = {
         "id": card["id"],
         "name": card["name"],
         "unit": card["unit"],
         "times": "UTC; daily rows are UTC days",
         "daily": [
-            dict(zip(DAILY_FIELDS, [day, *row[:6]], strict=True))
+            {
+                "date": day,
+                "open": row.open,
+                "high": row.high,
+                "low": row.low,
+                "close": row.close,
+                # sic: main has always written these two swapped here (the CSV has them
+                # right); kept as it is by the refactor of issue 12, to be fixed apart
+                "samples": row.n_ok,
+                "ok_samples": row.n_all,
+            }
             for day, row in sorted(daily.items())
         ],
         "recent": [
             {
-                "time": iso(r[0]),
-                "value": r[1],
-                "ok": r[2],
-                "error": r[3],
-                "latency_ms": r[4],
-                "status": r[5],
+                "time": iso(r.tick),
+                "value": r.value,
+                "ok": r.ok,
+                "error": r.error,
+                "latency_ms": r.latency_ms,
+                "status": r.status,
             }
             for r in raw
         ],
@@ -165,26 +178,26 @@ def _text(value: str | None) -> str:
     return "'" + value if value[0] in "=+-@\t\r" else value
 
 
-def export_csv(daily: dict[str, list], raw: list[list]) -> bytes:
+def export_csv(daily: Mapping[str, DailyRow], raw: Sequence[Row]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
-    for day, row in sorted(daily.items()):
-        o, h, lo, c, n_ok, n = row[:6]
-        writer.writerow(["day", day, _num(c), _num(o), _num(h), _num(lo), n, n_ok, "", ""])
+    for day, d in sorted(daily.items()):
+        prices = [_num(d.close), _num(d.open), _num(d.high), _num(d.low)]
+        writer.writerow(["day", day, *prices, d.n_all, d.n_ok, "", ""])
     for r in raw:
         writer.writerow(
             [
                 "sample",
-                iso(r[0]),
-                _num(r[1]),
+                iso(r.tick),
+                _num(r.value),
                 "",
                 "",
                 "",
                 1,
-                int(r[2]),
-                str(r[2]).lower(),
-                _text(r[3]),
+                int(r.ok),
+                str(r.ok).lower(),
+                _text(r.error),
             ]
         )
     return out.getvalue().encode("utf-8")

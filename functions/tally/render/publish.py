@@ -1,6 +1,7 @@
-"""Where the site goes: a folder (`tally render --out DIR`) or the public GCS bucket.
+"""Publishing: where the site goes (a folder or the GCS bucket), and only what changed.
 
-Only objects whose bytes changed are written. Every upload is a Class A operation
+A folder is `tally render --out DIR`; the bucket is the public site. Only objects
+whose bytes changed are written. Every upload is a Class A operation
 (5k a month free, see design.md "Cost budget"), so the renderer keeps the md5 of what
 it uploaded in its state document instead of asking the bucket (a list is Class A
 too). A folder is simply compared with what is on disk.
@@ -12,6 +13,7 @@ import contextlib
 import hashlib
 import os
 from pathlib import Path
+from typing import Protocol
 
 CACHE_CONTROL = "public, max-age=60"  # a new value shows within a couple of minutes
 
@@ -89,6 +91,33 @@ class BucketSink(Sink):
 
         with contextlib.suppress(NotFound):  # deletes are free operations in Cloud Storage
             self.bucket.blob(name).delete(timeout=self.timeout, retry=self._retry)
+
+
+class UploadLog(Protocol):
+    """Where a Publisher notes what it wrote and what it left (a RenderResult)."""
+
+    uploaded: list[str]
+    unchanged: list[str]
+
+
+class Publisher:
+    """Write objects to a sink unless the same bytes are there already; remember the md5
+    of each, so the next render can tell without asking the bucket."""
+
+    def __init__(self, sink: Sink, known: dict[str, str], log: UploadLog):
+        self.sink = sink
+        self.known = known  # name -> md5 of what the last render uploaded
+        self.log = log
+        self.written: dict[str, str] = {}  # name -> md5 of what this one put
+
+    def put(self, name: str, data: bytes) -> None:
+        digest = md5(data)
+        if self.sink.unchanged(name, digest, self.known):
+            self.log.unchanged.append(name)
+        else:
+            self.sink.write(name, data)
+            self.log.uploaded.append(name)
+        self.written[name] = digest
 
 
 def bucket_from_env() -> BucketSink:

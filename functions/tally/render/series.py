@@ -8,11 +8,16 @@ not proportional to the number of samples.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from tally.render.rows import DailyRow
 
 DAY = 86400
 
@@ -153,29 +158,34 @@ def day_range(first: date, last: date) -> list[date]:
 
 
 def daily_values(
-    daily: dict[str, list], first: date, last: date, column: int
+    daily: Mapping[str, DailyRow], first: date, last: date
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One value a calendar day from `first` to `last`; NaN on a day with no data."""
+    """The close of each calendar day from `first` to `last`; NaN on a day with no data."""
     days = day_range(first, last)
     values = []
     for day in days:
         row = daily.get(day.isoformat())
-        value = row[column] if row else None
+        value = row.close if row else None
         values.append(np.nan if value is None else float(value))
     return np.array(days, dtype="datetime64[D]"), np.array(values, dtype=float)
 
 
 def weekly_candles(
-    daily: dict[str, list], through: date, periods: tuple[int, ...] = (5, 25), weeks: int = 104
+    daily: Mapping[str, DailyRow],
+    through: date,
+    periods: tuple[int, ...] = (5, 25),
+    weeks: int = 104,
 ) -> Candles:
-    """OHLC of each closed Monday-to-Sunday week from daily OHLC rows [o, h, l, c, ...].
+    """OHLC of each closed Monday-to-Sunday week from the days' OHLC.
 
     A week without any value is a NaN candle, and every moving average window that
     contains it is NaN too, so a gap stays a gap. Only weeks that ended on or before
     `through` (the last closed day) are included: the chart changes once a week.
     """
     dated = sorted(
-        (date.fromisoformat(key), row) for key, row in daily.items() if row and row[3] is not None
+        (date.fromisoformat(key), row)
+        for key, row in daily.items()
+        if row and row.close is not None
     )
     last_sunday = through - timedelta(days=(through.weekday() + 1) % 7)
     if not dated or dated[0][0] > last_sunday:
@@ -189,13 +199,13 @@ def weekly_candles(
             break
         week = (day - first_monday).days // 7
         if np.isnan(o[week]):
-            o[week] = row[0]
-            h[week] = row[1]
-            lo[week] = row[2]
+            o[week] = row.open
+            h[week] = row.high
+            lo[week] = row.low
         else:
-            h[week] = max(h[week], row[1])
-            lo[week] = min(lo[week], row[2])
-        c[week] = row[3]
+            h[week] = max(h[week], row.high)
+            lo[week] = min(lo[week], row.low)
+        c[week] = row.close
     mondays = np.array(
         [first_monday + timedelta(weeks=i) for i in range(count)], dtype="datetime64[D]"
     )
@@ -215,12 +225,12 @@ def moving_average(values: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def uptime_bars(daily: dict[str, list], through: date, days: int = 90) -> Bars:
-    """Uptime ratio of each of the `days` closed days up to `through` (rows [..., ok, n])."""
+def uptime_bars(daily: Mapping[str, DailyRow], through: date, days: int = 90) -> Bars:
+    """Uptime ratio (ok samples / samples) of each of the `days` closed days to `through`."""
     first = through - timedelta(days=days - 1)
     x = np.array(day_range(first, through), dtype="datetime64[D]")
     ratio = []
     for day in day_range(first, through):
         row = daily.get(day.isoformat())
-        ratio.append(row[4] / row[5] if row and row[5] else np.nan)
+        ratio.append(row.n_ok / row.n_all if row and row.n_all else np.nan)
     return Bars(x, np.array(ratio, dtype=float))

@@ -1,0 +1,48 @@
+"""The store's writes for `tally import`: a day document created whole, or merged into.
+
+A collected sample is one merge on one field path (Store.write_sample). An imported
+day carries up to 1,440 samples, and a merge sends one field-mask path per sample
+field (~10,000 for a full day), which costs both the client and the emulator several
+times more than the same data as a create. So a day document that does not exist is
+created (one write, refused if it appeared meanwhile), and one that exists is merged
+into, with `replace` (a row says what its minute was: a failed row replaces a stored
+ok sample). Both build their data with Store.day_write, so an imported sample is
+stored exactly as a collected one (`expire_at`, `last_tick`, `written` included):
+`written` is also how the next render finds the days imported, past ones included.
+
+This is Store's own business, kept in its own module while store.py is being split
+(issue 12): it touches the Firestore client as Store does, and counts every write
+on Store's counter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tally.store import Store
+
+
+def read_day(store: Store, source_id: str, day: str) -> dict[str, Any] | None:
+    """The day document as stored (one read), or None when there is none yet."""
+    return store.get(store.day_path(source_id, day))
+
+
+def create_day(store: Store, source_id: str, day: str, samples: dict[str, dict[str, Any]]) -> bool:
+    """Create the day document with these samples: one write. False, and nothing
+    written, when it exists already (a live tick wrote it meanwhile)."""
+    from google.api_core.exceptions import AlreadyExists, Conflict
+
+    path, data = store.day_write(source_id, day, samples)
+    try:
+        store.client.document(path).create(data, retry=store.retry, timeout=store.timeout)
+    except (AlreadyExists, Conflict):
+        return False
+    store.counter.add("set", writes=1)
+    return True
+
+
+def merge_day(store: Store, source_id: str, day: str, samples: dict[str, dict[str, Any]]) -> None:
+    """Merge these samples into an existing day document, each replacing what its
+    minute held (ok or failed): one write."""
+    path, data = store.day_write(source_id, day, samples, replace=True)
+    store.set(path, data, merge=True)
