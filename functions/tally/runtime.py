@@ -78,9 +78,3 @@ def render_event(dependencies: Dependencies, event: Any) -> None:
     now = dependencies.clock()
     if accepted_tick(event, config.stale_event_after.total_seconds(), now=now) is not None:
         render_site(config, dependencies.store, now=now)
-
-
-def reset() -> None:
-    """Nothing is cached here any more (an instance keeps its `Dependencies` in
-    `main.dependencies`). Kept only while tests/render and tests/local still call it
-    (issue 12, the renderer's branch): delete it with those calls."""

@@ -40,9 +40,7 @@ def emulated(fake_gcs: FakeGcs, monkeypatch: pytest.MonkeyPatch) -> FakeGcs:
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", fake_gcs.url)
     for name in ("TALLY_CONFIG_YAML", "TALLY_CONFIG", "TALLY_CONFIG_OBJECT"):
         monkeypatch.delenv(name, raising=False)
-    runtime.reset()
     yield fake_gcs
-    runtime.reset()
 
 
 def upload(server: FakeGcs, bucket: str, name: str, body: bytes) -> str:

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
-from tally import runtime
 from tally.cli import main
 from tally.importer import Importer
 
@@ -47,9 +46,7 @@ def config_file(tmp_path, firestore, monkeypatch):
         encoding="utf-8",
     )
     monkeypatch.delenv("TALLY_CONFIG_YAML", raising=False)
-    runtime.reset()
     yield str(path)
-    runtime.reset()
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

@@ -7,7 +7,6 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 
 from cloudevents.http import CloudEvent
-from tally import runtime
 from tally.sample import Sample
 
 CONFIG_YAML = """
@@ -39,30 +38,22 @@ def _event(published: datetime) -> CloudEvent:
 def test_the_render_function_publishes_the_page_to_the_bucket(store, bucket, fake_gcs, monkeypatch):
     monkeypatch.setenv("TALLY_CONFIG_YAML", CONFIG_YAML)
     monkeypatch.delenv("TALLY_CONFIG", raising=False)
-    runtime.reset()
     now = datetime.now(UTC)
     store.write_sample(Sample("clicks", now - timedelta(minutes=3), ok=True, value=4242))
     import main
 
-    try:
-        main.render(_event(now))
-        with urllib.request.urlopen(fake_gcs.object_url(bucket, "index.html")) as response:
-            page = response.read().decode()
-        assert "from the function" in page and "4,242" in page
-        assert "s/clicks.html" in fake_gcs.names(bucket)
-    finally:
-        runtime.reset()
+    main.render(_event(now))
+    with urllib.request.urlopen(fake_gcs.object_url(bucket, "index.html")) as response:
+        page = response.read().decode()
+    assert "from the function" in page and "4,242" in page
+    assert "s/clicks.html" in fake_gcs.names(bucket)
 
 
 def test_a_stale_render_event_is_dropped_without_touching_the_bucket(
     store, bucket, fake_gcs, monkeypatch
 ):
     monkeypatch.setenv("TALLY_CONFIG_YAML", CONFIG_YAML)
-    runtime.reset()
     import main
 
-    try:
-        main.render(_event(datetime.now(UTC) - timedelta(hours=2)))
-        assert fake_gcs.names(bucket) == []
-    finally:
-        runtime.reset()
+    main.render(_event(datetime.now(UTC) - timedelta(hours=2)))
+    assert fake_gcs.names(bucket) == []

@@ -253,7 +253,6 @@ def test_check_uptime_over_24h_and_7d(store, tmp_path):
 
 
 def test_tally_render_writes_the_site_to_a_folder(store, tmp_path, monkeypatch, capsys):
-    from tally import runtime
     from tally.cli import main
 
     config = tmp_path / "tally.yaml"
@@ -264,13 +263,11 @@ def test_tally_render_writes_the_site_to_a_folder(store, tmp_path, monkeypatch, 
     store.write_sample(
         Sample("clicks", datetime.now(UTC) - timedelta(minutes=5), ok=True, value=42)
     )
-    runtime.reset()
     out = tmp_path / "site"
     assert main(["render", "--config", str(config), "--out", str(out)]) == 0
     assert "42" in (out / "index.html").read_text()
     assert (out / "s/clicks.html").is_file() and (out / "style.css").is_file()
     assert "1 of 1 source(s) redrawn" in capsys.readouterr().out
-    runtime.reset()
 
 
 def test_history_imported_after_a_render_shows_once_the_aggregates_forget_those_days(
