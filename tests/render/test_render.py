@@ -301,3 +301,15 @@ def test_history_imported_after_a_render_shows_once_the_aggregates_forget_those_
 def _daily_closes(folder):
     data = json.loads((folder / "data/price.json").read_text())
     return {row["date"]: row["close"] for row in data["daily"]}
+
+
+def test_the_json_and_csv_exports_count_a_days_samples_alike(store, tmp_path):
+    """24 hourly samples a day, two of them failed: 24 samples, 22 ok, in both files."""
+    day = TODAY - timedelta(days=1)
+    seed(store, "price", [day], 60, lambda t: None if t.hour in (3, 4) else 100.0)
+    render_site(_config(), store, tmp_path, now=NOW)
+    [row] = json.loads((tmp_path / "data/price.json").read_text())["daily"]
+    assert (row["date"], row["samples"], row["ok_samples"]) == (day.isoformat(), 24, 22)
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "data/price.csv").read_text())))
+    [csv_row] = [r for r in rows if r["resolution"] == "day"]
+    assert (csv_row["samples"], csv_row["ok_samples"]) == ("24", "22")

@@ -149,10 +149,8 @@ def export_json(card: dict[str, Any], daily: Mapping[str, DailyRow], raw: Sequen
                 "high": row.high,
                 "low": row.low,
                 "close": row.close,
-                # sic: main has always written these two swapped here (the CSV has them
-                # right); kept as it is by the refactor of issue 12, to be fixed apart
-                "samples": row.n_ok,
-                "ok_samples": row.n_all,
+                "samples": row.n_all,
+                "ok_samples": row.n_ok,
             }
             for day, row in sorted(daily.items())
         ],
