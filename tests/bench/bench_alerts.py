@@ -48,6 +48,11 @@ def _ops(counter: RpcCounter) -> tuple[int, int]:
     return counter.reads, counter.writes
 
 
+def _distinct(ops: list[tuple[int, int]]) -> str:
+    """Every distinct (reads, writes) seen, as "1, 1" (or "1, 1 / 2, 1" if they varied)."""
+    return " / ".join(f"{reads}, {writes}" for reads, writes in sorted(set(ops)))
+
+
 def bench_steady_state(url: str, hook: str) -> None:
     from tally.collector import collect_tick
 
@@ -74,7 +79,7 @@ def bench_steady_state(url: str, hook: str) -> None:
     )
     print("|---|---|---|")
     for count, due, idle in rows:
-        print(f"| {count} | {sorted(set(due))} | {sorted(set(idle))} |")
+        print(f"| {count} | {_distinct(due)} | {_distinct(idle)} |")
     per_day_reads = 1440  # every collect tick reads the alert state
     per_day_writes = 288  # ticks with samples write it
     samples = 50 * 288
