@@ -13,7 +13,7 @@ from tally.config import parse_config
 from tally.importer import Importer
 from tally.render.budget import Budget
 from tally.render.entry import render_site
-from tally.render.history import Aggregates, load_blob
+from tally.render.history import Aggregates, agg_path, load_blob
 from tally.render.publish import FolderSink
 from tally.render.state import OVERVIEW_PATH
 from tally.sample import Sample
@@ -115,11 +115,44 @@ def test_a_source_removed_from_the_config_leaves_the_bucket_and_the_state(store,
     assert not [name for name in names if "gone" in name]
     assert "s/keep.html" in names and "charts/keep-1y.png" in names
     assert "gone" not in load_blob(store, OVERVIEW_PATH)["sources"]
-    assert Aggregates.load(store, "gone").drawn == {}  # its render state is dropped
-    assert Aggregates.load(store, "gone").daily  # its history stays in Firestore
-    assert len(list(store.days("gone"))) == 3
+    assert store.get(agg_path("gone")) is None  # its render document is deleted
+    assert len(list(store.days("gone"))) == 3  # its history stays in Firestore
     with urllib.request.urlopen(fake_gcs.object_url(bucket, "status.json")) as response:
         assert [s["id"] for s in json.load(response)["sources"]] == ["keep"]
+
+    # added again, it is folded from its whole history and drawn again
+    again = render_site(_config(ids=["keep", "gone"]), store, now=NOW + timedelta(minutes=10))
+    assert "gone" in again.redrawn and "charts/gone-1y.png" in fake_gcs.names(bucket)
+    assert len(Aggregates.load(store, "gone").daily) == 3
+
+
+class OrderedSink(FolderSink):
+    """A site folder that remembers the order of its writes and deletes."""
+
+    def __init__(self, root):
+        super().__init__(root)
+        self.operations: list[tuple[str, str]] = []
+
+    def write(self, name, data):
+        self.operations.append(("write", name))
+        super().write(name, data)
+
+    def delete(self, name):
+        self.operations.append(("delete", name))
+        super().delete(name)
+
+
+def test_a_removed_sources_objects_go_only_after_the_page_stopped_linking_them(store, tmp_path):
+    _seed_all(store, ids=["keep", "gone"])
+    render_site(_config(ids=["keep", "gone"]), store, tmp_path, now=NOW)
+    sink = OrderedSink(tmp_path)
+
+    render_site(_config(ids=["keep"]), store, sink=sink, now=NOW + timedelta(minutes=5))
+
+    deleted = [i for i, (op, _) in enumerate(sink.operations) if op == "delete"]
+    index = sink.operations.index(("write", "index.html"))
+    assert deleted and index < min(deleted)
+    assert "s/gone.html" not in (tmp_path / "index.html").read_text()
 
 
 class ImportWhileRendering(FolderSink):
@@ -254,3 +287,30 @@ def test_a_render_out_of_time_continues_where_it_stopped_and_writes_the_overview
 
     quiet = render_site(config, store, tmp_path, now=closing + timedelta(minutes=5 * len(runs)))
     assert quiet.redrawn == [] and quiet.reads == 3
+
+
+class OnePageBudget(Budget):
+    """A budget that lets a run start its source, then runs out after the first page
+    of a long fold."""
+
+    def __init__(self):
+        super().__init__(None)
+        self.asked = 0
+
+    def exhausted(self) -> bool:
+        self.asked += 1
+        return self.asked > 1
+
+
+def test_an_import_into_days_a_cut_fold_already_covered_reaches_the_charts(store, tmp_path):
+    config = _config(ids=["a"])
+    history = days_back(TODAY - timedelta(days=1), 130)  # more than one fold page (60)
+    seed(store, "a", history, 60, _hour)
+    cut = render_site(config, store, tmp_path, now=NOW, budget=OnePageBudget())
+    assert cut.pending == ["a"]  # the fold stopped after its first page, saved
+    early = history[10] if history[10] < history[-1] else history[-11]
+    Importer(store, "a").import_lines([f"{early.isoformat()}T23:30:00Z,66"])
+
+    render_site(config, store, tmp_path, now=NOW + timedelta(minutes=5))
+
+    assert _closes(tmp_path)[early.isoformat()] == 66.0

@@ -13,7 +13,6 @@ state says that source's incidents changed (its `seq`).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -23,7 +22,7 @@ from tally.alerts import rules
 from tally.alerts.state import STATE_PATH, AlertState, OpenIncident
 from tally.config import Config, SourceBase
 from tally.formatting import format_elapsed
-from tally.render.page import format_time, iso
+from tally.render.page import format_time, iso, json_bytes
 from tally.store import Store, incidents
 
 HISTORY = 20  # incidents on a source's page
@@ -110,7 +109,7 @@ class AlertView:
                 for item in reversed(self.undeliverable(config, now))
             ],
         }
-        return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+        return json_bytes(data)
 
 
 def history(store: Store, source_id: str, tz: ZoneInfo) -> list[dict[str, Any]]:

@@ -102,7 +102,6 @@ def render_site(
     publisher = Publisher(sink, {} if force else dict(overview.objects), result)
     for name, data in page.static_files().items():
         publisher.put(name, data)
-    _remove_sources(run, overview)
 
     entries: dict[str, dict[str, Any]] = {}
     due: list[SourceBase] = []
@@ -128,6 +127,7 @@ def render_site(
         shown = entries[source.id].get("card") or _no_card(run, source)
         cards.append(site.with_status(shown, status_of(shown, run.step(source), now), config))
     site.publish_overview(publisher, config, cards, now, alerting)
+    _remove_sources(run, overview)  # after index.html stopped linking to their objects
 
     overview.objects = {**overview.objects, **publisher.written}
     overview.sources = entries
@@ -163,7 +163,9 @@ def _render_source(
         entry.pop("refold_from")
     complete, folded = update_aggregates(store, source.id, agg, plan.closed, run.budget)
     if not complete:
-        entry["pending"] = True  # what is left is in the saved aggregates
+        # what is folded so far is saved: a day written later that it already covers
+        # must be refolded (note_changes compares with `through`)
+        entry.update(pending=True, through=agg.through)
         return False
     through = date.fromisoformat(agg.through) if agg.through else plan.closed
     live = [
@@ -225,17 +227,16 @@ def _no_card(run: Run, source: SourceBase) -> dict[str, Any]:
 
 
 def _remove_sources(run: Run, overview: Overview) -> None:
-    """A source gone from the config: its objects leave the bucket and its render state
-    is dropped (one read and one write, once); its history stays in Firestore."""
+    """A source gone from the config: its objects leave the bucket and its render
+    document is deleted (one read and one write, once); its day documents stay in
+    Firestore, so a source added again is folded from its whole history."""
     kept = {source.id for source in run.config.sources}
     for source_id in [known for known in overview.sources if known not in kept]:
         agg = Aggregates.load(run.store, source_id)
         names = sorted(agg.drawn.get("objects", {}))
         for name in names:
             run.sink.delete(name)
-        if agg.drawn:
-            agg.drawn = {}
-            agg.save(run.store, source_id)
+        Aggregates.drop(run.store, source_id)
         del overview.sources[source_id]
         run.result.removed.append(source_id)
         run.result.deleted.extend(names)

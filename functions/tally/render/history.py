@@ -94,6 +94,11 @@ class Aggregates:
     def save(self, store: Store, source_id: str) -> None:
         save_blob(store, agg_path(source_id), self.__dict__)
 
+    @staticmethod
+    def drop(store: Store, source_id: str) -> None:
+        """Forget a removed source's aggregates (its day documents stay)."""
+        store.delete(agg_path(source_id))
+
     def fold(self, days: list[Day], through: date) -> None:
         """Fold closed day documents (oldest first) in and move `through` to `through`."""
         for day in sorted(days, key=lambda d: d.date):

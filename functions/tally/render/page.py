@@ -1,8 +1,9 @@
 """The page: Jinja2 templates from site/ with autoescape, exports, badges.
 
 Everything from outside (names, units, scraped text, failure reasons) reaches HTML
-only through an autoescaped template, and JSON only through json.dumps, so a source
-named `<img src=x onerror=alert(1)>` is text on the page, never markup.
+only through an autoescaped template, and JSON only through json_bytes (strict: no
+NaN or Infinity, which strict parsers reject), so a source named
+`<img src=x onerror=alert(1)>` is text on the page, never markup.
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ from tally.formatting import format_number
 
 if TYPE_CHECKING:
     from tally.render.rows import DailyRow, Row
+
+
+def json_bytes(data: Any, *, indent: int | None = 1) -> bytes:
+    """A public JSON object: UTF-8, strict (a non-finite number raises ValueError)."""
+    return (json.dumps(data, ensure_ascii=False, indent=indent, allow_nan=False) + "\n").encode()
+
 
 SITE = Path(__file__).resolve().parent.parent / "site"  # tally/site -> ../../site (a symlink)
 TEMPLATES = SITE / "templates"
@@ -115,7 +122,7 @@ def badge(card: dict[str, Any], status: str) -> bytes:
         "color": STATUS_COLOURS.get(status, "lightgrey"),
         "cacheSeconds": 300,
     }
-    return (json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8")
+    return json_bytes(data, indent=None)
 
 
 CSV_FIELDS = [
@@ -166,7 +173,7 @@ def export_json(card: dict[str, Any], daily: Mapping[str, DailyRow], raw: Sequen
             for r in raw
         ],
     }
-    return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    return json_bytes(data)
 
 
 def _text(value: str | None) -> str:

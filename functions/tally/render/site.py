@@ -9,7 +9,6 @@ notifications were sent from.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -149,4 +148,4 @@ def status_json(config: Config, cards: list[dict[str, Any]]) -> bytes:
             for c in cards
         ],
     }
-    return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    return page.json_bytes(data)

@@ -7,6 +7,7 @@ Each function answers from those alone, so a card, a chart and status.json agree
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -65,7 +66,8 @@ def change(
     ref = value_at(raw, daily, now - seconds)
     if value is None or ref is None or ref == 0:
         return None
-    return (value - ref) / abs(ref) * 100
+    percent = (value - ref) / abs(ref) * 100
+    return percent if math.isfinite(percent) else None  # 1e300 against 1e-320
 
 
 def uptime(

@@ -96,7 +96,6 @@ def card(view: SourceView) -> dict[str, Any]:
         "id": view.source.id,
         "name": view.source.display_name,
         "unit": view.unit,
-        "kind": kind_of(view.source).name,
         "check": view.check,
         "value": value,
         "value_text": format_quantity(value, view.source.unit),
