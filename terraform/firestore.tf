@@ -61,7 +61,8 @@ resource "google_firestore_field" "days_failures" {
   index_config {}
 }
 
-# `last_tick` (a Maximum transform, the newest tick of a day) is read, never queried.
+# `last_tick`: a field earlier versions wrote to every day document (never queried);
+# exempt so that the documents that still carry it cost no index entries.
 resource "google_firestore_field" "days_last_tick" {
   project    = var.project_id
   database   = google_firestore_database.main.name

@@ -3,7 +3,6 @@
     sources/{id}/days/{YYYY-MM-DD}    one document per source per UTC day
         samples.{HHMM}                an ok sample, keyed by its tick
         failures.{HHMM}               a failed sample, keyed by its tick
-        last_tick                     epoch seconds of the newest tick, a Maximum transform
         written                       the commit time of the last write (server timestamp)
         expire_at                     the TTL policy's field (day + retention)
 

@@ -2,10 +2,9 @@
 (see design.md; the day document's fields are in `day_document.py`).
 
 Writing a sample is one document write and no read: a merge on the tick's field path,
-so a redelivered tick overwrites itself, plus server-side transforms in the same
-write: `last_tick` keeps the newest tick however deliveries are ordered, `written` is
-when the document last changed, which is how the renderer finds what changed since
-its last run in one query (`changed_days`). A tick may run twice (a redelivery, two
+so a redelivered tick overwrites itself, plus a server timestamp in the same write:
+`written` is when the document last changed, which is how the renderer finds what
+changed since its last run in one query (`changed_days`). A tick may run twice (a redelivery, two
 instances at once) and the upstream may blink in between: failures and ok samples live
 under different field paths, and when both exist for a tick the ok sample is the one
 read, so a failure never replaces a stored success of the same tick. The source's
@@ -13,7 +12,8 @@ summary (last value, last ok, last error, failure streak) is derived when read f
 the newest day documents: nothing is ever incremented, so duplicates cannot skew it.
 
 Every document access goes through this class (and `transactions.py`, alerting's
-transactions on its client), which counts reads and writes: the benchmarks and tests
+transactions on its client, and `store_import.py`, the import's day documents), which
+counts reads and writes: the benchmarks and tests
 assert on those counts.
 """
 
@@ -35,7 +35,6 @@ from tally.day_document import (  # also imported from here by the layout's read
     key_of,
     sample_fields,
     sample_from,
-    tick_of,
 )
 from tally.sample import Sample, short_reason
 from tally.transactions import Transaction, incidents, transact  # noqa: F401 - alerts/ and render/ import them from here
@@ -53,7 +52,6 @@ class Day:
     source_id: str
     date: str
     samples: dict[str, dict[str, Any]]
-    last_tick: int | None = None
 
     def ordered(self) -> list[Sample]:
         return [
@@ -122,6 +120,11 @@ class Store:
         self.client.document(path).set(data, merge=merge, retry=self.retry, timeout=self.timeout)
         self.counter.add("set", writes=1)
 
+    def delete(self, path: str) -> None:
+        """Delete one document (Firestore bills a delete as a write)."""
+        self.client.document(path).delete(retry=self.retry, timeout=self.timeout)
+        self.counter.add("delete", writes=1)
+
     # --- samples -------------------------------------------------------------------
 
     def day_path(self, source_id: str, day: str) -> str:
@@ -143,13 +146,11 @@ class Store:
         import saying what a minute was) also deletes the other path of each key, so
         a failure can replace an ok sample; use it only on a document that exists.
         """
-        epochs = [int(tick_of(day, key).timestamp()) for key in samples]
         day_start = datetime.combine(date.fromisoformat(day), time(), tzinfo=UTC)
         data: dict[str, Any] = {
             "source": source_id,
             "date": day,
             "expire_at": day_start + timedelta(days=1) + self.retention,
-            "last_tick": firestore.Maximum(max(epochs)),
             "written": firestore.SERVER_TIMESTAMP,  # the renderer's change mark
         }
         # An empty map in a merge would replace the whole stored map: only non-empty ones.
@@ -183,9 +184,11 @@ class Store:
         """Store a tick's samples: still one document write each, in as few commits as
         Firestore allows (500 writes a commit), so a tick costs one round trip.
 
-        Returns what was stored, in order: the samples themselves, except one that
-        Firestore refused (a day document past its 1 MiB limit, say), which is stored
-        as a failed sample saying why, so it costs neither the tick nor the others.
+        Returns the tick's samples as they stand, in order: the samples themselves,
+        except one that Firestore refused (a day document past its 1 MiB limit, say),
+        which is stored as a failed sample saying why, so it costs neither the tick nor
+        the others. If even that cannot be stored (logged), the failed sample is still
+        returned: the tick reports it and alerting counts the failure.
         """
         stored: list[Sample] = []
         for start in range(0, len(samples), MAX_WRITES_PER_COMMIT):
@@ -245,7 +248,6 @@ class Store:
             source_id=source_id,
             date=data["date"],
             samples=effective_samples(data),
-            last_tick=data.get("last_tick"),
         )
 
     def day(self, source_id: str, day: str) -> Day | None:

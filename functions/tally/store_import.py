@@ -7,12 +7,12 @@ times more than the same data as a create. So a day document that does not exist
 created (one write, refused if it appeared meanwhile), and one that exists is merged
 into, with `replace` (a row says what its minute was: a failed row replaces a stored
 ok sample). Both build their data with Store.day_write, so an imported sample is
-stored exactly as a collected one (`expire_at`, `last_tick`, `written` included):
+stored exactly as a collected one (`expire_at` and `written` included):
 `written` is also how the next render finds the days imported, past ones included.
 
-This is Store's own business, kept in its own module while store.py is being split
-(issue 12): it touches the Firestore client as Store does, and counts every write
-on Store's counter.
+This is Store's own business in a module of its own (the import's whole-day writes
+are not the collector's): it touches the Firestore client as Store does, and counts
+every write on Store's counter.
 """
 
 from __future__ import annotations

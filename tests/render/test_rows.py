@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from tally.day_document import tick_of
 from tally.render.history import AGG_VERSION, Aggregates, agg_path, load_blob, save_blob
 from tally.render.rows import Row, rows_of
 from tally.sample import Sample
-from tally.store import Day, tick_of
+from tally.store import Day
 
 TICK = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
