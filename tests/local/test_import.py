@@ -11,6 +11,7 @@ import pytest
 import yaml
 from tally.cli import main
 from tally.importer import Importer
+from tally.sources import kind_named
 
 T0 = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
 
@@ -100,7 +101,7 @@ def test_rows_cost_one_write_per_day_document(store):
     assert store.counter.reads == 3
     day = store.day("clicks", "2026-11-02")
     assert day is not None and len(day.samples) == 1440
-    assert day.last_tick == int((T0 + timedelta(days=1, minutes=1439)).timestamp())
+    assert day.ordered()[-1].tick == T0 + timedelta(days=1, minutes=1439)
 
 
 def test_imported_day_documents_look_like_collected_ones(store):
@@ -134,7 +135,7 @@ def test_the_command_stores_the_rows_of_a_check_as_checks(capsys, tmp_path, conf
 
 
 def test_http_check_rows_are_stored_as_checks(store):
-    Importer(store, "echo", check=True).import_lines(
+    Importer(store, "echo", kind=kind_named("http")).import_lines(
         [f"{iso(T0)},120.5,true", f"{iso(T0 + timedelta(minutes=1))},900,false"]
     )
     samples = list(store.samples("echo"))
@@ -220,7 +221,7 @@ def test_out_of_order_times_across_days_land_where_they_belong(store):
     assert [s.tick for s in samples] == times
     assert [s.value for s in samples] == [float(t.hour) for t in times]
     newest = max(times)
-    assert store.day("clicks", newest.strftime("%Y-%m-%d")).last_tick == int(newest.timestamp())
+    assert store.day("clicks", newest.strftime("%Y-%m-%d")).ordered()[-1].tick == newest
 
 
 def test_a_file_that_differs_replaces_what_it_names_and_keeps_the_rest(store):

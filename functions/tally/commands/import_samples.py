@@ -85,9 +85,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_from(args)
     source = config.source(args.source_id)  # UnknownSource: reported by main()
     show = not args.no_progress and sys.stderr.isatty()
-    importer = Importer(
-        runtime.store(config.retention_days), source.id, check=kind_of(source).is_check
-    )
+    importer = Importer(runtime.store(config.retention_days), source.id, kind=kind_of(source))
 
     def lines_of(raw: Any, total_bytes: int | None) -> Any:
         lines = CountingLines(raw)

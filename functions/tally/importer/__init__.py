@@ -25,6 +25,7 @@ from tally.importer.parse import (
 from tally.importer.plan import day_batches
 from tally.importer.result import Result
 from tally.importer.write import WRITERS, write_days
+from tally.sources.kind import Kind
 from tally.store import Store
 
 
@@ -67,15 +68,15 @@ class Quiet:
 
 
 class Importer:
-    """Imports rows of one source into a Store. `check`: the source is a check
-    (kind_of(source).is_check), whose values are response times."""
+    """Imports rows of one source into a Store. `kind`: the source's kind, which says
+    how a row reads (a check's values are response times); default: a plain value."""
 
     def __init__(
-        self, store: Store, source_id: str, *, check: bool = False, writers: int = WRITERS
+        self, store: Store, source_id: str, *, kind: Kind | None = None, writers: int = WRITERS
     ):
         self.store = store
         self.source_id = source_id
-        self.check = check
+        self.kind = kind or Kind()  # the base kind: a plain value, nothing beside it
         self.writers = writers
 
     def import_lines(self, lines: Iterable[str], *, progress: Progress | None = None) -> Result:
@@ -91,7 +92,7 @@ class Importer:
     def write_rows(self, rows: Rows, result: Result, *, progress: Progress | None = None) -> None:
         """Plan and write rows already parsed (or made: parse.rows_from_samples)."""
         progress = progress or Quiet()
-        days = list(day_batches(rows, self.check, result))
+        days = list(day_batches(rows, self.kind, result))
         progress.writing(len(days))
         write_days(
             self.store, self.source_id, days, result, writers=self.writers, on_day=progress.day

@@ -20,6 +20,7 @@ from typing import Any
 from tally.importer.parse import Rows
 from tally.importer.result import Problem, Result
 from tally.sample import Sample
+from tally.sources.kind import Kind
 from tally.store import effective_samples, key_of, sample_fields
 
 IMPORTED_FAILURE = "failed (imported)"
@@ -31,22 +32,21 @@ class DayBatch:
     samples: dict[str, dict[str, Any]]  # HHMM -> the sample's stored fields
 
 
-def stored_fields(check: bool, value: float | None, ok: bool) -> dict[str, Any]:
-    """A row as the collector would have stored it, through the same `sample_fields`:
-    for a check (kind_of(source).is_check) the value is its response time."""
+def stored_fields(kind: Kind, value: float | None, ok: bool) -> dict[str, Any]:
+    """A row as the collector would have stored it, through the same `sample_fields`;
+    what else a row of this kind stores (a check's response time, up) the kind says."""
     sample = Sample(
         source_id="",
         tick=datetime.fromtimestamp(0, tz=UTC),
         ok=ok,
         value=value,
         error=None if ok else IMPORTED_FAILURE,
-        latency_ms=value if check else None,
-        up=(1 if ok else 0) if check else None,
+        **kind.imported(value, ok),
     )
     return sample_fields(sample)
 
 
-def day_batches(rows: Rows, check: bool, result: Result) -> Iterator[DayBatch]:
+def day_batches(rows: Rows, kind: Kind, result: Result) -> Iterator[DayBatch]:
     """Rows sorted by minute and grouped into days; repeats of a minute resolved."""
     batch: DayBatch | None = None
     previous_minute = None
@@ -57,7 +57,7 @@ def day_batches(rows: Rows, check: bool, result: Result) -> Iterator[DayBatch]:
         raw = rows.value[index]
         value = None if math.isnan(raw) else raw
         ok = bool(rows.ok[index])
-        wanted = stored_fields(check, value, ok)
+        wanted = stored_fields(kind, value, ok)
         if minute == previous_minute:
             if wanted == previous_wanted:
                 result.skipped += 1

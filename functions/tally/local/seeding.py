@@ -39,7 +39,7 @@ def seed_demo_history(
         samples = list(demo.history(source.id, start, dense, HISTORY_STEP))
         samples += demo.history(source.id, dense, start_tick, timedelta(minutes=1))
         result = Result()
-        importer = Importer(store, source.id, check=kind_of(source).is_check)
+        importer = Importer(store, source.id, kind=kind_of(source))
         importer.write_rows(rows_from_samples(samples), result)
         total.imported += result.imported
         total.days_written += result.days_written
