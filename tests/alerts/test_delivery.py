@@ -118,3 +118,20 @@ def test_a_secret_in_a_channel_url_reaches_the_channel_and_nowhere_else(
     for text in (logged, stored):
         assert secret not in text  # … and neither the secret
         assert f"127.0.0.1:{receiver.port}/hooks" not in text  # nor the URL
+
+
+def test_a_channel_urls_tokens_are_redacted_and_its_words_are_not(monkeypatch):
+    """Apprise may quote one part of a URL: the token-shaped ones are scrubbed from every
+    later log line and stored error, the ordinary words of other URLs and errors are not."""
+    from tally.alerts.channels import resolved_url
+    from tally.secrets import redact
+
+    monkeypatch.setenv(
+        "SLACK_HOOK", "https://hooks.slack.com/services/T0AB12CD/B9ZZ34/abcdEFGHijklMNOPqrstUVWX"
+    )
+    resolved_url("${env:SLACK_HOOK}")
+
+    assert redact("token abcdEFGHijklMNOPqrstUVWX rejected") == "token *** rejected"
+    assert redact("team T0AB12CD, hook B9ZZ34") == "team ***, hook ***"
+    kept = "GET https://api.example.com/services/status: 503 (channel 'terminal')"
+    assert redact(kept) == kept

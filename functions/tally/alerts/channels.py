@@ -3,8 +3,8 @@ short deadline, reported by the channel's *name* and service, never by its URL.
 
 A channel URL is a secret as a whole (a Slack webhook URL is its own token), and it may
 hold `${env:NAME}` parts: it is resolved only to send, and what was resolved is added
-to the redactor, together with the password, path segments and query values of the
-URL, which Apprise's own messages may quote one at a time.
+to the redactor, together with the password and the token-shaped path segments and
+query values of the URL, which Apprise's own messages may quote one at a time.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from tally.config import ENV_REF
 from tally.secrets import MissingSecret, protect, redact, resolve
 
 SEND_TIMEOUT = 10.0  # seconds for one message to one channel, whatever the service does
-_SECRETISH = 6  # URL parts at least this long are redacted (tokens, passwords, keys)
+_SECRETISH = 6  # URL parts this long with a digit are redacted (tokens, keys)
+_LONG_TOKEN = 16  # and any part this long, digits or not
 
 # Apprise reports through its own logger, which a deployed function's root handler would
 # print unredacted; tally reads each send's captured lines (AppriseResult) instead.
@@ -42,17 +43,29 @@ def _asset() -> Any:
     return AppriseAsset(app_id="tally", app_desc="tally", storage_mode="memory")
 
 
+def _token_shaped(piece: str) -> bool:
+    """A part of a URL that looks like a key, not a word: `T0123ABCD`, a 24-letter token;
+    not `services`, `webhooks` or an address, which ordinary log lines also contain."""
+    if len(piece) < _SECRETISH:
+        return False
+    return len(piece) >= _LONG_TOKEN or any(c.isdigit() for c in piece)
+
+
 def _protect_parts(url: str) -> None:
+    """Redact the URL and the parts of it Apprise's messages may quote one at a time:
+    its password, and every path segment and query value shaped like a token."""
     protect(url)
     try:
         parts = urlsplit(url)
     except ValueError:
         return
-    pieces = [parts.password or "", parts.username or ""]
+    if parts.password:
+        protect(parts.password)
+    pieces = [parts.username or ""]
     pieces += [unquote(segment) for segment in parts.path.split("/")]
     pieces += [value for _, value in parse_qsl(parts.query)]
     for piece in pieces:
-        if len(piece) >= _SECRETISH:
+        if _token_shaped(piece):
             protect(piece)
 
 
@@ -91,14 +104,6 @@ def check(name: str, template: str, environ: dict[str, str]) -> str | None:
     except ValueError as exc:
         return f"channel {name!r}: field 'notify.{name}': Apprise cannot use this URL: {exc}"
     return None
-
-
-def service_of(template: str) -> str:
-    """`JSON`, `E-Mail`, `Slack`…: what a log line may say about a channel."""
-    try:
-        return str(_instantiate(resolved_url(template)).service_name or "unknown service")
-    except (MissingSecret, ValueError):
-        return "unknown service"
 
 
 def _reason(result: Any, timeout: float) -> str:

@@ -5,9 +5,11 @@ A message is queued once per incident, kind and channel (its id says so). It is
 longer than any run that may hold it (CLAIM_SECONDS), so two runs never both send it
 and a run that died leaves it to a later tick. After sending, a second transaction
 records the outcome: delivered leaves the outbox; a failure waits 1, 2, 4, 8, then 10
-minutes between tries, up to MAX_ATTEMPTS or MAX_AGE_SECONDS, and is then recorded as
-undeliverable (the page shows it). One incident's messages to one channel go out in
-order: a "resolved" never overtakes its "firing".
+minutes between tries (tries at 0, 1, 3, 7, 15 … 65 minutes), up to MAX_ATTEMPTS,
+or fewer when a try finds the message older than MAX_AGE_SECONDS (ticks that stopped
+for a while), and is then recorded as undeliverable (the page shows it). Times are
+the tick's clock, so a retry is due on the tick 1, 2, 4… minutes later. One incident's
+messages to one channel go out in order: a "resolved" never overtakes its "firing".
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from tally.config import Config, SourceBase
 from tally.store import Transaction
 
 MAX_ATTEMPTS = 10
-MAX_AGE_SECONDS = 3600  # a message not delivered within an hour is recorded as failed
+MAX_AGE_SECONDS = 3600  # a failed try of a message this old is its last
 RETRY_FIRST_SECONDS = 60
 RETRY_MAX_SECONDS = 600
 # A claim must outlive any run that holds it: the collect function's timeout (300 s)
@@ -149,6 +151,7 @@ def record(
 ) -> None:
     state = AlertState.from_document(txn.get(STATE_PATH))
     by_id = {message.id: message for message in state.outbox}
+    per_incident: dict[str, dict[str, Any]] = {}  # one write per incident, all channels
     for sent, outcome in outcomes:
         message = by_id.get(sent.id)
         if message is None or message.claim != token:
@@ -177,5 +180,7 @@ def record(
                 message.next_at = wall + min(RETRY_MAX_SECONDS, backoff)
                 delivery.update(status="retrying", error=outcome.error)
         key = f"{message.kind}~{message.channel}"
-        txn.set(incident_path(message.incident), {"deliveries": {key: delivery}}, merge=True)
+        per_incident.setdefault(message.incident, {})[key] = delivery
+    for incident_id, deliveries in per_incident.items():
+        txn.set(incident_path(incident_id), {"deliveries": deliveries}, merge=True)
     txn.set(STATE_PATH, state.to_document())

@@ -43,6 +43,9 @@ from tally.config import Config, SourceBase
 from tally.sample import Sample
 from tally.store import Store, Transaction, transact
 
+# How far a tick may be ahead of the wall clock and still be judged at its own time.
+MAX_AHEAD_SECONDS = 60
+
 
 @dataclass
 class Plan:
@@ -142,7 +145,10 @@ def _evaluate(
             change_window=rules.change_window(source),
         )
     evaluated_before = state.evaluated
-    now = max(tick, state.evaluated or tick)  # a late tick never turns the clock back
+    # A late tick never turns the clock back; a tick ahead of the wall clock (a skewed
+    # clock, `tally collect --at` a future time) never moves it past the wall clock:
+    # judged in the future, every stale_after would fire and nothing could resolve.
+    now = min(max(tick, state.evaluated or tick), int(wall) + MAX_AHEAD_SECONDS)
     state.evaluated = now
     live: set[str] = set()
     for source in config.sources:

@@ -23,8 +23,6 @@ from tally.durations import format_duration
 from tally.formatting import format_elapsed, format_quantity
 from tally.sources import kind_of
 
-RULES = ("down", "stale", "above", "below", "change")
-
 
 @dataclass(frozen=True)
 class Finding:

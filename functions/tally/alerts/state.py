@@ -110,9 +110,6 @@ class AlertState:
             seq=raw.get("seq", {}),
         )
 
-    def copy(self) -> AlertState:
-        return AlertState.from_document(self.to_document())
-
     def bump(self, source_id: str) -> None:
         self.seq[source_id] = self.seq.get(source_id, 0) + 1
 
