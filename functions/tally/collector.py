@@ -10,17 +10,18 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from tally import logs
 from tally.config import Config, SourceBase, UnknownSource
+from tally.deadlines import SOURCE_GRACE, collect_start_budget
 from tally.metrics import MetricWriter
 from tally.sample import Sample, format_value
 from tally.schedule import floor_minute, is_due
-from tally.sources import kind_of, read
+from tally.sources import FetchError, kind_of, read
 from tally.store import Store
 
 if TYPE_CHECKING:
@@ -84,37 +85,87 @@ def _fetch_one(source: SourceBase, tick: datetime) -> Sample:
     return sample
 
 
+def _overdue(source: SourceBase, tick: datetime, reason: str) -> Sample:
+    """The failed sample of a source the tick stopped waiting for."""
+    reading = kind_of(source).failed(FetchError(reason, permanent=False))
+    logs.warning(f"{source.id}: failed: {reason}", source=source.id, error=reason)
+    return Sample(source_id=source.id, tick=tick, ok=False, error=reading.error, up=reading.up)
+
+
 def _fetch_and_store(
-    sources: list[SourceBase], tick: datetime, store: Store
+    sources: list[SourceBase],
+    tick: datetime,
+    store: Store,
+    *,
+    start_budget: float | None = None,
 ) -> list[tuple[Sample, float]]:
     """Fetch concurrently and store by group commit: while one commit is in flight the
     samples that arrive wait, then go together in the next. A tick then lasts about as
     long as its slowest source plus one small commit, at one document write per sample
     and a handful of round trips. Returns (sample, seconds after start) in config order,
     each sample as stored (one Firestore refused is stored as a failure saying why).
+
+    Whatever the sources do, the tick ends in time: a source still busy after its
+    `timeout` plus the grace (its page taking ages to parse) is a failed sample, and so
+    is a source not started within `start_budget` seconds (hundreds of sources hanging
+    at once); their threads are left to finish on their own.
     """
     started = time.perf_counter()
+    budget = start_budget if start_budget is not None else collect_start_budget().total_seconds()
+    grace = SOURCE_GRACE.total_seconds()
+    began: dict[int, float] = {}
     stored: dict[str, Sample] = {}
 
     def commit(batch: list[Sample]) -> None:
         for sample in store.write_samples(batch):
             stored[sample.source_id] = sample
 
-    def fetch(source: SourceBase) -> tuple[Sample, float]:
-        sample = _fetch_one(source, tick)  # never raises: a failure is a failed sample
-        return sample, time.perf_counter() - started
+    def fetch(index: int, source: SourceBase) -> Sample:
+        began[index] = time.perf_counter()
+        return _fetch_one(source, tick)  # never raises: a failure is a failed sample
 
+    def deadline(index: int) -> float:
+        if index in began:
+            return began[index] + sources[index].timeout.total_seconds() + grace
+        return started + budget
+
+    results: dict[int, tuple[Sample, float]] = {}
     pending: list[Sample] = []
     in_flight: Future[None] | None = None
     workers = min(MAX_CONCURRENT_FETCHES, len(sources))
-    with (
-        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="store") as writer,
-    ):
-        futures = [pool.submit(fetch, source) for source in sources]
-        for future in as_completed(futures):
-            pending.append(future.result()[0])
-            if in_flight is None or in_flight.done():
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch")
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+    try:
+        futures = {pool.submit(fetch, n, source): n for n, source in enumerate(sources)}
+        waiting = set(futures)
+        while waiting:
+            done, _ = wait(
+                waiting,
+                timeout=max(min(deadline(futures[f]) for f in waiting) - time.perf_counter(), 0),
+                return_when=FIRST_COMPLETED,
+            )
+            now = time.perf_counter()
+            for future in list(waiting):
+                index = futures[future]
+                if future in done or future.done():
+                    sample = future.result()
+                elif deadline(index) <= now:
+                    future.cancel()  # not started yet: it never will be
+                    source = sources[index]
+                    reason = (
+                        f"timed out after {source.timeout.total_seconds():g}s "
+                        "(reading the response)"
+                        if index in began
+                        else "not fetched: the tick ran out of time (too many sources "
+                        "waiting on slow servers)"
+                    )
+                    sample = _overdue(source, tick, reason)
+                else:
+                    continue
+                waiting.discard(future)
+                results[index] = (sample, now - started)
+                pending.append(sample)
+            if pending and (in_flight is None or in_flight.done()):
                 if in_flight is not None:
                     in_flight.result()  # a failed commit raises here
                 in_flight, pending = writer.submit(commit, pending), []
@@ -122,8 +173,11 @@ def _fetch_and_store(
             in_flight.result()
         if pending:
             commit(pending)
-        timed = [future.result() for future in futures]
-        return [(stored.get(sample.source_id, sample), seconds) for sample, seconds in timed]
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # overdue fetches end on their own
+        writer.shutdown(wait=True)
+    timed = [results[index] for index in range(len(sources))]
+    return [(stored.get(sample.source_id, sample), seconds) for sample, seconds in timed]
 
 
 def collect_tick(

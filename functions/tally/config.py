@@ -13,7 +13,6 @@ and the field, because that is what a user has to go and fix. Secrets stay as
 from __future__ import annotations
 
 import os
-import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from tally.sources.model import (  # noqa: F401 - re-exported: the schema as one
     Strict,
     UrlSource,
     duration,
+    http_url,
 )
 from tally.sources.registry import KINDS, source_union
 
@@ -81,9 +81,7 @@ class Config(Strict):
     @field_validator("site_url")
     @classmethod
     def _site_url(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError("must be an http:// or https:// URL")
-        return value
+        return None if value is None else http_url(value)
 
     @field_validator("notify")
     @classmethod

@@ -4,7 +4,7 @@ reason, never ok values, and every JSON tally writes is strict JSON."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ from tally.cli import main
 from tally.collector import collect_tick
 from tally.config import parse_config
 from tally.render.entry import render_site
+from tally.sample import Sample
 from tally.sources import read
 
 TICK = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
@@ -41,8 +42,20 @@ def json_source(url: str, **fields):
         ('{"v": 1e400}', "JMESPath 'v' is too large to store (over 1.8e308)"),
         (f'{{"v": {HUGE}}}', "JMESPath 'v' is an integer too large to store (over 1.8e308)"),
         (f'{{"v": "{HUGE}"}}', "JMESPath 'v': the number in '1000000000"),
+        (
+            '{"v": 1' + "0" * 5000 + "}",
+            "JMESPath 'v' is an integer too large to store (5001 digits)",
+        ),
     ],
-    ids=["nan", "infinity", "minus-infinity", "float-overflow", "long-integer", "long-text"],
+    ids=[
+        "nan",
+        "infinity",
+        "minus-infinity",
+        "float-overflow",
+        "long-integer",
+        "long-text",
+        "beyond-python-int-conversion",
+    ],
 )
 def test_a_value_that_is_not_a_finite_number_is_a_failure(hostile, body, reason):
     url = hostile.serve("/value", body, "application/json")
@@ -105,3 +118,22 @@ def test_an_empty_github_repository_has_no_commits(hostile):
     }
     reading = read(parse_config({"sources": [source]}).sources[0])
     assert reading.ok and reading.value == 0 and reading.status == 409
+
+
+def test_a_change_too_large_for_a_float_is_no_change_and_the_json_stays_strict(store, tmp_path):
+    """1e-300 yesterday, 1e300 now: the 24 h change is beyond a float; status.json says
+    null, not Infinity."""
+    day_ago = TICK - timedelta(days=1)
+    store.write_samples(
+        [
+            Sample("v", day_ago, ok=True, value=1e-300),
+            Sample("v", TICK, ok=True, value=1e300),
+        ]
+    )
+    config = parse_config({"sources": [json_source("https://example.test/")]})
+    site = tmp_path / "site"
+    render_site(config, store, site, now=TICK + timedelta(minutes=1))
+    for path in sorted(Path(site).rglob("*.json")):
+        strict_json(path.read_bytes())
+    [status] = strict_json((site / "status.json").read_bytes())["sources"]
+    assert status["value"] == 1e300 and status["change_24h_percent"] is None

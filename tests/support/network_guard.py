@@ -1,8 +1,8 @@
 """The suite's promise to the world: nothing in the test process reaches a non-loopback
 address. Every connection and name lookup of Python's `socket` module goes through
 the guard, which refuses (before anything leaves the machine) a connection to an
-address that is not loopback and a lookup of any name but a loopback one, and records
-it so that the test fails.
+address that is not loopback, a lookup of any name but a loopback one and a reverse
+lookup of anything but a loopback address, and records it so that the test fails.
 
 Names under the reserved `.invalid` and `.test` domains never resolve anywhere
 (RFC 6761): they fail at once as a resolver would say, without asking one, so
@@ -69,11 +69,17 @@ class NetworkGuard:
         original_connect_ex = socket.socket.connect_ex
         original_getaddrinfo = socket.getaddrinfo
         original_gethostbyname = socket.gethostbyname
+        original_gethostbyname_ex = socket.gethostbyname_ex
+        original_gethostbyaddr = socket.gethostbyaddr
+        original_getnameinfo = socket.getnameinfo
         self._originals = {
             "connect": original_connect,
             "connect_ex": original_connect_ex,
             "getaddrinfo": original_getaddrinfo,
             "gethostbyname": original_gethostbyname,
+            "gethostbyname_ex": original_gethostbyname_ex,
+            "gethostbyaddr": original_gethostbyaddr,
+            "getnameinfo": original_getnameinfo,
         }
 
         def connect(sock: socket.socket, address: Any) -> None:
@@ -104,10 +110,34 @@ class NetworkGuard:
             check_name(host)
             return original_gethostbyname(host)
 
+        def gethostbyname_ex(host: str) -> Any:
+            check_name(host)
+            return original_gethostbyname_ex(host)
+
+        def check_reverse(host: str) -> None:
+            # a reverse lookup (socket.getfqdn, smtplib's EHLO) may ask DNS: only a
+            # loopback address or name, which /etc/hosts answers, is let through
+            name = str(host)
+            if name.lower().rstrip(".") in LOOPBACK_NAMES or _is_local_address(name) is True:
+                return
+            raise guard._refuse(f"a reverse lookup of {name}")
+
+        def gethostbyaddr(host: str) -> Any:
+            check_reverse(host)
+            return original_gethostbyaddr(host)
+
+        def getnameinfo(address: Any, flags: int) -> Any:
+            if isinstance(address, tuple) and not flags & socket.NI_NUMERICHOST:
+                check_reverse(str(address[0]))
+            return original_getnameinfo(address, flags)
+
         socket.socket.connect = connect  # type: ignore[method-assign]
         socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
         socket.getaddrinfo = getaddrinfo
         socket.gethostbyname = gethostbyname
+        socket.gethostbyname_ex = gethostbyname_ex
+        socket.gethostbyaddr = gethostbyaddr
+        socket.getnameinfo = getnameinfo
 
     def uninstall(self) -> None:
         if not self._originals:
@@ -116,4 +146,7 @@ class NetworkGuard:
         socket.socket.connect_ex = self._originals["connect_ex"]  # type: ignore[method-assign]
         socket.getaddrinfo = self._originals["getaddrinfo"]
         socket.gethostbyname = self._originals["gethostbyname"]
+        socket.gethostbyname_ex = self._originals["gethostbyname_ex"]
+        socket.gethostbyaddr = self._originals["gethostbyaddr"]
+        socket.getnameinfo = self._originals["getnameinfo"]
         self._originals = {}

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Collection
@@ -36,7 +37,7 @@ from http import HTTPStatus
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from urllib3.exceptions import ConnectTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, ReadTimeoutError
 
 from tally.sources.connections import (
     FetchSockets,
@@ -100,32 +101,42 @@ class Response:
 # --- failures -------------------------------------------------------------------------
 
 
-def _failure_of(exc: requests.RequestException, url: str, timeout: float) -> FetchError:
-    """What a person reads about a transport failure, and whether it is permanent."""
-    host = requests.utils.urlparse(url).hostname or url
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and what it wraps: urllib3 and requests nest the socket's error
+    in `__cause__`, `reason` (MaxRetryError) or their arguments."""
     chain: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and len(chain) < 12:
+    pending: list[BaseException] = [exc]
+    while pending and len(chain) < 16:
+        current = pending.pop(0)
+        if any(current is seen for seen in chain):
+            continue
         chain.append(current)
-        current = current.__cause__ or current.__context__
-        if current is None and chain[-1].args and isinstance(chain[-1].args[-1], BaseException):
-            current = chain[-1].args[-1]
-    text = " ".join(repr(item) for item in chain)
-    if isinstance(exc, requests.Timeout) or "timed out" in text:
-        return FetchError(f"timed out after {timeout:g}s", permanent=False)
-    lookup = next((item for item in chain if isinstance(item, socket.gaierror)), None)
-    if (
-        lookup is not None
-        or "NameResolution" in text
-        or "Name or service not known" in text
-        or "getaddrinfo" in text
-    ):
+        wrapped = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        wrapped += [arg for arg in current.args if isinstance(arg, BaseException)]
+        pending += [item for item in wrapped if isinstance(item, BaseException)]
+    return chain
+
+
+def _failure_of(exc: requests.RequestException, url: str, timeout: float) -> FetchError:
+    """What a person reads about a transport failure, and whether it is permanent;
+    decided by the types of the errors, never by their text (which quotes the URL)."""
+    host = requests.utils.urlparse(url).hostname or url
+    chain = _causes(exc)
+
+    def found(*types: type[BaseException]) -> BaseException | None:
+        return next((item for item in chain if isinstance(item, types)), None)
+
+    if found(socket.gaierror, NameResolutionError):
         # the resolver says whether the name does not exist or it could not tell now
-        gone = lookup is not None and lookup.errno in NO_SUCH_NAME
+        lookup = found(socket.gaierror)
+        gone = isinstance(lookup, socket.gaierror) and lookup.errno in NO_SUCH_NAME
         return FetchError(f"host not found: {host}", permanent=gone)
-    if any(isinstance(item, ConnectionRefusedError) for item in chain) or "refused" in text:
+    if found(ConnectionRefusedError):
         return FetchError(f"connection refused by {host}", permanent=False)
-    if isinstance(exc, requests.exceptions.SSLError):
+    # (urllib3's NewConnectionError is a ConnectTimeoutError: refused and lookups first)
+    if isinstance(exc, requests.Timeout) or found(TimeoutError, ReadTimeoutError):
+        return FetchError(f"timed out after {timeout:g}s", permanent=False)
+    if found(requests.exceptions.SSLError, ssl.SSLError):
         # a certificate that does not match, an unknown authority: the same next time
         return FetchError(f"TLS error talking to {host}", permanent=True)
     if isinstance(exc, requests.ConnectionError):

@@ -38,15 +38,27 @@ class Constant(str):
     strict JSON has no such thing, and no chart or strict reader can take them."""
 
 
+class HugeInteger(str):
+    """An integer literal longer than Python converts (4,300 digits): far beyond a
+    float anyway, kept as its digits so that the failure can say so."""
+
+
+def _parse_int(digits: str) -> int | HugeInteger:
+    return HugeInteger(digits) if len(digits.lstrip("-")) > 4300 else int(digits)
+
+
 def load_json(text: str | bytes, *, strict: bool = True) -> Any:
-    """JSON as Python reads it, except that the non-standard constants stay visible."""
-    return json.loads(text, parse_constant=Constant, strict=strict)
+    """JSON as Python reads it, except that the non-standard constants and integers
+    too long to convert stay visible."""
+    return json.loads(text, parse_constant=Constant, parse_int=_parse_int, strict=strict)
 
 
 def to_number(found: object, what: str, decimal: str) -> float:
     """A JSON scalar as a finite float: numbers as they are, strings as people write them."""
     if isinstance(found, Constant):
         raise FetchError(f"{what} is {found}, not a number")
+    if isinstance(found, HugeInteger):
+        raise FetchError(f"{what} is an integer too large to store ({len(found)} digits)")
     if isinstance(found, bool):
         return 1.0 if found else 0.0
     if isinstance(found, int):

@@ -17,16 +17,16 @@ from typing import Any, Literal
 from croniter import CroniterBadDateError, croniter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tally.deadlines import COLLECT_FUNCTION_TIMEOUT
+from tally.deadlines import COLLECT_FUNCTION_TIMEOUT, MAX_SOURCE_TIMEOUT
 from tally.durations import parse_duration
 from tally.secrets import ENV_REF
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 HTTP_URL = re.compile(r"^https?://[^/\s]+")
 # A source's fetch ends within its timeout (+0.5 s), whatever the server does; the tick
-# then stores its samples (the store's 30 s deadline) and writes metrics (20 s). The
-# collect function's timeout (terraform/functions.tf, tally/deadlines.py) must hold it all.
-MAX_TIMEOUT = timedelta(seconds=120)
+# stops starting fetches in time for the last one, the store and the metrics to fit in
+# the collect function's timeout (tally/deadlines.py, terraform/functions.tf).
+MAX_TIMEOUT = MAX_SOURCE_TIMEOUT
 
 
 class Strict(BaseModel):
