@@ -27,7 +27,9 @@ locals {
   # in tally.yaml wins over it, in the core).
   config_object_name = "config/tally-${sha256(local.config_text)}.yaml"
   config_object_url  = "gs://${local.source_bucket_name}/${local.config_object_name}"
-  site_url           = "https://storage.googleapis.com/${local.site_bucket_name}"
+  # a private site (site_public = false) is read signed in, at storage.cloud.google.com
+  site_host = var.site_public ? "storage.googleapis.com" : "storage.cloud.google.com"
+  site_url  = "https://${local.site_host}/${local.site_bucket_name}"
 
   # The functions' environment: a handful of short values whatever the number of
   # sources (all of a function's variables share 32 KiB). Secrets are bound apart

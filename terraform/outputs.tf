@@ -1,6 +1,6 @@
 output "page_url" {
-  description = "The public page (index.html of the site bucket). It appears after the first render, within render_every of the apply."
-  value       = "https://storage.googleapis.com/${google_storage_bucket.site.name}/index.html"
+  description = "The page (index.html of the site bucket; with site_public = false, read signed in). It appears after the first render, within render_every of the apply."
+  value       = "https://${local.site_host}/${google_storage_bucket.site.name}/index.html"
 }
 
 locals {

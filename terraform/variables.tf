@@ -46,7 +46,7 @@ variable "config_path" {
 
 variable "name_prefix" {
   type        = string
-  description = "Prefix of every resource name (functions, topics, jobs, service accounts, secrets), so that two deployments can share a project."
+  description = "Prefix of the names of functions, topics, jobs, service accounts, secrets and buckets. One deployment per project all the same: the (default) Firestore database, its documents and the custom.googleapis.com/tally/* metrics are not prefixed."
   default     = "tally"
 
   validation {

@@ -151,8 +151,7 @@ def check_parsed(parsed: dict[str, dict[str, Any]], schemas: dict[str, Any]) -> 
                         schema = known[kind].get(type_name)
                         if schema is None:
                             problems.append(
-                                f"{where}: unknown {kind} type {type_name!r} "
-                                f"(provider {provider})"
+                                f"{where}: unknown {kind} type {type_name!r} (provider {provider})"
                             )
                             continue
                         problems += _check_block(body, schema, where, True)

@@ -32,7 +32,9 @@ def test_one_alert_condition_by_default_whatever_the_sources(
     config = write_many_sources(tmp_path / "tally.yaml", count)
     per_source = tools.evaluate("local.per_source_condition_count", config)
     assert per_source == 0
-    policies = {name: body for _, _, name, body in resources(parsed, "google_monitoring_alert_policy")}
+    policies = {
+        name: body for _, _, name, body in resources(parsed, "google_monitoring_alert_policy")
+    }
     assert set(policies) == {"watchdog", "stale", "threshold", "change"}
     watchdog = policies.pop("watchdog")
     assert watchdog["count"] == "${var.watchdog_alert ? 1 : 0}"
@@ -142,7 +144,9 @@ def test_a_channel_url_is_only_ever_in_the_config_text(
     )
     evaluable = locals_of({"main.tf": parsed["main.tf"]})  # main.tf: locals only
     names = sorted(
-        key for key in evaluable if not key.startswith("__") and key not in ("config", "config_text")
+        key
+        for key in evaluable
+        if not key.startswith("__") and key not in ("config", "config_text")
     )
     derived = tools.evaluate(
         "{ " + ", ".join(f"{name} = local.{name}" for name in names) + " }",

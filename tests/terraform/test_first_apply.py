@@ -249,7 +249,8 @@ def test_plan_structure_at_1000_sources(terraform_bin: Path, thousand: Path) -> 
     derived = tools.evaluate(
         "{ sources = length(local.sources), secrets = local.secret_names,"
         " conditions = local.per_source_condition_count,"
-        " dashboards = { for k, d in local.dashboards : k => [for w in d.gridLayout.widgets : w.title] } }",
+        " dashboards = { for k, d in local.dashboards :"
+        " k => [for w in d.gridLayout.widgets : w.title] } }",
         thousand,
     )
     assert derived["sources"] == 1000
@@ -339,3 +340,12 @@ def test_public_site_is_an_explicit_choice(parsed: dict[str, dict[str, Any]]) ->
     variable = variables_of(parsed)["site_public"]
     assert variable["default"] is True
     assert "domain-restricted sharing" in variable["description"]
+
+
+def test_links_to_a_private_site_go_where_it_is_read_signed_in(terraform_bin: Path) -> None:
+    """Alert messages link to the page: with site_public = false, at the address a signed
+    in reader can open (storage.googleapis.com refuses private objects)."""
+    public = tools.evaluate("local.site_url", tools.EXAMPLE_CONFIG)
+    private = tools.evaluate("local.site_url", tools.EXAMPLE_CONFIG, site_public="false")
+    assert public == "https://storage.googleapis.com/tally-test-project-tally-site"
+    assert private == "https://storage.cloud.google.com/tally-test-project-tally-site"

@@ -1,6 +1,6 @@
-"""The promises of issue 4 (and what later issues changed of them), pinned over python-hcl2's parse of terraform/ and over what
-`terraform console` derives from a tally.yaml (main.tf is locals only, so it evaluates
-with no provider)."""
+"""The promises of issue 4 (and what later issues changed of them), pinned over
+python-hcl2's parse of terraform/ and over what `terraform console` derives from a
+tally.yaml (main.tf is locals only, so it evaluates with no provider)."""
 
 from __future__ import annotations
 
