@@ -1,4 +1,4 @@
-"""Sessions: `tests` (what CI runs), `lint`, `bench`.
+"""Sessions: `tests` (what CI runs), `local` (the stack with the demo), `lint`, `bench`.
 
 Every session installs tally from this checkout into its own virtualenv, so a
 fresh clone needs only Python, nox and the machine prerequisites in README.md.

@@ -18,7 +18,7 @@ KINDS = ("json", "html", "http", "github")
 NOTIFY = {
     "team": "${env:SLACK_WEBHOOK_URL}",
     "me": "mailtos://${env:SMTP_USER}:${env:SMTP_PASSWORD}@smtp.example.com?to=me@example.com",
-    "phone": "ntfy://ntfy.sh/tally-generated-topic",
+    "phone": "ntfys://ntfy.sh/tally-generated-topic",
 }
 
 

@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         type=_port_base,
         default=DEFAULT_PORT_BASE,
-        help=f"first of six consecutive loopback ports (default {DEFAULT_PORT_BASE})",
+        help=f"first of seven consecutive loopback ports (default {DEFAULT_PORT_BASE})",
     )
     parser.add_argument(
         "--tick-seconds",
