@@ -71,7 +71,10 @@ def bench_steady_state(url: str, hook: str) -> None:
             result = collect_tick(config, start + timedelta(minutes=minute), store)
             reads, writes = (a - b for a, b in zip(_ops(counter), before, strict=True))
             samples = len(result.samples)
-            assert result.alerts is not None and not result.alerts.opened
+            assert result.alerts is not None and not result.alerts.opened, (
+                [(i.id, i.summary) for i in result.alerts.opened][:3],
+                [(s.source_id, s.error) for s in result.samples if not s.ok][:3],
+            )
             (due if samples else idle).append((reads, writes - samples))
         rows.append((count, due, idle))
     print(
