@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 # Fetches wait on the network, not the CPU: 64 threads cost little memory and let a
 # personal set of sources (the free-tier promise is 50) go out in one wave.
 MAX_CONCURRENT_FETCHES = int(os.environ.get("TALLY_MAX_CONCURRENCY", "64"))
+SCAN_SECONDS = 0.1  # how often a tick looks for fetches past their deadline
 
 
 @dataclass
@@ -93,11 +94,7 @@ def _overdue(source: SourceBase, tick: datetime, reason: str) -> Sample:
 
 
 def _fetch_and_store(
-    sources: list[SourceBase],
-    tick: datetime,
-    store: Store,
-    *,
-    start_budget: float | None = None,
+    sources: list[SourceBase], tick: datetime, store: Store
 ) -> list[tuple[Sample, float]]:
     """Fetch concurrently and store by group commit: while one commit is in flight the
     samples that arrive wait, then go together in the next. A tick then lasts about as
@@ -107,11 +104,13 @@ def _fetch_and_store(
 
     Whatever the sources do, the tick ends in time: a source still busy after its
     `timeout` plus the grace (its page taking ages to parse) is a failed sample, and so
-    is a source not started within `start_budget` seconds (hundreds of sources hanging
-    at once); their threads are left to finish on their own.
+    is a source not started within the start budget (hundreds of sources hanging at
+    once); their threads are left to finish on their own. Overdue fetches are looked
+    for every SCAN_SECONDS, not at every completion (1,000 sources would make that
+    quadratic).
     """
     started = time.perf_counter()
-    budget = start_budget if start_budget is not None else collect_start_budget().total_seconds()
+    budget = collect_start_budget().total_seconds()
     grace = SOURCE_GRACE.total_seconds()
     began: dict[int, float] = {}
     stored: dict[str, Sample] = {}
@@ -124,10 +123,19 @@ def _fetch_and_store(
         began[index] = time.perf_counter()
         return _fetch_one(source, tick)  # never raises: a failure is a failed sample
 
-    def deadline(index: int) -> float:
+    def overdue(index: int, now: float) -> Sample | None:
+        source = sources[index]
         if index in began:
-            return began[index] + sources[index].timeout.total_seconds() + grace
-        return started + budget
+            if now < began[index] + source.timeout.total_seconds() + grace:
+                return None
+            reason = f"timed out after {source.timeout.total_seconds():g}s (reading the response)"
+        elif now < started + budget:
+            return None
+        else:
+            reason = (
+                "not fetched: the tick ran out of time (too many sources waiting on slow servers)"
+            )
+        return _overdue(source, tick, reason)
 
     results: dict[int, tuple[Sample, float]] = {}
     pending: list[Sample] = []
@@ -138,32 +146,25 @@ def _fetch_and_store(
     try:
         futures = {pool.submit(fetch, n, source): n for n, source in enumerate(sources)}
         waiting = set(futures)
+        next_scan = started + SCAN_SECONDS
         while waiting:
             done, _ = wait(
                 waiting,
-                timeout=max(min(deadline(futures[f]) for f in waiting) - time.perf_counter(), 0),
+                timeout=max(next_scan - time.perf_counter(), 0),
                 return_when=FIRST_COMPLETED,
             )
             now = time.perf_counter()
-            for future in list(waiting):
-                index = futures[future]
-                if future in done or future.done():
-                    sample = future.result()
-                elif deadline(index) <= now:
-                    future.cancel()  # not started yet: it never will be
-                    source = sources[index]
-                    reason = (
-                        f"timed out after {source.timeout.total_seconds():g}s "
-                        "(reading the response)"
-                        if index in began
-                        else "not fetched: the tick ran out of time (too many sources "
-                        "waiting on slow servers)"
-                    )
-                    sample = _overdue(source, tick, reason)
-                else:
-                    continue
+            finished = [(future, future.result()) for future in done]
+            if now >= next_scan:
+                next_scan = now + SCAN_SECONDS
+                for future in waiting - done:
+                    late = overdue(futures[future], now)
+                    if late is not None and not future.done():
+                        future.cancel()  # not started yet: it never will be
+                        finished.append((future, late))
+            for future, sample in finished:
                 waiting.discard(future)
-                results[index] = (sample, now - started)
+                results[futures[future]] = (sample, now - started)
                 pending.append(sample)
             if pending and (in_flight is None or in_flight.done()):
                 if in_flight is not None:
