@@ -5,10 +5,11 @@ Every source kind goes through `fetch_url`, so every kind gets the same limits:
 - **One hard deadline** (`timeout`) for the whole fetch: connecting, every retry and
   redirect, the headers and the body. requests' own timeouts are per socket operation,
   so a server that drips a byte a second would hold a source (and the tick, and its
-  metrics) until the function is killed. The request runs in a worker thread; the
-  caller stops waiting at the deadline and shuts the fetch's sockets down
-  (`sources/connections.py`), so the worker ends too instead of lingering into the
-  next tick.
+  metrics) until the function is killed. At the deadline one shared thread shuts the
+  fetch's sockets down (`sources/connections.py`, Reaper): a blocked read returns at
+  once and the fetch fails as timed out, and nothing lingers into the next tick. (A
+  name lookup cannot be cut; the collector stops waiting for a source at its timeout
+  plus 0.5 s whatever it is doing.)
 - A 5 MiB cap on the (decoded) body: a URL pointing at a video, or a gzip bomb, must
   not exhaust the function's memory.
 - Retries only of a connection that never opened, and only when its failure is not
@@ -28,7 +29,6 @@ from __future__ import annotations
 import logging
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -40,6 +40,7 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, ReadTimeoutError
 
 from tally.sources.connections import (
+    REAPER,
     FetchSockets,
     redirected_method,
     refused_redirect,
@@ -172,7 +173,7 @@ def _send(
     again (CONNECT_RETRIES times) unless its failure is permanent."""
     for attempt in range(CONNECT_RETRIES + 1):
         if attempt:
-            time.sleep(CONNECT_BACKOFF[attempt - 1])
+            time.sleep(min(CONNECT_BACKOFF[attempt - 1], max(deadline - time.monotonic(), 0)))
         remaining = max(deadline - time.monotonic(), 0.001)
         try:
             return session.request(
@@ -281,34 +282,27 @@ def fetch_url(
     """
     deadline = time.monotonic() + timeout
     fetch = FetchSockets(own_host=(urlsplit(url).hostname or "").rstrip(".").lower() or None)
-    outcome: list[Response | BaseException] = []
-
-    def work() -> None:
-        try:
-            outcome.append(
-                _request(
-                    fetch,
-                    url,
-                    method=method,
-                    headers={"User-Agent": USER_AGENT, **headers},
-                    secret_headers=secret_headers,
-                    params=params,
-                    deadline=deadline,
-                    timeout=timeout,
-                )
-            )
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller, who decides
-            outcome.append(exc)
-
-    worker = threading.Thread(target=work, name="fetch-deadline", daemon=True)
-    worker.start()
-    worker.join(max(deadline - time.monotonic(), 0))
-    if not outcome:
-        fetch.expire()  # the worker's sockets are shut down: it ends promptly
-        raise FetchError(f"timed out after {timeout:g}s", permanent=False)
-    result = outcome[0]
-    if isinstance(result, BaseException):
-        raise result
+    timed_out = FetchError(f"timed out after {timeout:g}s", permanent=False)
+    REAPER.watch(deadline, fetch)
+    try:
+        result = _request(
+            fetch,
+            url,
+            method=method,
+            headers={"User-Agent": USER_AGENT, **headers},
+            secret_headers=secret_headers,
+            params=params,
+            deadline=deadline,
+            timeout=timeout,
+        )
+    except Exception:
+        if fetch.expired:  # whatever broke, the deadline broke it first
+            raise timed_out from None
+        raise
+    finally:
+        fetch.finished = True
+    if fetch.expired:  # the deadline cut the body short: what was read is not the page
+        raise timed_out
     if not allow_status and result.status >= 400:
         raise http_failure(result.status, latency_ms=result.latency_ms)
     return result
