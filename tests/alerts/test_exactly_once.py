@@ -149,21 +149,3 @@ def test_the_functions_clock_is_alertings_clock(
     [message, _] = AlertState.from_document(store.get(STATE_PATH)).outbox
     assert message.created == clock["now"].timestamp()
     assert message.next_at == clock["now"].timestamp() + 60  # the first retry, a minute on
-
-
-def test_a_tick_from_the_future_does_not_move_alertings_clock(knob, receiver, tick_runner):
-    """`tally collect --at` a year ahead by mistake: judged at the wall clock, nothing
-    goes stale, and the next real tick is judged at its own time."""
-    from tests.alerts.conftest import make_config
-
-    config = make_config(
-        [knob.source("counter", every="1h", alerts={"stale_after": "2h"})],
-        {"phone": receiver.url()},
-    )
-    knob.set("counter", 5)
-    tick_runner(config, 0)
-    ahead = tick_runner(config, 365 * 24 * 60 + 30, now=START + timedelta(minutes=1))
-    assert ahead.samples == [] and not ahead.alerts.opened  # a year "later", not stale
-    later = tick_runner(config, 60)
-    assert later.samples and not later.alerts.opened
-    assert receiver.take() == []

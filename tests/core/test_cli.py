@@ -119,6 +119,17 @@ def test_collect_at_a_time_collects_the_sources_due_then(capsys, firestore, conf
     assert code == 1  # a source failed; its failed sample is stored all the same
 
 
+def test_collect_at_a_time_in_the_future_is_refused(capsys, firestore, config_file):
+    """Stored, a tick from 2030 would be the newest tick alerting has seen: every
+    `stale_after` would fire at once and nothing resolve until 2030."""
+    code, out, err = run(capsys, "collect", "--config", config_file, "--at", "2030-01-01T00:00Z")
+    assert (code, out) == (2, "")
+    assert err.startswith("error: --at 2030-01-01T00:00:00+00:00 is in the future (now: ")
+    assert err.rstrip().endswith("nothing collected")
+    code, out, _ = run(capsys, "export", "clicks", "--config", config_file)
+    assert "2030" not in out
+
+
 def test_collect_source_forces_a_source_whatever_its_schedule(capsys, firestore, config_file):
     code, out, _ = run(
         capsys,

@@ -43,9 +43,6 @@ from tally.config import Config, SourceBase
 from tally.sample import Sample
 from tally.store import Store, Transaction, transact
 
-# How far a tick may be ahead of the wall clock and still be judged at its own time.
-MAX_AHEAD_SECONDS = 60
-
 
 @dataclass
 class Plan:
@@ -145,10 +142,10 @@ def _evaluate(
             change_window=rules.change_window(source),
         )
     evaluated_before = state.evaluated
-    # A late tick never turns the clock back; a tick ahead of the wall clock (a skewed
-    # clock, `tally collect --at` a future time) never moves it past the wall clock:
-    # judged in the future, every stale_after would fire and nothing could resolve.
-    now = min(max(tick, state.evaluated or tick), int(wall) + MAX_AHEAD_SECONDS)
+    # A late tick never turns the clock back. (Ticks are not checked against the wall
+    # clock: `tally local --tick-seconds` runs ahead of it on purpose; `tally collect`
+    # refuses an `--at` in the future.)
+    now = max(tick, state.evaluated or tick)
     state.evaluated = now
     live: set[str] = set()
     for source in config.sources:

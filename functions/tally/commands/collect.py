@@ -1,14 +1,15 @@
 """`tally collect [--config F] [--at ISO-8601] [--source ID ...]`: one tick, by hand.
 
 The same code path as the deployed function. Exit status: 0 when every sample is ok,
-1 when any source failed (its failed sample is stored all the same).
+1 when any source failed (its failed sample is stored all the same), 2 when `--at` is in
+the future (nothing is collected).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from tally import runtime
 from tally.collector import collect_tick
@@ -68,9 +69,24 @@ def _report_alerts(result) -> None:  # type: ignore[no-untyped-def]
             )
 
 
+# `--at` may be up to this far ahead of the clock (a clock a little behind is fine).
+FUTURE_SLACK = timedelta(minutes=1)
+
+
 def run(args: argparse.Namespace) -> int:
     config = config_from(args)
-    tick = args.at or datetime.now(UTC)
+    now = datetime.now(UTC)
+    tick = args.at or now
+    if tick > now + FUTURE_SLACK:
+        # stored, it would stand for a minute that has not come, and alerting (judging
+        # at the newest tick seen) would take it for the present: every stale_after would
+        # fire, and nothing could resolve until then
+        print(
+            f"error: --at {tick.isoformat()} is in the future (now: "
+            f"{now.replace(microsecond=0).isoformat()}); nothing collected",
+            file=sys.stderr,
+        )
+        return 2
     metrics = None if args.no_metrics else runtime.metric_writer()
     result = collect_tick(
         config, tick, runtime.store(config.retention_days), metrics, only=args.source
