@@ -11,16 +11,12 @@
 
 from __future__ import annotations
 
-import os
 import statistics
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from tests.bench.bench_collect import RpcCounter, _store
+from tests.bench.stack import slow_upstream_on_emulator
 
-ROOT = Path(__file__).resolve().parents[2]
-DELAY = 0.2
 FREE_READS, FREE_WRITES = 50_000, 20_000
 
 
@@ -164,35 +160,18 @@ def bench_tick_time(url: str, receiver) -> None:  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    from tests.support.emulators import FirestoreEmulator
-    from tests.support.processes import Server, free_port, port_open
     from tests.support.receiver import Receiver
 
-    emulator = FirestoreEmulator()
-    os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host
-    os.environ["TALLY_METRICS"] = "off"
-    port = free_port()
-    upstream = Server(
-        "slow-upstream",
-        [sys.executable, "-m", "tests.support.slow_upstream", str(port), str(DELAY)],
-        cwd=ROOT,
-    )
-    upstream.wait_until(lambda: port_open(port))
-    receiver = Receiver()
-    from tally import logs
-
-    logs.set_min_severity("ERROR")
-    try:
-        url = f"http://127.0.0.1:{port}"
-        bench_steady_state(url, receiver.url())
-        print("\n| incidents | opening (reads, writes beyond the samples) | resolving |")
-        print("|---|---|---|")
-        bench_incidents(url, receiver.url())
-        bench_tick_time(url, receiver)
-    finally:
-        receiver.down()
-        upstream.stop()
-        emulator.stop()
+    with slow_upstream_on_emulator() as url:
+        receiver = Receiver()
+        try:
+            bench_steady_state(url, receiver.url())
+            print("\n| incidents | opening (reads, writes beyond the samples) | resolving |")
+            print("|---|---|---|")
+            bench_incidents(url, receiver.url())
+            bench_tick_time(url, receiver)
+        finally:
+            receiver.down()
 
 
 if __name__ == "__main__":

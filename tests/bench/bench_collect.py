@@ -16,10 +16,9 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-DELAY = 0.2
+from tests.bench.stack import DELAY, ROOT, slow_upstream_on_emulator
+
 SOURCES = 50
 
 
@@ -292,31 +291,11 @@ def bench_dripping(url: str) -> None:
 
 
 def main() -> None:
-    from tests.support.emulators import FirestoreEmulator
-    from tests.support.processes import Server, free_port, port_open
-
-    emulator = FirestoreEmulator()
-    os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host
-    os.environ["TALLY_METRICS"] = "off"
-    port = free_port()
-    upstream = Server(
-        "slow-upstream",
-        [sys.executable, "-m", "tests.support.slow_upstream", str(port), str(DELAY)],
-        cwd=ROOT,
-    )
-    upstream.wait_until(lambda: port_open(port))
-    from tally import logs
-
-    logs.set_min_severity("ERROR")
-    try:
-        url = f"http://127.0.0.1:{port}"
+    with slow_upstream_on_emulator() as url:
         bench_concurrency(url)
         bench_firestore_ops(url)
         bench_dripping(url)
         bench_imports()
-    finally:
-        upstream.stop()
-        emulator.stop()
 
 
 if __name__ == "__main__":

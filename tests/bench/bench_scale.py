@@ -25,8 +25,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-DELAY = 0.2
+from tests.bench.stack import DELAY, slow_upstream_on_emulator
+
 SOURCES = int(os.environ.get("TALLY_BENCH_SOURCES", "1000"))
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -276,30 +276,10 @@ def bench_period() -> None:
 
 
 def main() -> None:
-    from tally import logs
-
-    from tests.support.emulators import PROJECT, FirestoreEmulator
-    from tests.support.processes import Server, free_port, port_open
-
-    emulator = FirestoreEmulator()
-    os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host
-    os.environ["GOOGLE_CLOUD_PROJECT"] = PROJECT
-    os.environ["TALLY_METRICS"] = "off"
-    port = free_port()
-    upstream = Server(
-        "slow-upstream",
-        [sys.executable, "-m", "tests.support.slow_upstream", str(port), str(DELAY)],
-        cwd=ROOT,
-    )
-    upstream.wait_until(lambda: port_open(port))
-    logs.set_min_severity("ERROR")
-    try:
+    with slow_upstream_on_emulator() as url:
         bench_period()
-        bench_collect(f"http://127.0.0.1:{port}")
+        bench_collect(url)
         bench_render()
-    finally:
-        upstream.stop()
-        emulator.stop()
 
 
 if __name__ == "__main__":
