@@ -19,7 +19,7 @@ from tally import logs
 from tally.config import Config, SourceBase, UnknownSource
 from tally.deadlines import SOURCE_GRACE, collect_start_budget
 from tally.metrics import MetricWriter
-from tally.sample import Sample, format_value
+from tally.sample import Reading, Sample, format_value
 from tally.schedule import floor_minute, is_due
 from tally.sources import FetchError, kind_of, read
 from tally.store import Store
@@ -56,7 +56,16 @@ def due_sources(
 
 
 def _fetch_one(source: SourceBase, tick: datetime) -> Sample:
-    reading = read(source)
+    return _sample_of(source, tick, read(source))
+
+
+def _overdue(source: SourceBase, tick: datetime, reason: str) -> Sample:
+    """The failed sample of a source the tick stopped waiting for."""
+    return _sample_of(source, tick, kind_of(source).failed(FetchError(reason, permanent=False)))
+
+
+def _sample_of(source: SourceBase, tick: datetime, reading: Reading) -> Sample:
+    """The tick's sample of a reading, logged."""
     sample = Sample(
         source_id=source.id,
         tick=tick,
@@ -84,13 +93,6 @@ def _fetch_one(source: SourceBase, tick: datetime) -> Sample:
             status=sample.status,
         )
     return sample
-
-
-def _overdue(source: SourceBase, tick: datetime, reason: str) -> Sample:
-    """The failed sample of a source the tick stopped waiting for."""
-    reading = kind_of(source).failed(FetchError(reason, permanent=False))
-    logs.warning(f"{source.id}: failed: {reason}", source=source.id, error=reason)
-    return Sample(source_id=source.id, tick=tick, ok=False, error=reading.error, up=reading.up)
 
 
 def _fetch_and_store(

@@ -23,10 +23,6 @@ from tally.secrets import ENV_REF
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 HTTP_URL = re.compile(r"^https?://[^/\s]+")
-# A source's fetch ends within its timeout (+0.5 s), whatever the server does; the tick
-# stops starting fetches in time for the last one, the store and the metrics to fit in
-# the collect function's timeout (tally/deadlines.py, terraform/functions.tf).
-MAX_TIMEOUT = MAX_SOURCE_TIMEOUT
 
 
 class Strict(BaseModel):
@@ -134,10 +130,10 @@ class SourceBase(Strict):
     @classmethod
     def _timeout(cls, value: Any) -> timedelta:
         delta = parse_duration(value)
-        if delta > MAX_TIMEOUT:
+        if delta > MAX_SOURCE_TIMEOUT:  # tally/deadlines.py: the tick must fit in time
             raise ValueError(
-                f"must be at most {MAX_TIMEOUT.seconds}s (with storing and metrics after it, "
-                f"the tick must fit in the collect function's "
+                f"must be at most {MAX_SOURCE_TIMEOUT.seconds}s (with storing and metrics "
+                f"after it, the tick must fit in the collect function's "
                 f"{COLLECT_FUNCTION_TIMEOUT.seconds} s)"
             )
         return delta
