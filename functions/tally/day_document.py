@@ -62,22 +62,23 @@ def effective_samples(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return merged
 
 
-def sample_from(source_id: str, day: str, key: str, data: dict[str, Any]) -> Sample:
+def outcome_of(data: dict[str, Any]) -> tuple[Any, bool, Any]:
+    """(value, ok, error) of a stored sample. A NaN or infinity stored before tally
+    refused them is never an ok value again: it reads as a failed sample saying so."""
     value = data.get("value")
     if isinstance(value, float) and not finite(value):
-        # stored before tally refused NaN and infinities: never an ok value again
-        return Sample(
-            source_id=source_id,
-            tick=tick_of(day, key),
-            ok=False,
-            error=f"{value} is not a number",
-        )
+        return None, False, f"{value} is not a number"
+    return value, bool(data.get("ok")), data.get("error")
+
+
+def sample_from(source_id: str, day: str, key: str, data: dict[str, Any]) -> Sample:
+    value, ok, error = outcome_of(data)
     return Sample(
         source_id=source_id,
         tick=tick_of(day, key),
-        ok=bool(data.get("ok")),
+        ok=ok,
         value=value,
-        error=data.get("error"),
+        error=error,
         latency_ms=data.get("latency_ms"),
         status=data.get("status"),
         up=data.get("up"),

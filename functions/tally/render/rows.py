@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any, NamedTuple
 
-from tally.sample import finite
+from tally.day_document import outcome_of
 from tally.store import Day
 
 ERROR_CHARS = 500  # a failure reason as the page and the exports show it
@@ -79,10 +79,7 @@ def rows_of(day: Day) -> list[Row]:
     rows = []
     for key in sorted(day.samples):
         s = day.samples[key]
-        error = s.get("error")
-        value, ok = s.get("value"), bool(s.get("ok"))
-        if isinstance(value, float) and not finite(value):  # stored before tally refused it
-            value, ok, error = None, False, f"{value} is not a number"
+        value, ok, error = outcome_of(s)
         rows.append(
             Row(
                 start + _seconds_of(key),
