@@ -14,7 +14,7 @@ from pydantic import Field, field_validator
 
 from tally.sample import Reading
 from tally.sources.failure import FetchError
-from tally.sources.http import fetch_url, http_reason
+from tally.sources.http import fetch_source, http_reason
 from tally.sources.kind import Kind
 from tally.sources.model import UrlSource, compiled_regex
 
@@ -50,14 +50,7 @@ class Check(Kind):
     unit = "ms"  # its value is the response time
 
     def fetch(self, source: CheckSource, headers: dict[str, str]) -> Reading:
-        response = fetch_url(
-            source.url,
-            headers=headers,
-            method=source.method,
-            timeout=source.timeout.total_seconds(),
-            allow_status=True,
-            secret_headers=source.secret_header_names(),
-        )
+        response = fetch_source(source, headers, method=source.method, allow_status=True)
         problem = None
         if response.status not in source.expect_status:
             problem = f"unexpected {http_reason(response.status)}"

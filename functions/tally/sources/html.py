@@ -20,7 +20,7 @@ from pydantic import field_validator, model_validator
 from tally.numbers import NotANumber, parse_number
 from tally.sample import Reading
 from tally.sources.failure import FetchError
-from tally.sources.http import fetch_url
+from tally.sources.http import fetch_source
 from tally.sources.json_api import load_json, to_number
 from tally.sources.kind import Kind
 from tally.sources.model import UrlSource, compiled_regex
@@ -164,12 +164,7 @@ class Html(Kind):
     model = HtmlSource
 
     def fetch(self, source: HtmlSource, headers: dict[str, str]) -> Reading:
-        response = fetch_url(
-            source.url,
-            headers={"Accept": "text/html", **headers},
-            timeout=source.timeout.total_seconds(),
-            secret_headers=source.secret_header_names(),
-        )
+        response = fetch_source(source, headers, accept="text/html")
         from bs4 import BeautifulSoup  # imported on first use: json-only configs never pay for it
 
         soup = BeautifulSoup(response.body, "html.parser", from_encoding=response.charset)

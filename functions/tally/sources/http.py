@@ -34,6 +34,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from email.message import Message
 from http import HTTPStatus
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -47,6 +48,7 @@ from tally.sources.connections import (
     session_for,
 )
 from tally.sources.failure import FetchError, status_is_permanent
+from tally.sources.model import UrlSource
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 MAX_REDIRECTS = 5
@@ -306,6 +308,21 @@ def fetch_url(
     if not allow_status and result.status >= 400:
         raise http_failure(result.status, latency_ms=result.latency_ms)
     return result
+
+
+def fetch_source(
+    source: UrlSource, headers: dict[str, str], *, accept: str | None = None, **options: Any
+) -> Response:
+    """`fetch_url` of a source's own URL: its timeout, and its `${env:...}` headers
+    kept from other hosts, so that no kind can forget either. `options` go to fetch_url."""
+    sent = headers if accept is None else {"Accept": accept, **headers}
+    return fetch_url(
+        source.url,
+        headers=sent,
+        timeout=source.timeout.total_seconds(),
+        secret_headers=source.secret_header_names(),
+        **options,
+    )
 
 
 def http_reason(status: int) -> str:

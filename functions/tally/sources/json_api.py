@@ -12,7 +12,7 @@ from pydantic import field_validator
 from tally.numbers import NotANumber, parse_number
 from tally.sample import Reading
 from tally.sources.failure import FetchError
-from tally.sources.http import fetch_url
+from tally.sources.http import fetch_source
 from tally.sources.kind import Kind
 from tally.sources.model import UrlSource
 
@@ -84,12 +84,7 @@ class Json(Kind):
     model = JsonSource
 
     def fetch(self, source: JsonSource, headers: dict[str, str]) -> Reading:
-        response = fetch_url(
-            source.url,
-            headers={"Accept": "application/json", **headers},
-            timeout=source.timeout.total_seconds(),
-            secret_headers=source.secret_header_names(),
-        )
+        response = fetch_source(source, headers, accept="application/json")
         try:
             document = load_json(response.body)
         except ValueError as exc:

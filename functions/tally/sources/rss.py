@@ -17,7 +17,7 @@ from typing import Literal
 
 from tally.sample import Reading
 from tally.sources.failure import FetchError
-from tally.sources.http import fetch_url
+from tally.sources.http import fetch_source
 from tally.sources.kind import Kind
 from tally.sources.model import UrlSource
 
@@ -55,12 +55,7 @@ class Rss(Kind):
     model = RssSource
 
     def fetch(self, source: RssSource, headers: dict[str, str]) -> Reading:
-        response = fetch_url(
-            source.url,
-            headers={"Accept": ACCEPT, **headers},
-            timeout=source.timeout.total_seconds(),
-            secret_headers=source.secret_header_names(),
-        )
+        response = fetch_source(source, headers, accept=ACCEPT)
         try:
             # expat: no external entities, entity expansion bounded (see the docstring)
             root = ElementTree.fromstring(response.text())  # noqa: S314
