@@ -121,6 +121,14 @@ def _evaluate(
 ) -> Plan:
     document = txn.get(STATE_PATH)
     state = AlertState.from_document(document)
+    # A late tick never turns the clock back. (Ticks are not checked against the wall
+    # clock: `tally local --tick-seconds` runs ahead of it on purpose; `tally collect`
+    # refuses an `--at` in the future.)
+    now = max(tick, state.evaluated or tick)
+    state.evaluated = now
+    # A tick that changed nothing but the clock is not written: the next change carries
+    # the newer `evaluated`, and judging a late tick at an older, unchanged moment gives
+    # the decisions already taken. So a tick with no sample costs one read and no write.
     before = state.to_document()["blob"] if document else None
     plan = Plan()
     known = {source.id: source for source in config.sources}
@@ -141,12 +149,6 @@ def _evaluate(
             keep_failed=rules.down_after(source),
             change_window=rules.change_window(source),
         )
-    evaluated_before = state.evaluated
-    # A late tick never turns the clock back. (Ticks are not checked against the wall
-    # clock: `tally local --tick-seconds` runs ahead of it on purpose; `tally collect`
-    # refuses an `--at` in the future.)
-    now = max(tick, state.evaluated or tick)
-    state.evaluated = now
     live: set[str] = set()
     for source in config.sources:
         for finding in rules.evaluate(source, state.sources[source.id], now):
@@ -166,14 +168,9 @@ def _evaluate(
             _resolve(txn, state, config, known.get(incident.source), incident, now, wall, why)
             plan.resolved.append(incident)
     plan.claimed = delivery.claim(state, config, wall, token)
-    # A tick that changed nothing but the clock is not written: the next change carries
-    # the newer `evaluated`, and judging a late tick at an older, unchanged moment gives
-    # the decisions already taken. So a tick with no sample costs one read and no write.
-    state.evaluated, newest = evaluated_before, state.evaluated
-    unchanged = state.to_document()["blob"] == before
-    state.evaluated = newest
-    if not unchanged:
-        txn.set(STATE_PATH, state.to_document())
+    after = state.to_document()
+    if after["blob"] != before:
+        txn.set(STATE_PATH, after)
     return plan
 
 
