@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
+from tally.config_yaml import YamlRefused, read_yaml
 from tally.durations import parse_duration
 from tally.secrets import ENV_REF
 from tally.sources.model import (  # noqa: F401 - re-exported: the schema as one import
@@ -203,8 +204,15 @@ def load_config(explicit: str | None = None) -> Config:
             text, origin = path.read_text(encoding="utf-8"), str(path)
         except FileNotFoundError:
             raise ConfigError([f"{path}: no such file (set --config or TALLY_CONFIG)"]) from None
+    return config_from_text(text, origin)
+
+
+def config_from_text(text: str, origin: str) -> Config:
+    """A config from its YAML text; `origin` (a path, a gs:// address) names it in errors."""
     try:
-        raw = yaml.safe_load(text)
+        raw = read_yaml(text, origin)
+    except YamlRefused as exc:
+        raise ConfigError(exc.problems) from None
     except yaml.YAMLError as exc:
         raise ConfigError([yaml_problem(origin, exc)]) from None
     return parse_config(raw)

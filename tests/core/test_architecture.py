@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         ["tally", "durations", "numbers", "formatting", "sample", "deadlines", "secrets", "logs"],
     ),
     ("sources", ["sources/"]),
-    ("config", ["config", "config_object", "schedule"]),
+    ("config", ["config", "config_yaml", "config_object", "schedule"]),
     (
         "storage and outputs",
         ["store", "day_document", "transactions", "store_import", "metrics", "events"],

@@ -26,9 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-import yaml
-
-from tally.config import Config, ConfigError, load_config, parse_config
+from tally.config import Config, ConfigError, config_from_text, load_config
 from tally.local import parts
 from tally.local.parts import FUNCTIONS_DIR
 from tally.local.ports import Ports
@@ -179,7 +177,7 @@ def _load(config: str | None, ports: Ports) -> tuple[Config, Path | None, str | 
     """The config to run and where it came from: the demo's text, or the user's file."""
     if config is None:
         text = demo_config_text(ports.demo)
-        return parse_config(yaml.safe_load(text)), None, text
+        return config_from_text(text, "examples/demo.yaml"), None, text
     path = Path(config).resolve()
     return load_config(str(path)), path, None
 
