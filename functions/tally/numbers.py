@@ -19,7 +19,12 @@ _SPACES = "\\s\u00a0\u202f\u2009'\u2019"  # what people group thousands with, be
 
 
 class NotANumber(ValueError):
-    """The text holds no number, or one whose grouping does not fit the separator."""
+    """The text holds no number, or one whose grouping does not fit the separator.
+    `problem` is what is wrong; the message adds what a page's source can do about it."""
+
+    def __init__(self, problem: str, advice: str = ""):
+        super().__init__(f"{problem}: {advice}" if advice else problem)
+        self.problem = problem
 
 
 def _number_pattern(decimal: str) -> re.Pattern[str]:
@@ -54,7 +59,7 @@ def parse_number(text: str, decimal: str = ".") -> float:
         else:
             listed = f"{', '.join(shown)}, …"
         raise NotANumber(
-            f"{len(matches)} numbers ({listed}) in {_preview(text)}: add a regex that picks one"
+            f"{len(matches)} numbers ({listed}) in {_preview(text)}", "add a regex that picks one"
         )
     digits = re.sub(r"\D", "", match.group("int"))
     frac = match.group("frac")
