@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from tally.config import Config
-from tally.render import page, specs
+from tally.render import objects, page, specs
 from tally.render.alerts_view import AlertView
 from tally.render.publish import Publisher
 from tally.render.result import RenderResult
@@ -33,7 +33,15 @@ def draw(publisher: Publisher, result: RenderResult, spec: ChartSpec) -> None:
 
 def with_status(card: dict[str, Any], status: str, config: Config) -> dict[str, Any]:
     """A card as the page shows it: its status and its last sample's time in `timezone`."""
-    return {**card, "status": status, "updated": page.format_time(card["last_tick"], config.tz)}
+    return {
+        **card,
+        "status": status,
+        "updated": page.format_time(card["last_tick"], config.tz),
+        "page": objects.page(card["id"]),  # the links of the page, relative to the site
+        "export_csv": objects.data_csv(card["id"]),
+        "export_json": objects.data_json(card["id"]),
+        "badge": objects.badge(card["id"]),
+    }
 
 
 def publish_overview(
@@ -46,8 +54,8 @@ def publish_overview(
     """status.json, incidents.json, then index.html: last, so the page only ever points
     at what exists."""
     counts = {s: sum(1 for c in cards if c["status"] == s) for s in page.STATUS_COLOURS}
-    site.put("status.json", status_json(config, cards))
-    site.put("incidents.json", alerting.incidents_json(config, now.timestamp()))
+    site.put(objects.STATUS, status_json(config, cards))
+    site.put(objects.INCIDENTS, alerting.incidents_json(config, now.timestamp()))
     index = page.render_template(
         "index.html",
         root="",
@@ -61,7 +69,7 @@ def publish_overview(
         generated_iso=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         timezone=config.timezone,
     )
-    site.put("index.html", index)
+    site.put(objects.INDEX, index)
 
 
 def publish_detail(
@@ -78,9 +86,9 @@ def publish_detail(
     source = view.source
     recent = specs.recent_chart(view)
     draw(publisher, result, recent)
-    publisher.put(f"data/{source.id}.json", page.export_json(card, view.agg.daily, view.raw))
-    publisher.put(f"data/{source.id}.csv", page.export_csv(view.agg.daily, view.raw))
-    publisher.put(f"badges/{source.id}.json", page.badge(card, status))
+    publisher.put(objects.data_json(source.id), page.export_json(card, view.agg.daily, view.raw))
+    publisher.put(objects.data_csv(source.id), page.export_csv(view.agg.daily, view.raw))
+    publisher.put(objects.badge(source.id), page.badge(card, status))
     shown = {spec.name: spec for spec in (recent, *specs.long_charts(view))}
     if not view.check:
         shown[specs.chart_name(view, "weekly")] = specs.weekly_chart(view)
@@ -103,7 +111,7 @@ def publish_detail(
         generated=view.now.astimezone(view.tz).strftime("%Y-%m-%d %H:%M %Z"),
         timezone=config.timezone,
     )
-    publisher.put(f"s/{source.id}.html", html)
+    publisher.put(objects.page(source.id), html)
 
 
 def sample_table(view: SourceView) -> list[dict[str, Any]]:
@@ -142,8 +150,8 @@ def status_json(config: Config, cards: list[dict[str, Any]]) -> bytes:
                 "change_24h_percent": c["change_24h"],
                 "change_7d_percent": c["change_7d"],
                 **({"uptime_percent": c["uptime"]} if c["check"] else {}),
-                "page": f"s/{c['id']}.html",
-                "badge": f"badges/{c['id']}.json",
+                "page": objects.page(c["id"]),
+                "badge": objects.badge(c["id"]),
             }
             for c in cards
         ],
