@@ -71,7 +71,7 @@ def test_every_object_a_render_writes_has_a_name_cloud_storage_accepts(store, tm
     assert written == on_disk
     value_objects = {"recent", "30d", "1y", "weekly"}
     per_source = {
-        source.id: (({"recent", "30d", "uptime"} if source.kind == "http" else value_objects))
+        source.id: ({"recent", "30d", "uptime"} if source.kind == "http" else value_objects)
         for source in config.sources
     }
     expected = {"index.html", "status.json", "incidents.json", "style.css", "favicon.svg"}
