@@ -9,14 +9,13 @@ site goes to fake-gcs-server or a folder, as the other render tests'.
 
 from __future__ import annotations
 
-import io
 import json
+import struct
 import urllib.request
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from tally import logs
+import yaml
+from tally.cli import main
 from tally.config import parse_config
 from tally.render.entry import render_site
 from tally.render.state import Overview
@@ -31,36 +30,29 @@ MATH_UNIT = "$ (cost_$)"
 MATH_NAME = r"$$ \alpha_1^2 <b>bold</b>"
 
 
+def _source(source_id: str, **extra):
+    return {
+        "id": source_id,
+        "kind": "json",
+        "url": "https://x.test/",
+        "query": "n",
+        "every": "1h",
+        **extra,
+    }
+
+
+CONFIG = {
+    "title": "containment",
+    "sources": [
+        _source("alpha", name="Alpha"),
+        _source("broken", name="Broken one"),
+        _source("cost", name=MATH_NAME, unit=MATH_UNIT, description="$$ & \\beta_"),
+    ],
+}
+
+
 def _config():
-    def source(source_id: str, **extra):
-        return {
-            "id": source_id,
-            "kind": "json",
-            "url": "https://x.test/",
-            "query": "n",
-            "every": "1h",
-            **extra,
-        }
-
-    return parse_config(
-        {
-            "title": "containment",
-            "sources": [
-                source("alpha", name="Alpha"),
-                source("broken", name="Broken one"),
-                source("cost", name=MATH_NAME, unit=MATH_UNIT, description="$$ & \\beta_"),
-            ],
-        }
-    )
-
-
-@pytest.fixture
-def log_lines() -> Iterator[Callable[[], list[dict]]]:
-    buffer = io.StringIO()
-    logs.set_stream(buffer)
-    logs.set_min_severity("DEBUG")
-    yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
-    logs.set_stream(None)
+    return parse_config(CONFIG)
 
 
 def _seed_all(store):
@@ -140,7 +132,7 @@ def test_a_source_that_cannot_be_drawn_is_one_card_and_the_next_render_tries_aga
     assert "render_error" not in Overview.load(store).sources["broken"]
 
 
-def test_a_page_that_cannot_be_written_costs_its_source_only(store, tmp_path, log_lines):
+def test_a_page_that_cannot_be_written_costs_its_source_only(store, tmp_path, log_lines, capsys):
     config = _config()
     _seed_all(store)
     (tmp_path / "s" / "broken.html").mkdir(parents=True)  # where its page goes: a folder
@@ -157,6 +149,17 @@ def test_a_page_that_cannot_be_written_costs_its_source_only(store, tmp_path, lo
         ("broken", "IsADirectoryError"),  # drawing it
         ("broken", "IsADirectoryError"),  # its error page, at the same place
     ]
+
+    # the command says so and fails, with the page written all the same
+    path = tmp_path / "tally.yaml"
+    path.write_text(yaml.safe_dump(CONFIG), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["render", "--config", str(path), "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == (
+        "error: source 'broken' could not be drawn (IsADirectoryError): its card says so; "
+        "the log line above has the details"
+    )
 
     (tmp_path / "s" / "broken.html").rmdir()
     fixed = render_site(config, store, tmp_path, now=NOW + timedelta(minutes=5))
@@ -190,6 +193,18 @@ def test_a_stored_card_that_cannot_be_shown_is_an_error_card_until_it_is_drawn_a
     assert "Could not be drawn" not in (tmp_path / "index.html").read_text()
 
 
+def _png_chunks(data: bytes) -> list[str]:
+    """The chunk types of a PNG, in order, each once (IDAT repeats)."""
+    at, kinds = 8, []
+    while at < len(data):
+        (length,) = struct.unpack(">I", data[at : at + 4])
+        kind = data[at + 4 : at + 8].decode("ascii")
+        if not kinds or kinds[-1] != kind:
+            kinds.append(kind)
+        at += 12 + length
+    return kinds
+
+
 def test_outside_text_is_drawn_and_shown_as_its_characters(store, tmp_path):
     """A unit of `$ (cost_$)` raised in matplotlib's mathtext and took every page with
     it; the name and description go to HTML, JSON and the chart's alt text."""
@@ -199,7 +214,8 @@ def test_outside_text_is_drawn_and_shown_as_its_characters(store, tmp_path):
     result = render_site(config, store, tmp_path, now=NOW)
 
     assert result.failed == {}
-    assert (tmp_path / "charts/cost-recent.png").read_bytes()[:4] == b"\x89PNG"
+    png = (tmp_path / "charts/cost-recent.png").read_bytes()
+    assert png[:4] == b"\x89PNG" and _png_chunks(png) == ["IHDR", "pHYs", "IDAT", "IEND"]  # no text
     assert (tmp_path / "charts/cost-weekly.png").is_file()
     assert result.charts["charts/cost-recent.png"].unit == MATH_UNIT
     page = (tmp_path / "s/cost.html").read_text()
