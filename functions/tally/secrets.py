@@ -12,9 +12,10 @@ removes, for every known secret,
     URL-quoted, and one escape on top of another (repr of a JSON string, …);
   - any piece of it 8 characters or longer (PIECE), escaped or not: what a cut left
     of it (a 60-character preview of a 70-character key), in texts up to NET_CHARS
-    long. Pieces are taken within the runs of the secret between spaces and `.,;:@`
-    (all of a key; not `.example` of a secret host name, found in many texts). Every text tally shows or stores is far shorter, and is redacted again at
+    long. Every text tally shows or stores is far shorter, and is redacted again at
     that point (the stored reason, the log line), so a longer one is covered there.
+    Pieces are taken within the runs of a secret between spaces and `.,;:@`: all of
+    a key, but not `.example` of a secret host name, which many texts hold.
 A secret that is a URL (a channel's Apprise URL, a source URL from the environment)
 is redacted whole, and its parts that look like keys (password, user, path segments
 and query values with a digit, or long) as secrets of their own, since messages

@@ -14,6 +14,7 @@ import struct
 import urllib.request
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import yaml
 from tally.cli import main
 from tally.config import parse_config
@@ -225,3 +226,28 @@ def test_outside_text_is_drawn_and_shown_as_its_characters(store, tmp_path):
     assert badge["label"] == MATH_NAME and badge["message"] == "31 $ (cost_$)"
     exported = json.loads((tmp_path / "data/cost.json").read_text())
     assert (exported["name"], exported["unit"]) == (MATH_NAME, MATH_UNIT)
+
+
+def test_a_bucket_that_fails_fails_the_run_not_one_source(store, bucket, fake_gcs, monkeypatch):
+    """Cloud Storage or Firestore unreachable is no source's trouble: the run fails (the
+    platform retries it) and the page stays as it was, never a page of error cards."""
+    import requests
+    from tally.render import publish
+
+    config = _config()
+    _seed_all(store)
+    render_site(config, store, now=NOW)
+    before = _get(fake_gcs, bucket, "index.html")
+    store.write_sample(Sample("alpha", NOW + timedelta(minutes=1), ok=True, value=9999.0))
+    real_write = publish.BucketSink.write
+
+    def connection_lost_on_a_chart(self, name, data):
+        if name == "charts/alpha-recent.png":
+            raise requests.ConnectionError("connection reset (injected)")
+        real_write(self, name, data)
+
+    monkeypatch.setattr(publish.BucketSink, "write", connection_lost_on_a_chart)
+    with pytest.raises(requests.ConnectionError):
+        render_site(config, store, now=NOW + timedelta(hours=1))
+    assert _get(fake_gcs, bucket, "index.html") == before
+    assert b"could not be drawn" not in _get(fake_gcs, bucket, "s/alpha.html")

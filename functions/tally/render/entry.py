@@ -18,7 +18,10 @@ series, charts, exports or page are made) is that source's trouble only: its
 overview entry is left as it was before the attempt, marked `pending` (so the next
 render tries again) and `render_error`; its card on the overview says so, its own
 page too when that can be written, a log line names the source and the exception,
-and every other source and index.html are published as usual.
+and every other source and index.html are published as usual. A store or bucket
+that fails (Firestore or Cloud Storage unavailable, a connection that broke) is no
+source's trouble: it fails the run as before, so the platform retries it and the
+previous page stays.
 """
 
 from __future__ import annotations
@@ -165,11 +168,22 @@ def _contained(
     before = copy.deepcopy(entry)
     try:
         return _render_source(run, source, entry, changed)
+    except _infrastructure():
+        raise
     except Exception as exc:  # noqa: BLE001 - one source's failure is that source's only
         entry.clear()
         entry.update(before)  # as before the attempt: nothing it began counts as done
         _not_drawn(run, source, entry, exc)
         return True
+
+
+def _infrastructure() -> tuple[type[BaseException], ...]:
+    """What the store and the bucket raise when they cannot be reached: the run's
+    failure, not a source's."""
+    import requests
+    from google.api_core.exceptions import GoogleAPIError
+
+    return (GoogleAPIError, requests.RequestException)
 
 
 def _not_drawn(run: Run, source: SourceBase, entry: dict[str, Any], exc: Exception) -> None:
