@@ -160,3 +160,15 @@ variable "backup_retention_days" {
     error_message = "The backup_retention_days must be a whole number from 1 to 98 (14 weeks, the Firestore maximum)."
   }
 }
+
+variable "point_in_time_recovery" {
+  type        = bool
+  description = "Firestore point-in-time recovery: any minute of the last 7 days can be read back (and exported), so a bad write or delete can be undone. Billed as storage beyond the free tier (README.md, \"What it costs\"); false turns it off."
+  default     = true
+}
+
+variable "deletion_protection" {
+  type        = bool
+  description = "Protect the Secret Manager secrets (whose values were added by hand) from deletion: while true, an apply or destroy that would delete one stops with an error instead. Set false and apply before a destroy that should delete them too (README.md, \"Tear down\")."
+  default     = true
+}
