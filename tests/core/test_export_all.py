@@ -53,7 +53,9 @@ def test_export_all_writes_every_source_and_imports_back(
     capsys, config_file, counted, firestore, tmp_path
 ):  # type: ignore[no-untyped-def]
     for at in DAYS:
-        assert main(["collect", "--config", config_file, "--at", at, "--source", "clicks", "gone"]) in (0, 1)
+        assert main(
+            ["collect", "--config", config_file, "--at", at, "--source", "clicks", "gone"]
+        ) in (0, 1)
     capsys.readouterr()
     out = tmp_path / "history"
     assert main(["export", "--all", "--out", str(out), "--config", config_file]) == 0

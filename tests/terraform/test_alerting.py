@@ -67,6 +67,7 @@ def test_watchdog_is_one_promql_condition_on_both_heartbeats_and_failed_deliveri
         'absent_over_time(custom_googleapis_com:tally_renders{monitored_resource="global",'
         'project_id="tally-test-project"}[900s])'
     )
+
     # Pub/Sub's push attempts to either function (Eventarc's subscriptions of their
     # triggers), answered other than 2xx for 10 minutes with none answered 2xx: Cloud
     # Run's request_count would miss a 403 (invoker binding) and a 429 (instance cap).

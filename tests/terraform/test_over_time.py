@@ -92,7 +92,9 @@ def test_the_documented_re_apply_after_a_destroy_imports_the_left_database(
     # Everything else a destroy removed is created again by the same apply: nothing
     # else is abandoned (the secrets, while protected, stay in the state).
     abandoned = [
-        f"{t}.{n}" for _, t, n, b in resources(parsed) if literal(b.get("deletion_policy", "")) == "ABANDON"
+        f"{t}.{n}"
+        for _, t, n, b in resources(parsed)
+        if literal(b.get("deletion_policy", "")) == "ABANDON"
     ]
     assert abandoned == ["google_firestore_database.main"]
 
@@ -113,7 +115,9 @@ def test_the_documented_tear_down_keeps_the_settings_of_the_database(
     assert match, command
     pattern = re.compile(match.group(1).replace(r"\.", r"\."))
     kept = [address for address in addresses(parsed) if pattern.search(address)]
-    fields = [f"google_firestore_field.{n}" for _, _, n, _ in resources(parsed, "google_firestore_field")]
+    fields = [
+        f"google_firestore_field.{n}" for _, _, n, _ in resources(parsed, "google_firestore_field")
+    ]
     assert sorted(kept) == sorted(fields) and len(fields) == 7
     assert any(line == "terraform -chdir=terraform destroy" for line in readme_commands())
 
@@ -159,7 +163,9 @@ def leaves(node: Any, path: str = "") -> list[tuple[str, Any]]:
     return [(path, node)]
 
 
-def test_the_dashboard_sends_only_values_the_api_returns_as_sent(dashboards: dict[int, Any]) -> None:
+def test_the_dashboard_sends_only_values_the_api_returns_as_sent(
+    dashboards: dict[int, Any],
+) -> None:
     """The provider compares the JSON it sent with what the API returns (dropping keys
     the API added): an int64 comes back as a string (gridLayout.columns), and 0, false
     and "" come back absent, so any of them is a change on every plan."""
@@ -189,7 +195,9 @@ def test_the_source_variable_filters_every_source_chart(dashboards: dict[int, An
 # --- months of running ---------------------------------------------------------------------
 
 
-def test_the_regenerated_site_keeps_no_soft_deleted_copies(parsed: dict[str, dict[str, Any]]) -> None:
+def test_the_regenerated_site_keeps_no_soft_deleted_copies(
+    parsed: dict[str, dict[str, Any]],
+) -> None:
     site = one(parsed, "google_storage_bucket", "site")
     assert site["soft_delete_policy"] == [{"retention_duration_seconds": 0, "__is_block__": True}]
 
@@ -207,7 +215,9 @@ def test_the_state_backend_is_documented_and_parses(parsed: dict[str, dict[str, 
     section = deploy_section()
     create = [line for line in readme_commands() if "buckets create" in line]
     assert create and f"gs://{bucket}" in create[0]
-    assert "--public-access-prevention" in create[0] and "--uniform-bucket-level-access" in create[0]
+    assert (
+        "--public-access-prevention" in create[0] and "--uniform-bucket-level-access" in create[0]
+    )
     assert any("--versioning" in line and f"gs://{bucket}" in line for line in readme_commands())
     assert "init -migrate-state" in section
     assert "holds the text of `tally.yaml`" in section

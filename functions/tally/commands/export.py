@@ -73,9 +73,6 @@ def write_json(samples: Iterable[Sample], out: IO[str]) -> int:
     return len(rows)
 
 
-WRITERS = {"csv": write_csv, "json": write_json}
-
-
 def run(args: argparse.Namespace) -> int:
     if args.all == (args.source_id is not None) or args.all != (args.out is not None):
         print("error: give a source ID, or --all with --out DIR", file=sys.stderr)
@@ -83,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_from(args)
     store = runtime.store(config.retention_days)
     since = args.since.isoformat() if args.since else None
-    write = WRITERS[args.format]
+    write = write_json if args.format == "json" else write_csv
     if not args.all:
         config.source(args.source_id)  # UnknownSource: reported by main()
         write(store.samples(args.source_id, since=since), sys.stdout)
