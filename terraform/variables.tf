@@ -123,7 +123,7 @@ variable "notification_emails" {
 
 variable "watchdog_alert" {
   type        = bool
-  description = "The one Cloud Monitoring alert condition tally deploys by default: no tally/ticks heartbeat for 10 minutes (also a deployment that never ticked), or failing executions of either function; what tally cannot report about itself. Cloud Monitoring bills $1.50 a month per condition (plus $0.35 per million time series returned; README.md, \"What it costs\"); false saves that and leaves the pipeline unwatched."
+  description = "The one Cloud Monitoring alert condition tally deploys by default: no tally/ticks heartbeat of the collect function for 10 minutes (also a deployment that never ticked), no tally/renders heartbeat of the render function for 10 minutes past render_every, or deliveries to either function answered with no 2xx for 10 minutes; what tally cannot report about itself. Cloud Monitoring bills $1.50 a month per condition (plus $0.35 per million time series returned; README.md, \"What it costs\"); false saves that and leaves the pipeline unwatched."
   default     = true
 }
 
