@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from tally import logs
 from tally.sample import Sample
+from tally.secrets import redact
 
 if TYPE_CHECKING:
     from tally.sources import Kind
@@ -150,7 +151,9 @@ class MetricWriter:
                     )
                 else:
                     logs.error(
-                        "writing metrics failed", tick=tick.isoformat(), detail=str(exc)[:500]
+                        "writing metrics failed",
+                        tick=tick.isoformat(),
+                        detail=redact(str(exc))[:500],  # redacted before it is cut
                     )
 
 
