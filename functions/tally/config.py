@@ -23,6 +23,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from tally.durations import parse_duration
 from tally.secrets import ENV_REF
+from tally.sources.alerting import AlertDefaults
 from tally.sources.model import (  # noqa: F401 - re-exported: the schema as one import
     SLUG,
     Alerts,
@@ -69,6 +70,8 @@ class Config(Strict):
     # named notification channels, each an Apprise URL; may hold `${env:NAME}` secrets
     notify: dict[str, str] = Field(default_factory=dict)
     renotify_after: timedelta | None = None  # default of the sources' alerts.renotify_after
+    # defaults of every source's damping, and maintenance windows for all of them
+    alerts: AlertDefaults = Field(default_factory=AlertDefaults)
     sources: list[Source] = Field(default_factory=list)
 
     _durations = field_validator("stale_event_after", "render_every", mode="before")(duration)

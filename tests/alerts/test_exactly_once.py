@@ -10,7 +10,7 @@ from datetime import timedelta
 import main
 from google.cloud import firestore as gcf
 
-from tests.alerts.conftest import START, make_config
+from tests.alerts.conftest import IMMEDIATE, START, make_config
 from tests.core.conftest import pubsub_event, recent_tick
 from tests.support.emulators import PROJECT
 
@@ -24,6 +24,7 @@ def _config(knob, receiver, write_config) -> None:
     write_config(
         {
             "notify": {"hook": receiver.url("json"), "form": receiver.url("form", "/form")},
+            "alerts": IMMEDIATE,
             "sources": [knob.source("price", alerts={"above": 100})],
         }
     )
@@ -93,7 +94,9 @@ def test_a_redelivery_after_the_incident_resolved_sends_nothing_new(
 def test_out_of_order_ticks_do_not_reopen_a_resolved_incident(knob, receiver, tick_runner, store):
     """Minute 5 breaches and minute 6 resolves; then minute 4, which also breached,
     arrives late (a retry): it is stored, but the rules are already past it."""
-    config = make_config([knob.source("price", alerts={"above": 100})], {"hook": receiver.url()})
+    config = make_config(
+        [knob.source("price", alerts={"above": 100})], {"hook": receiver.url()}, alerts=IMMEDIATE
+    )
     knob.set("price", 150)
     tick_runner(config, 5)
     knob.set("price", 50)
@@ -113,6 +116,7 @@ def test_a_late_tick_does_not_resolve_what_is_still_true(knob, receiver, tick_ru
     config = make_config(
         [knob.source("feed", alerts={"stale_after": "10m", "down_after": 100})],
         {"hook": receiver.url()},
+        alerts=IMMEDIATE,
     )
     knob.set("feed", 1)
     tick_runner(config, 0)
@@ -133,7 +137,7 @@ def test_the_functions_clock_is_alertings_clock(
     from dataclasses import replace
 
     from tally import runtime
-    from tally.alerts.state import STATE_PATH, AlertState
+    from tally.alerts import shards
 
     _config(knob, receiver, write_config)
     knob.set("price", 150)
@@ -146,6 +150,6 @@ def test_the_functions_clock_is_alertings_clock(
     )
     main.collect(pubsub_event(START))
     store = runtime.from_environment().store
-    [message, _] = AlertState.from_document(store.get(STATE_PATH)).outbox
+    [message, _] = shards.load(store).head.outbox
     assert message.created == clock["now"].timestamp()
     assert message.next_at == clock["now"].timestamp() + 60  # the first retry, a minute on

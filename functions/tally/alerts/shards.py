@@ -1,0 +1,213 @@
+"""The alert state in Firestore: shard documents, all read and written in the one
+transaction of a tick, none ever past Firestore's 1 MiB limit.
+
+    alerts/state        shard 0: its share of the sources and the head (the outbox, the
+                        last incidents, undeliverable messages, silences, the shard count)
+    alerts/state-1 …    shards 1 … N-1: their share of the sources
+
+A source lives in shard crc32(id) mod N, with N = ⌈sources / 1,000⌉: up to 1,000
+sources the whole state is one document, so alerting costs 1 read a tick and 1 write
+when something changed; beyond, N reads and up to N writes (one per shard that
+changed). Each document is a zlib-compressed JSON blob (and the tick it was evaluated
+at, outside the blob, so a tick that moved only the clock writes nothing).
+
+The size guard. Every field the state keeps is bounded (state.py), but a storm can
+still fill a shard: 1,000 sources failing with distinct 300-character reasons, each
+with open incidents. Before writing, each shard's compressed size is measured; past
+DOCUMENT_BUDGET (or all shards together past TOTAL_BUDGET, Firestore's limit on a
+commit being 10 MiB), the least important data goes first, in levels (`trim`): the
+list of recent incidents and undeliverable messages, then the texts kept in the state
+(reasons, summaries: their incident documents keep them whole) and the change series'
+resolution, then the texts altogether. What is left is what deciding needs: ticks,
+values, streaks and open incidents. If even that does not fit (it cannot, by the
+bounds in tests/alerts/test_storm.py), the shards are split in two until it does.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from tally import logs
+from tally.alerts.state import (
+    AlertState,
+    Head,
+    clip,
+    from_first_version,
+    head_from,
+    pack,
+    record_from,
+)
+
+STATE_PATH = "alerts/state"
+VERSION = 2
+SOURCES_PER_SHARD = 1000
+DOCUMENT_BUDGET = 900_000  # bytes of one shard's blob (a document holds 1,048,576)
+TOTAL_BUDGET = 8_000_000  # of all shards' blobs (a commit holds 10 MiB; incidents ride too)
+MAX_SHARDS = 256
+TRIM_LEVELS = 3
+
+
+def shard_path(index: int) -> str:
+    return STATE_PATH if index == 0 else f"{STATE_PATH}-{index}"
+
+
+def shards_for(sources: int) -> int:
+    return max(1, math.ceil(sources / SOURCES_PER_SHARD))
+
+
+def shard_of(source_id: str, shards: int) -> int:
+    return zlib.crc32(source_id.encode("utf-8")) % shards
+
+
+@dataclass
+class Stored:
+    """What a tick read: the state, and each shard's text as stored (an unchanged shard
+    is not written again)."""
+
+    state: AlertState
+    texts: dict[int, str | None] = field(default_factory=dict)  # None: must be written
+    existing: int = 0  # shard documents that exist (those beyond the new count go)
+
+
+@dataclass
+class Written:
+    """What a write did, for the tests and the benchmark."""
+
+    shards: int
+    sizes: dict[int, int]  # bytes of each shard's blob, written or not
+    level: int  # the guard's trim level (0: nothing trimmed)
+    paths: list[str]  # documents written
+
+
+def _decode(document: dict[str, Any] | None) -> tuple[dict[str, Any] | None, str | None]:
+    if not document or document.get("v") != VERSION or "blob" not in document:
+        return None, None
+    text = zlib.decompress(document["blob"]).decode("utf-8")
+    return {**json.loads(text), "evaluated": document.get("evaluated")}, text
+
+
+def read(get_many: Any, wanted: int) -> Stored:
+    """The whole state, in as few round trips as the shard count allows: the `wanted`
+    shards at once, and any more the head says exist (after the sources shrank)."""
+    documents = get_many([shard_path(index) for index in range(wanted)])
+    first = documents[0]
+    if first and first.get("v") == 1 and "blob" in first:
+        raw = json.loads(zlib.decompress(first["blob"]))
+        return Stored(from_first_version(raw), {0: None}, existing=1)
+    head_raw, _ = _decode(first)
+    stored_count = (head_raw or {}).get("head", {}).get("shards", 1)
+    if stored_count > wanted:
+        documents += get_many([shard_path(index) for index in range(wanted, stored_count)])
+    state = AlertState(head=head_from((head_raw or {}).get("head", {})))
+    stored = Stored(state)
+    for index, document in enumerate(documents):
+        raw, text = _decode(document)
+        if document is not None:
+            stored.existing = index + 1
+        stored.texts[index] = text
+        if raw is None:
+            continue
+        if raw.get("evaluated") is not None:
+            state.evaluated = max(state.evaluated or raw["evaluated"], raw["evaluated"])
+        for source_id, data in raw.get("sources", {}).items():
+            state.sources[source_id] = record_from(data)
+    return stored
+
+
+def load(store: Any, sources: int = 0) -> AlertState:
+    """The state outside a transaction (the page, `tally alerts`), counted as reads."""
+    return read(store.get_many, shards_for(sources)).state
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def encode(state: AlertState, shards: int) -> dict[int, str]:
+    """Each shard's JSON text: its sources, and the head in shard 0."""
+    parts: list[dict[str, Any]] = [{"sources": {}} for _ in range(shards)]
+    for source_id, record in state.sources.items():
+        parts[shard_of(source_id, shards)]["sources"][source_id] = pack(record)
+    state.head.shards = shards
+    parts[0]["head"] = pack(state.head)
+    return {
+        index: json.dumps(part, separators=(",", ":"), ensure_ascii=False)
+        for index, part in enumerate(parts)
+    }
+
+
+def write(txn: Any, stored: Stored, state: AlertState, wanted: int) -> Written:
+    """Write every shard whose text changed, within the budgets; delete shards beyond
+    the count. Trims (and, failing that, splits) until everything fits."""
+    shards = wanted
+    level = 0
+    while True:
+        texts = encode(state, shards)
+        blobs = {index: zlib.compress(text.encode("utf-8"), 6) for index, text in texts.items()}
+        sizes = {index: len(blob) for index, blob in blobs.items()}
+        if max(sizes.values()) <= DOCUMENT_BUDGET and sum(sizes.values()) <= TOTAL_BUDGET:
+            break
+        if level < TRIM_LEVELS:
+            level += 1
+            trim(state, level)
+            continue
+        if max(sizes.values()) > DOCUMENT_BUDGET and shards * 2 <= MAX_SHARDS:
+            shards *= 2
+            continue
+        raise RuntimeError(
+            f"the alert state does not fit in Firestore even trimmed: {sum(sizes.values()):,} "
+            f"bytes in {shards} documents"
+        )
+    if level:
+        logs.warning(
+            f"alert state over its budget: trimmed to level {level} "
+            f"({sum(sizes.values()):,} bytes in {shards} documents)",
+            shards=shards,
+            level=level,
+        )
+    paths = []
+    for index, text in texts.items():
+        if stored.texts.get(index) == text:
+            continue
+        txn.set(
+            shard_path(index), {"v": VERSION, "evaluated": state.evaluated, "blob": blobs[index]}
+        )
+        paths.append(shard_path(index))
+    for index in range(shards, stored.existing):
+        txn.delete(shard_path(index))
+        paths.append(shard_path(index))
+    return Written(shards, sizes, level, paths)
+
+
+def trim(state: AlertState, level: int) -> None:
+    """Drop the least important data, more at each level (see the module's docstring)."""
+    text_limit = {1: 120, 2: 40, 3: 0}[level]
+    head: Head = state.head
+    head.recent = head.recent[-{1: 10, 2: 3, 3: 0}[level] :] if level < 3 else []
+    head.failures = head.failures[-{1: 5, 2: 2, 3: 1}[level] :]
+    for entry in head.recent:
+        entry["summary"] = clip(entry.get("summary"), text_limit) or ""
+        entry["resolved_summary"] = clip(entry.get("resolved_summary"), text_limit)
+    for record in state.sources.values():
+        facts = record.facts
+        facts.last_error = clip(facts.last_error, text_limit) if text_limit else None
+        if level >= 2 and len(facts.series) > 8:
+            facts.series = facts.series[:1] + facts.series[-7:]
+        if level >= 3:
+            facts.series = facts.series[-2:]
+        for streak in record.rules.values():
+            if level >= 2:
+                streak.opens = streak.opens[-2:]
+            if streak.incident is not None:
+                streak.incident.summary = clip(streak.incident.summary, text_limit) or ""
+        for item in record.owed:
+            item["body"] = clip(item.get("body"), max(text_limit, 80))
+        for item in record.unwritten:
+            for part in ("open", "resolved"):
+                if part in item:
+                    for key in ("opened_summary", "resolved_summary"):
+                        if key in item[part]:
+                            item[part][key] = clip(item[part][key], text_limit) or ""
