@@ -24,8 +24,9 @@ SEND_TIMEOUT = 10.0  # seconds for one message to one channel, whatever the serv
 CONNECT_TIMEOUT = 4.0  # of those, at most this long to connect (Apprise's own default)
 _ABANDON_SLACK = 5.0  # a call Apprise stopped waiting for ends on its own this much later
 # Services that render Markdown in a message Apprise sends them as text (Discord shows a
-# webhook's `content` as Markdown whatever the format): their text is escaped as Markdown.
-_RENDERS_MARKDOWN = {"NotifyDiscord"}
+# webhook's `content` as Markdown whatever the format; Mattermost and Zulip a message's
+# text): their text is escaped as Markdown too.
+_RENDERS_MARKDOWN = {"NotifyDiscord", "NotifyMattermost", "NotifyZulip"}
 _SECRETISH = 6  # URL parts this long with a digit are redacted (tokens, keys)
 _LONG_TOKEN = 16  # and any part this long, digits or not
 
@@ -155,6 +156,7 @@ def render(plugin: Any, title: str, body: str, link: str | None) -> tuple[str, s
     formats = plugin._formats()
     preferred = formats[0] if formats else NotifyFormat.TEXT
     blended = plugin.title_maxlen <= 0  # Apprise puts the title into the body as it is
+    markdown_anyway = any(kind.__name__ in _RENDERS_MARKDOWN for kind in type(plugin).__mro__)
     if preferred == NotifyFormat.HTML:
         html_body = html.escape(body, quote=False)
         if link:
