@@ -38,9 +38,7 @@ def _down(hostile_shop, channels, tick_runner) -> None:  # type: ignore[no-untyp
         "every": "1m",
         "alerts": {"down_after": 1},
     }
-    config = make_config(
-        [source], channels, site_url="https://example.test/site", alerts=IMMEDIATE
-    )
+    config = make_config([source], channels, site_url="https://example.test/site", alerts=IMMEDIATE)
     tick_runner(config, 0)
 
 
@@ -85,9 +83,7 @@ def test_a_json_webhook_gets_plain_inert_text_and_the_page(hostile_shop, receive
     _no_live_link(message.title)
 
 
-def test_a_markdown_chat_gets_every_markdown_character_escaped(
-    hostile_shop, receiver, tick_runner
-):
+def test_a_markdown_chat_gets_every_markdown_character_escaped(hostile_shop, receiver, tick_runner):
     """Mattermost renders a webhook's text as Markdown: `**b**` and the name's
     `[link](…)` arrive escaped, so they show as written; the page's address is left
     bare for the app to link."""
