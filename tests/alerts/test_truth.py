@@ -147,7 +147,8 @@ def test_a_removed_rule_or_source_closes_its_incident_and_says_so(knob, receiver
     texts = sorted(text for _, _, text in _messages(receiver))
     assert [text.split(" — ")[0] for text in texts] == [
         "a: above closed: the rule was removed from the config (“above 1” had held for 3 minutes)",
-        "b: above closed: the source was removed from the config (“above 1” had held for 3 minutes)",
+        "b: above closed: the source was removed from the config "
+        "(“above 1” had held for 3 minutes)",
     ]
 
 

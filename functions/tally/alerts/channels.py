@@ -164,13 +164,9 @@ def render(plugin: Any, title: str, body: str, link: str | None) -> tuple[str, s
             html_body += f' — <a href="{address}">{address}</a>'
         shown = html.escape(title, quote=False) if blended else title
         return shown, html_body, NotifyFormat.HTML.value
-    if preferred == NotifyFormat.MARKDOWN or type(plugin).__name__ in _RENDERS_MARKDOWN:
+    if preferred == NotifyFormat.MARKDOWN or markdown_anyway:
         md_body = text_to_markdown(body) + (f" — {link}" if link else "")
-        shown = (
-            text_to_markdown(title)
-            if blended or type(plugin).__name__ in _RENDERS_MARKDOWN
-            else title
-        )
+        shown = text_to_markdown(title) if blended or markdown_anyway else title
         return shown, md_body, NotifyFormat.MARKDOWN.value
     return title, body + (f" — {link}" if link else ""), NotifyFormat.TEXT.value
 
