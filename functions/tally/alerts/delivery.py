@@ -36,8 +36,8 @@ from typing import Any
 
 from tally import logs
 from tally.alerts import channels, messages, shards
-from tally.alerts.judge import Note, incident_path
-from tally.alerts.state import RECENT_FAILURES, AlertState, Message, pack
+from tally.alerts.judge import Note
+from tally.alerts.state import RECENT_FAILURES, AlertState, Message, incident_path, pack
 from tally.config import Config
 from tally.store import Transaction
 

@@ -37,6 +37,7 @@ from tally.alerts.state import (
     SourceRecord,
     Streak,
     clip,
+    incident_path,
 )
 from tally.config import Config, SourceBase
 from tally.store import Transaction
@@ -72,11 +73,6 @@ class Note:
     digest: str | None = None  # the digest that carried it (delivery.queue sets it)
 
 
-def incident_path(incident_id: str) -> str:
-    source_id, _, name = incident_id.partition("/")
-    return f"sources/{source_id}/incidents/{name}"
-
-
 def channels_of(config: Config, source: SourceBase | None) -> list[str]:
     """The channels a source's firing messages go to now."""
     if source is None:
@@ -98,7 +94,9 @@ class Judgement:
         self.state = state
         self.now = now
         self.wall = wall
-        self.quiet = Quiet(config, state, now)
+        # Silences are wall-clock things (`tally silence 2h` from a terminal), and so are
+        # maintenance windows: both are judged by the wall clock the run was given.
+        self.quiet = Quiet(config, state, int(wall))
         self.notes: list[Note] = []
         self.opened: list[Change] = []
         self.resolved: list[Change] = []

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from tally.alerts import shards
-from tally.alerts.state import MAX_SILENCES, AlertState
+from tally.alerts.state import MAX_SILENCES, AlertState, incident_path
 from tally.config import Config, SourceBase
 from tally.sources.alerting import MAX_REASON, Maintenance
 from tally.store import Store, transact
@@ -96,11 +96,12 @@ def _window(item: dict[str, Any]) -> Window:
 
 
 def _change(store: Store, config: Config, work: Any) -> Any:
+    """Run `work(state, txn)` on the alert state in a transaction, and write it."""
     wanted = shards.shards_for(len(config.sources))
 
     def attempt(txn: Any) -> Any:
         stored = shards.read(txn.get_many, wanted)
-        result = work(stored.state)
+        result = work(stored.state, txn)
         shards.write(txn, stored, stored.state, wanted)
         return result
 
@@ -121,7 +122,7 @@ def add_silence(
         "reason": " ".join(reason.split())[:MAX_REASON],
     }
 
-    def work(state: AlertState) -> dict[str, Any]:
+    def work(state: AlertState, _: Any) -> dict[str, Any]:
         kept = [entry for entry in state.head.silences if entry["until"] > start]
         state.head.silences = ([*kept, item])[-MAX_SILENCES:]
         return item
@@ -133,16 +134,9 @@ def lift(store: Store, config: Config, target: str, wall: datetime) -> list[dict
     """End the silences with this id, of this source, or every one ("all")."""
     now = int(wall.timestamp())
 
-    def work(state: AlertState) -> list[dict[str, Any]]:
+    def work(state: AlertState, _: Any) -> list[dict[str, Any]]:
         active = [entry for entry in state.head.silences if entry["until"] > now]
-        lifted = [
-            entry
-            for entry in active
-            if target == "all"
-            or entry["id"] == target
-            or entry["source"] == target
-            or (target == "all" and entry["source"] == EVERY_SOURCE)
-        ]
+        lifted = [entry for entry in active if target in ("all", entry["id"], entry["source"])]
         state.head.silences = [entry for entry in active if entry not in lifted]
         return lifted
 
@@ -162,7 +156,7 @@ def acknowledge(store: Store, config: Config, incident_id: str, wall: datetime) 
     source_id = incident_id.partition("/")[0]
     at = int(wall.timestamp())
 
-    def work(state: AlertState) -> bool:
+    def work(state: AlertState, txn: Any) -> bool:
         record = state.sources.get(source_id)
         for streak in record.rules.values() if record else []:
             incident = streak.incident
@@ -170,6 +164,11 @@ def acknowledge(store: Store, config: Config, incident_id: str, wall: datetime) 
                 if incident.acked is None:
                     incident.acked = at
                     record.seq += 1
+                    txn.set(
+                        incident_path(incident_id),
+                        {"acked": at, "acked_at": datetime.fromtimestamp(at, UTC)},
+                        merge=True,
+                    )
                 return True
         return False
 

@@ -152,6 +152,12 @@ class AlertState:
         return record.seq if record else 0
 
 
+def incident_path(incident_id: str) -> str:
+    """The incident's document: `<source>/<name>` → sources/<source>/incidents/<name>."""
+    source_id, _, name = incident_id.partition("/")
+    return f"sources/{source_id}/incidents/{name}"
+
+
 # --- facts --------------------------------------------------------------------------------
 
 

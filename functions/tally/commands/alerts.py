@@ -15,6 +15,11 @@ from tally import runtime
 from tally.commands import add_config_option, config_from
 
 
+def clock() -> datetime:
+    """Now (tests set their own)."""
+    return datetime.now(UTC)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "alerts", help="list open incidents (--all: the last 50); `ack ID` to acknowledge one"
@@ -88,7 +93,7 @@ def _ack(args: argparse.Namespace) -> int:
 
     config = config_from(args)
     store = runtime.store(config.retention_days)
-    if not acknowledge(store, config, args.incident, datetime.now(UTC)):
+    if not acknowledge(store, config, args.incident, clock()):
         print(f"error: no open incident {args.incident!r} (see `tally alerts`)", file=sys.stderr)
         return 1
     print(f"acknowledged {args.incident}: no more reminders for it")

@@ -17,6 +17,11 @@ from tally import runtime
 from tally.commands import add_config_option, config_from
 
 
+def clock() -> datetime:
+    """Now (tests set their own)."""
+    return datetime.now(UTC)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "silence", help="silence a source's alerts (or all) for a while; --list, --lift"
@@ -39,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = config_from(args)
     store = runtime.store(config.retention_days)
-    wall = datetime.now(UTC)
+    wall = clock()
     tz = config.tz
     if args.list:
         shown = 0
