@@ -76,7 +76,7 @@ def queue(state: AlertState, config: Config, notes: list[Note], wall: float, now
         for note in items:
             message_id = f"{note.incident}:{note.kind}:{channel}"
             if message_id not in queued:
-                _append(state, message_id, note.incident, channel, note.kind, note.text, wall)
+                _append(state, message_id, note.incident, channel, note.kind, note.text(), wall)
                 queued.add(message_id)
     _bound(state, config, wall, now)
 
@@ -185,7 +185,15 @@ def claim(state: AlertState, config: Config, wall: float, token: str) -> list[Me
     return claimed
 
 
-def _give_up(state: AlertState, message: Message, error: str, wall: float) -> None:
+def _give_up(
+    state: AlertState,
+    message: Message,
+    error: str,
+    wall: float,
+    redraw: set[str] | None = None,
+) -> None:
+    """Record an undeliverable message; its source's page is to be redrawn (now, or by
+    the caller, who may hold only part of the state: `redraw`)."""
     state.head.failures.append(
         {
             "message": message.id,
@@ -199,6 +207,9 @@ def _give_up(state: AlertState, message: Message, error: str, wall: float) -> No
         }
     )
     del state.head.failures[:-RECENT_FAILURES]
+    if redraw is not None:
+        redraw.add(message.source)
+        return
     record = state.sources.get(message.source)
     if record is not None:
         record.seq += 1
@@ -266,10 +277,12 @@ def record(
     token: str,
 ) -> None:
     """The second transaction: what each try did. Claimed messages a run did not get to
-    (a channel that failed first, or ran out of time) are released, untried."""
-    wanted = shards.shards_for(len(config.sources))
-    stored = shards.read(txn.get_many, wanted)
+    (a channel that failed first, or ran out of time) are released, untried. It reads
+    the first shard (the outbox is in the head), and the shards of sources whose page
+    must show a message given up on."""
+    stored = shards.read_head(txn.get_many)
     state = stored.state
+    redraw: set[str] = set()
     by_id = {message.id: message for message in state.head.outbox}
     per_incident: dict[str, dict[str, Any]] = {}  # one write per incident, all channels
     tried = set()
@@ -279,20 +292,30 @@ def record(
         if message is None or message.claim != token:
             logs.warning(f"notification {sent.id}: its claim had lapsed before it was recorded")
             continue
-        delivery = _record_one(state, message, outcome, wall)
+        delivery = _record_one(state, message, outcome, wall, redraw)
         if message.incident:
             key = f"{message.kind}~{message.channel}"
             per_incident.setdefault(message.incident, {})[key] = delivery
     for message in state.head.outbox:
         if message.claim == token and message.id not in tried:
             message.claim, message.claim_until = None, 0.0
+    count = state.head.shards
+    redraw.discard("")
+    shards.read_more(txn.get_many, stored, sorted({shards.shard_of(s, count) for s in redraw}))
+    for source_id in redraw:
+        if source_id in state.sources:
+            state.sources[source_id].seq += 1
     for incident_id, deliveries in per_incident.items():
         txn.set(incident_path(incident_id), {"deliveries": deliveries}, merge=True)
-    shards.write(txn, stored, state, wanted)
+    shards.write(txn, stored, state)
 
 
 def _record_one(
-    state: AlertState, message: Message, outcome: channels.Outcome, wall: float
+    state: AlertState,
+    message: Message,
+    outcome: channels.Outcome,
+    wall: float,
+    redraw: set[str],
 ) -> dict[str, Any]:
     message.attempts += 1
     message.claim, message.claim_until = None, 0.0
@@ -316,11 +339,11 @@ def _record_one(
             f"(it may have arrived): {outcome.error}"
         )
         state.head.outbox.remove(message)
-        _give_up(state, message, why, wall)
+        _give_up(state, message, why, wall, redraw)
         delivery.update(status="unanswered", error=why)
     elif message.attempts >= MAX_ATTEMPTS or wall - message.created >= MAX_AGE_SECONDS:
         state.head.outbox.remove(message)
-        _give_up(state, message, outcome.error or "not delivered", wall)
+        _give_up(state, message, outcome.error or "not delivered", wall, redraw)
         delivery.update(status="failed", error=outcome.error)
     else:
         backoff = RETRY_FIRST_SECONDS * 2 ** (message.attempts - 1)

@@ -23,8 +23,11 @@ redelivered tick decides exactly what the first delivery decided.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from tally.alerts import damping, messages, rules
@@ -43,6 +46,7 @@ from tally.config import Config, SourceBase
 from tally.store import Transaction
 
 MAX_DOCUMENT_WRITES = 400  # incident documents a transaction writes (a commit holds 500)
+MAX_DOCUMENT_BYTES = 600_000  # and their size (beside the state's: shards.TOTAL_BUDGET)
 MAX_OWED = 5  # ends a silence holds back per source (one per rule)
 MAX_UNWRITTEN = 20  # incident documents a source may owe (a storm beyond MAX_DOCUMENT_WRITES)
 MAX_COUNT = 1_000_000  # a streak counts samples up to here
@@ -69,7 +73,7 @@ class Note:
     rule: str
     kind: str  # firing | resolved | reminder-N | flapping | steady | closed
     group: str  # in a digest: opened | resolved | other
-    text: messages.Text
+    text: Callable[[], messages.Text]  # built only if it goes out on its own (not in a digest)
     digest: str | None = None  # the digest that carried it (delivery.queue sets it)
 
 
@@ -117,6 +121,9 @@ class Judgement:
         for finding in findings:
             streak = record.rules.setdefault(finding.rule, Streak())
             self._judge_rule(source, record, streak, finding, silenced)
+        down = record.rules.get("down")
+        if down is not None and down.incident is not None:
+            record.facts.last_error = None  # the open incident carries the reason
         if silenced is None:
             self._after_silence(source, record)
 
@@ -150,7 +157,8 @@ class Judgement:
             _restart(streak, finding.holds, self.now)
             if incident is not None:
                 if finding.holds is False:
-                    text = messages.rule_changed(
+                    text = partial(
+                        messages.rule_changed,
                         self.config,
                         source,
                         source.id,
@@ -178,8 +186,15 @@ class Judgement:
         elif incident.flapping is not None:
             self._while_flapping(source, record, streak, finding, silenced, fires, clears)
         elif clears:
-            text = messages.resolved(
-                self.config, source, source.id, finding.rule, incident, self.now, finding.now
+            text = partial(
+                messages.resolved,
+                self.config,
+                source,
+                source.id,
+                finding.rule,
+                incident,
+                self.now,
+                finding.now,
             )
             self._resolve(source, record, streak, finding, silenced, text)
         elif streak.holds:
@@ -233,7 +248,8 @@ class Judgement:
             return  # told when the silence ends, if it is still open then
         incident.told = channels_of(self.config, source)
         if flapping and flap is not None:
-            text = messages.flapping(
+            text = partial(
+                messages.flapping,
                 self.config,
                 source,
                 source.id,
@@ -245,7 +261,7 @@ class Judgement:
             )
             self._tell(source.id, finding.rule, incident, incident.told, "flapping", "opened", text)
         else:
-            text = messages.firing(self.config, source, source.id, finding.rule, incident)
+            text = partial(messages.firing, self.config, source, source.id, finding.rule, incident)
             self._tell(source.id, finding.rule, incident, incident.told, "firing", "opened", text)
 
     def _resolve(
@@ -255,7 +271,7 @@ class Judgement:
         streak: Streak,
         finding: Finding,
         silenced: Window | None,
-        text: messages.Text,
+        text: Callable[[], messages.Text],
         why: str | None = None,
     ) -> None:
         incident = streak.incident
@@ -266,6 +282,7 @@ class Judgement:
         if not told:
             return
         if silenced is not None:
+            built = text()
             record.owed = (
                 [
                     *record.owed,
@@ -273,10 +290,10 @@ class Judgement:
                         "incident": incident.id,
                         "rule": finding.rule,
                         "told": told,
-                        "title": text.title,
-                        "body": text.body,
-                        "type": text.notify_type,
-                        "link": text.link,
+                        "title": built.title,
+                        "body": built.body,
+                        "type": built.notify_type,
+                        "link": built.link,
                     },
                 ]
             )[-MAX_OWED:]
@@ -297,7 +314,9 @@ class Judgement:
         self._ended(record, rule, incident, f"closed: {what} removed from the config")
         told = [c for c in self._told(source, incident) if c in self.config.notify]
         if told:
-            text = messages.closed(self.config, source, source_id, rule, incident, self.now, what)
+            text = partial(
+                messages.closed, self.config, source, source_id, rule, incident, self.now, what
+            )
             self._tell(source_id, rule, incident, told, "closed", "resolved", text)
 
     def _ended(self, record: SourceRecord, rule: str, incident: Incident, why: str) -> None:
@@ -327,7 +346,7 @@ class Judgement:
             return
         incident.reminders += 1
         incident.notified = self.now
-        text = messages.reminder(self.config, source, source.id, rule, incident, self.now)
+        text = partial(messages.reminder, self.config, source, source.id, rule, incident, self.now)
         told = self._told(source, incident)
         self._tell(source.id, rule, incident, told, f"reminder-{incident.reminders}", "other", text)
 
@@ -352,18 +371,34 @@ class Judgement:
         if self.now - (incident.changed or incident.flapping) < steady_for:
             return
         if incident.quiet:
-            text = messages.steady_resolved(
-                self.config, source, source.id, finding.rule, incident, self.now, finding.now
+            text = partial(
+                messages.steady_resolved,
+                self.config,
+                source,
+                source.id,
+                finding.rule,
+                incident,
+                self.now,
+                finding.now,
             )
             self._resolve(source, record, streak, finding, silenced, text)
             return
+        flapped_since = incident.flapping
         incident.flapping = incident.changed = None
         incident.notified = self.now
         record.seq += 1
         self.documents.steady(record, incident)
         if silenced is None and incident.told is not None:
-            text = messages.steady(
-                self.config, source, source.id, finding.rule, incident, self.now, incident.summary
+            text = partial(
+                messages.steady,
+                self.config,
+                source,
+                source.id,
+                finding.rule,
+                incident,
+                self.now,
+                incident.summary,
+                flapped_since,
             )
             told = self._told(source, incident)
             self._tell(source.id, finding.rule, incident, told, "steady", "other", text)
@@ -377,10 +412,14 @@ class Judgement:
                 continue
             incident.told = channels_of(self.config, source)
             incident.notified = self.now
-            text = messages.after_silence(self.config, source, source.id, rule, incident, self.now)
+            text = partial(
+                messages.after_silence, self.config, source, source.id, rule, incident, self.now
+            )
             self._tell(source.id, rule, incident, incident.told, "firing", "opened", text)
         for item in record.owed:
-            text = messages.Text(item["title"], item["body"], item["type"], item.get("link"))
+            text = partial(
+                messages.Text, item["title"], item["body"], item["type"], item.get("link")
+            )
             told = [c for c in item["told"] if c in self.config.notify]
             self.notes += [
                 Note(c, source.id, item["incident"], item["rule"], "resolved", "resolved", text)
@@ -397,7 +436,7 @@ class Judgement:
         channels: list[str],
         kind: str,
         group: str,
-        text: messages.Text,
+        text: Callable[[], messages.Text],
     ) -> None:
         self.notes += [
             Note(channel, source_id, incident.id, rule, kind, group, text)
@@ -498,11 +537,15 @@ class IncidentDocuments:
         ]
         for record in state.sources.values():
             record.unwritten = []
+        room = MAX_DOCUMENT_BYTES
         for source_id, record, incident_id, update, live in backlog + self.order:
             deliveries = {**update.get("deliveries", {}), **digested.pop(incident_id, {})}
-            if budget > 0:
-                txn.set(incident_path(incident_id), _document(update, deliveries), merge=True)
+            data = _document(update, deliveries)
+            size = len(json.dumps(data, default=str, ensure_ascii=False).encode("utf-8"))
+            if budget > 0 and size <= room:
+                txn.set(incident_path(incident_id), data, merge=True)
                 budget -= 1
+                room -= size
                 if live is not None:
                     live.written = True
             elif live is None:  # a closed incident: its document is owed
@@ -516,13 +559,14 @@ class IncidentDocuments:
                 if incident is None or incident.written or budget <= 0:
                     continue
                 source_id = incident.id.partition("/")[0]
-                txn.set(
-                    incident_path(incident.id),
-                    _document({"open": _open_fields(source_id, rule, incident)}, {}),
-                    merge=True,
-                )
+                data = _document({"open": _open_fields(source_id, rule, incident)}, {})
+                size = len(json.dumps(data, default=str, ensure_ascii=False).encode("utf-8"))
+                if size > room:
+                    return
+                txn.set(incident_path(incident.id), data, merge=True)
                 incident.written = True
                 budget -= 1
+                room -= size
 
     def _digested(self) -> dict[str, dict[str, Any]]:
         """Per incident, the messages that went out in a digest, as its deliveries."""

@@ -262,10 +262,11 @@ def steady(
     incident: Incident,
     now: int,
     summary: str,
+    flapped_since: int,
 ) -> Text:
     """Flapping ended with the rule holding: the incident stays open."""
     name = label(source, source_id)
-    since = local_time(incident.flapping or incident.since, config.tz)
+    since = local_time(flapped_since, config.tz)
     return _text(
         config,
         f"tally: {name} — {rule} steady",

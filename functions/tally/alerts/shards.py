@@ -14,8 +14,9 @@ at, outside the blob, so a tick that moved only the clock writes nothing).
 The size guard. Every field the state keeps is bounded (state.py), but a storm can
 still fill a shard: 1,000 sources failing with distinct 300-character reasons, each
 with open incidents. Before writing, each shard's compressed size is measured; past
-DOCUMENT_BUDGET (or all shards together past TOTAL_BUDGET, Firestore's limit on a
-commit being 10 MiB), the least important data goes first, in levels (`trim`): the
+DOCUMENT_BUDGET (or all shards together past TOTAL_BUDGET: a commit carries them all,
+and the Firestore emulator takes 4 MiB a request where Firestore takes 10 MiB), the
+least important data goes first, in levels (`trim`): the
 list of recent incidents and undeliverable messages, then the texts kept in the state
 (reasons, summaries: their incident documents keep them whole) and the change series'
 resolution, then the texts altogether. What is left is what deciding needs: ticks,
@@ -46,7 +47,9 @@ STATE_PATH = "alerts/state"
 VERSION = 2
 SOURCES_PER_SHARD = 1000
 DOCUMENT_BUDGET = 900_000  # bytes of one shard's blob (a document holds 1,048,576)
-TOTAL_BUDGET = 8_000_000  # of all shards' blobs (a commit holds 10 MiB; incidents ride too)
+# of all shards' blobs: with the incident documents of the same commit (judge.py) they
+# stay under the 4 MiB a request the emulator (the strictest) takes
+TOTAL_BUDGET = 3_000_000
 MAX_SHARDS = 256
 TRIM_LEVELS = 3
 
@@ -71,6 +74,7 @@ class Stored:
     state: AlertState
     texts: dict[int, str | None] = field(default_factory=dict)  # None: must be written
     existing: int = 0  # shard documents that exist (those beyond the new count go)
+    partial: bool = False  # only the shards in `texts` were read (and may be written)
 
 
 @dataclass
@@ -109,13 +113,40 @@ def read(get_many: Any, wanted: int) -> Stored:
         if document is not None:
             stored.existing = index + 1
         stored.texts[index] = text
-        if raw is None:
-            continue
-        if raw.get("evaluated") is not None:
-            state.evaluated = max(state.evaluated or raw["evaluated"], raw["evaluated"])
-        for source_id, data in raw.get("sources", {}).items():
-            state.sources[source_id] = record_from(data)
+        _merge(state, raw)
     return stored
+
+
+def read_head(get_many: Any) -> Stored:
+    """The first shard only (the head and its own sources): what recording a delivery or
+    a silence needs, 1 read whatever the number of sources. `read_more` adds shards."""
+    [document] = get_many([STATE_PATH])
+    if document and document.get("v") == 1 and "blob" in document:
+        raw = json.loads(zlib.decompress(document["blob"]))
+        return Stored(from_first_version(raw), {0: None}, existing=1, partial=True)
+    raw, text = _decode(document)
+    state = AlertState(head=head_from((raw or {}).get("head", {})))
+    stored = Stored(state, {0: text}, existing=1 if document else 0, partial=True)
+    _merge(state, raw)
+    return stored
+
+
+def read_more(get_many: Any, stored: Stored, indices: list[int]) -> None:
+    """Add these shards to a partial read (before anything is written)."""
+    wanted = [index for index in indices if index not in stored.texts]
+    for index, document in zip(wanted, get_many([shard_path(i) for i in wanted]), strict=True):
+        raw, text = _decode(document)
+        stored.texts[index] = text
+        _merge(stored.state, raw)
+
+
+def _merge(state: AlertState, raw: dict[str, Any] | None) -> None:
+    if raw is None:
+        return
+    if raw.get("evaluated") is not None:
+        state.evaluated = max(state.evaluated or raw["evaluated"], raw["evaluated"])
+    for source_id, data in raw.get("sources", {}).items():
+        state.sources[source_id] = record_from(data)
 
 
 def load(store: Any, sources: int = 0) -> AlertState:
@@ -139,13 +170,16 @@ def encode(state: AlertState, shards: int) -> dict[int, str]:
     }
 
 
-def write(txn: Any, stored: Stored, state: AlertState, wanted: int) -> Written:
+def write(txn: Any, stored: Stored, state: AlertState, wanted: int | None = None) -> Written:
     """Write every shard whose text changed, within the budgets; delete shards beyond
-    the count. Trims (and, failing that, splits) until everything fits."""
-    shards = wanted
+    the count. Trims (and, failing that, splits) until everything fits. After a partial
+    read, only the shards read are written, in the layout they were read in."""
+    shards = state.head.shards if stored.partial or wanted is None else wanted
     level = 0
     while True:
         texts = encode(state, shards)
+        if stored.partial:
+            texts = {index: text for index, text in texts.items() if index in stored.texts}
         blobs = {index: zlib.compress(text.encode("utf-8"), 6) for index, text in texts.items()}
         sizes = {index: len(blob) for index, blob in blobs.items()}
         if max(sizes.values()) <= DOCUMENT_BUDGET and sum(sizes.values()) <= TOTAL_BUDGET:
@@ -154,7 +188,11 @@ def write(txn: Any, stored: Stored, state: AlertState, wanted: int) -> Written:
             level += 1
             trim(state, level)
             continue
-        if max(sizes.values()) > DOCUMENT_BUDGET and shards * 2 <= MAX_SHARDS:
+        if (
+            max(sizes.values()) > DOCUMENT_BUDGET
+            and shards * 2 <= MAX_SHARDS
+            and not stored.partial
+        ):
             shards *= 2
             continue
         raise RuntimeError(
@@ -176,7 +214,7 @@ def write(txn: Any, stored: Stored, state: AlertState, wanted: int) -> Written:
             shard_path(index), {"v": VERSION, "evaluated": state.evaluated, "blob": blobs[index]}
         )
         paths.append(shard_path(index))
-    for index in range(shards, stored.existing):
+    for index in range(shards, 0 if stored.partial else stored.existing):
         txn.delete(shard_path(index))
         paths.append(shard_path(index))
     return Written(shards, sizes, level, paths)

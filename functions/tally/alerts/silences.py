@@ -95,14 +95,17 @@ def _window(item: dict[str, Any]) -> Window:
 # --- the command line's changes, each one transaction on the state ------------------------
 
 
-def _change(store: Store, config: Config, work: Any) -> Any:
-    """Run `work(state, txn)` on the alert state in a transaction, and write it."""
-    wanted = shards.shards_for(len(config.sources))
+def _change(store: Store, work: Any, source_id: str | None = None) -> Any:
+    """Run `work(state, txn)` on the alert state's head (and the shard of `source_id`)
+    in a transaction, and write what changed."""
 
     def attempt(txn: Any) -> Any:
-        stored = shards.read(txn.get_many, wanted)
+        stored = shards.read_head(txn.get_many)
+        if source_id is not None:
+            index = shards.shard_of(source_id, stored.state.head.shards)
+            shards.read_more(txn.get_many, stored, [index])
         result = work(stored.state, txn)
-        shards.write(txn, stored, stored.state, wanted)
+        shards.write(txn, stored, stored.state)
         return result
 
     return transact(store, attempt)
@@ -127,7 +130,7 @@ def add_silence(
         state.head.silences = ([*kept, item])[-MAX_SILENCES:]
         return item
 
-    return _change(store, config, work)
+    return _change(store, work)
 
 
 def lift(store: Store, config: Config, target: str, wall: datetime) -> list[dict[str, Any]]:
@@ -140,7 +143,7 @@ def lift(store: Store, config: Config, target: str, wall: datetime) -> list[dict
         state.head.silences = [entry for entry in active if entry not in lifted]
         return lifted
 
-    return _change(store, config, work)
+    return _change(store, work)
 
 
 def active(store: Store, config: Config, wall: datetime) -> list[dict[str, Any]]:
@@ -172,4 +175,4 @@ def acknowledge(store: Store, config: Config, incident_id: str, wall: datetime) 
                 return True
         return False
 
-    return _change(store, config, work)
+    return _change(store, work, source_id)

@@ -41,7 +41,7 @@ class Facts:
     last_tick: int | None = None  # newest sample, ok or failed
     last_ok_tick: int | None = None
     last_ok_value: float | None = None
-    last_error: str | None = None  # reason of the newest failed sample
+    last_error: str | None = None  # reason of the newest failed sample, while it is the newest
     last_error_tick: int | None = None
     series: list[list[float]] = field(default_factory=list)  # [tick, value], thinned, sorted
 
@@ -188,6 +188,8 @@ def apply_sample(
         if facts.last_ok_tick is None or tick >= facts.last_ok_tick:
             facts.last_ok_tick = tick
             facts.last_ok_value = value
+        if facts.last_error_tick is not None and tick >= facts.last_error_tick:
+            facts.last_error = None  # a reason no newer failure needs (the state stays small)
         if change_window and value is not None:
             _add_point(facts, tick, value, change_window)
         return
@@ -235,22 +237,49 @@ def value_before(facts: Facts, moment: int) -> tuple[int, float] | None:
 # --- storage: compact JSON (defaults left out), and the first version's one document ----
 
 
+_REQUIRED = object()
+_SPECS: dict[type, list[tuple[str, Any]]] = {}
+
+
+def _spec(kind: type) -> list[tuple[str, Any]]:
+    """(field, default) of a dataclass, computed once per class."""
+    spec = _SPECS.get(kind)
+    if spec is None:
+        spec = []
+        for item in dataclasses.fields(kind):
+            if item.default is not dataclasses.MISSING:
+                spec.append((item.name, item.default))
+            elif item.default_factory is not dataclasses.MISSING:
+                spec.append((item.name, item.default_factory()))
+            else:
+                spec.append((item.name, _REQUIRED))
+        _SPECS[kind] = spec
+    return spec
+
+
 def pack(obj: Any) -> Any:
     """A dataclass as a dict without the fields at their defaults (a record of a source
-    that never failed carries no failure fields), recursively."""
+    that never failed carries no failure fields), recursively. Lists of plain values
+    (a series) are taken as they are: a state of 10,000 sources is packed in a blink."""
     if dataclasses.is_dataclass(obj):
         out = {}
-        for item in dataclasses.fields(obj):
-            value = getattr(obj, item.name)
-            if item.default is not dataclasses.MISSING and value == item.default:
+        for name, default in _spec(type(obj)):
+            value = getattr(obj, name)
+            if default is not _REQUIRED and value == default:
                 continue
-            if item.default_factory is not dataclasses.MISSING and value == item.default_factory():
-                continue
-            out[item.name] = pack(value)
+            out[name] = (
+                pack(value)
+                if isinstance(value, (list, dict)) or (dataclasses.is_dataclass(value))
+                else value
+            )
         return out
     if isinstance(obj, dict):
         return {key: pack(value) for key, value in obj.items()}
     if isinstance(obj, list):
+        if not obj or (
+            not isinstance(obj[0], (list, dict)) and not dataclasses.is_dataclass(obj[0])
+        ):
+            return obj
         return [pack(value) for value in obj]
     return obj
 
