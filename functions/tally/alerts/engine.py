@@ -38,6 +38,8 @@ from tally.config import Config
 from tally.sample import Sample
 from tally.store import Store, Transaction, transact
 
+LOGGED = 20  # incidents logged one by one per tick; a storm is one line more
+
 
 @dataclass
 class AlertRun:
@@ -74,14 +76,21 @@ def run_alerts(
     plan: _Plan = transact(
         store, lambda txn: _evaluate(txn, config, int(tick.timestamp()), samples, wall, token)
     )
-    for change in plan.opened:
+    for change in plan.opened[:LOGGED]:
         logs.warning(
             f"alert: {change.source}: {change.summary} (rule: {change.rule_text})",
             source=change.source,
             incident=change.id,
         )
-    for change in plan.resolved:
+    for change in plan.resolved[:LOGGED]:
         logs.info(f"alert resolved: {change.source} {change.rule}", incident=change.id)
+    if len(plan.opened) > LOGGED or len(plan.resolved) > LOGGED:
+        logs.warning(
+            f"alerts: {len(plan.opened):,} incidents opened and {len(plan.resolved):,} "
+            f"resolved at this tick (the first {LOGGED} of each logged)",
+            opened=len(plan.opened),
+            resolved=len(plan.resolved),
+        )
     run = AlertRun(opened=plan.opened, resolved=plan.resolved, written=plan.written)
     if plan.claimed:
         run.outcomes = delivery.send(config, plan.claimed)

@@ -35,20 +35,22 @@ from tally.alerts.rules import Finding, change_window  # noqa: F401 - engine imp
 from tally.alerts.silences import Quiet, Window
 from tally.alerts.state import (
     MAX_OPENS,
+    MAX_RULE_TEXT,
     AlertState,
     Incident,
     SourceRecord,
     Streak,
     clip,
+    fingerprint,
     incident_path,
 )
 from tally.config import Config, SourceBase
 from tally.store import Transaction
 
 MAX_DOCUMENT_WRITES = 400  # incident documents a transaction writes (a commit holds 500)
-MAX_DOCUMENT_BYTES = 600_000  # and their size (beside the state's: shards.TOTAL_BUDGET)
+MAX_DOCUMENT_BYTES = 500_000  # and their size (beside the state's: shards.TOTAL_BUDGET)
 MAX_OWED = 5  # ends a silence holds back per source (one per rule)
-MAX_UNWRITTEN = 20  # incident documents a source may owe (a storm beyond MAX_DOCUMENT_WRITES)
+MAX_UNWRITTEN = 4  # incident documents a source may owe (a storm beyond MAX_DOCUMENT_WRITES)
 MAX_COUNT = 1_000_000  # a streak counts samples up to here
 
 
@@ -147,10 +149,9 @@ class Judgement:
         silenced: Window | None,
     ) -> None:
         incident = streak.incident
-        changed = bool(streak.text and streak.text != finding.rule_text) or (
-            incident is not None and incident.rule_text != finding.rule_text
-        )
-        streak.text = finding.rule_text
+        mark = fingerprint(finding.rule_text)
+        changed = bool(streak.text) and streak.text != mark
+        streak.text = mark
         facts = record.facts
         counted_tick = facts.last_tick if finding.rule == "down" else facts.last_ok_tick
         if changed:
@@ -171,7 +172,7 @@ class Judgement:
                     why = f"the rule changed to {finding.rule_text}: {finding.now}"
                     self._resolve(source, record, streak, finding, silenced, text, why)
                     return
-                incident.rule_text = finding.rule_text
+                incident.rule_text = clip(finding.rule_text, MAX_RULE_TEXT) or ""
                 record.seq += 1
         else:
             _step(streak, finding.holds, counted_tick, self.now)
@@ -228,7 +229,7 @@ class Judgement:
             incident_id += f"-{same_minute + 1}"
         incident = Incident(
             id=incident_id,
-            rule_text=finding.rule_text,
+            rule_text=clip(finding.rule_text, MAX_RULE_TEXT) or "",
             since=self.now,
             value=finding.value,
             summary=clip(summary) or "",
@@ -281,22 +282,17 @@ class Judgement:
         told = self._told(source, incident)
         if not told:
             return
-        if silenced is not None:
-            built = text()
-            record.owed = (
-                [
-                    *record.owed,
-                    {
-                        "incident": incident.id,
-                        "rule": finding.rule,
-                        "told": told,
-                        "title": built.title,
-                        "body": built.body,
-                        "type": built.notify_type,
-                        "link": built.link,
-                    },
-                ]
-            )[-MAX_OWED:]
+        if silenced is not None:  # told when the silence ends (`_after_silence`)
+            held = {
+                "incident": incident.id,
+                "rule": finding.rule,
+                "told": told,
+                "since": incident.since,
+                "at": self.now,
+                "rule_text": incident.rule_text,
+                "now": clip(why or finding.now, 120),
+            }
+            record.owed = [*record.owed, held][-MAX_OWED:]
             return
         self._tell(source.id, finding.rule, incident, told, "resolved", "resolved", text)
 
@@ -417,9 +413,7 @@ class Judgement:
             )
             self._tell(source.id, rule, incident, incident.told, "firing", "opened", text)
         for item in record.owed:
-            text = partial(
-                messages.Text, item["title"], item["body"], item["type"], item.get("link")
-            )
+            text = partial(messages.held_end, self.config, source, source.id, item)
             told = [c for c in item["told"] if c in self.config.notify]
             self.notes += [
                 Note(c, source.id, item["incident"], item["rule"], "resolved", "resolved", text)
@@ -529,6 +523,9 @@ class IncidentDocuments:
 
     def flush(self, txn: Transaction, state: AlertState) -> None:
         digested = self._digested()
+        for _, _, incident_id, _, live in self.order:
+            if live is not None and incident_id in digested:
+                live.digest = next(iter(digested[incident_id].values()))["digest"]
         budget = MAX_DOCUMENT_WRITES
         backlog = [
             (source_id, record, item["id"], item, None)
@@ -540,9 +537,11 @@ class IncidentDocuments:
         room = MAX_DOCUMENT_BYTES
         for source_id, record, incident_id, update, live in backlog + self.order:
             deliveries = {**update.get("deliveries", {}), **digested.pop(incident_id, {})}
-            data = _document(update, deliveries)
+            data = _document(update, deliveries) if budget > 0 else {}
             size = len(json.dumps(data, default=str, ensure_ascii=False).encode("utf-8"))
-            if budget > 0 and size <= room:
+            if budget > 0 and size > room:
+                budget = 0  # full: the rest waits for the next tick, in order
+            if budget > 0:
                 txn.set(incident_path(incident_id), data, merge=True)
                 budget -= 1
                 room -= size
@@ -559,7 +558,10 @@ class IncidentDocuments:
                 if incident is None or incident.written or budget <= 0:
                     continue
                 source_id = incident.id.partition("/")[0]
-                data = _document({"open": _open_fields(source_id, rule, incident)}, {})
+                data = _document(
+                    {"open": _open_fields(source_id, rule, incident)},
+                    self._carried(incident),
+                )
                 size = len(json.dumps(data, default=str, ensure_ascii=False).encode("utf-8"))
                 if size > room:
                     return
@@ -567,6 +569,22 @@ class IncidentDocuments:
                 incident.written = True
                 budget -= 1
                 room -= size
+
+    def _carried(self, incident: Incident) -> dict[str, Any]:
+        """The deliveries of a firing that went out in a digest, for a document written
+        on a later tick than the firing."""
+        if incident.digest is None or not incident.told:
+            return {}
+        return {
+            f"firing~{channel}": {
+                "channel": channel,
+                "kind": "firing",
+                "status": "in a digest",
+                "digest": incident.digest,
+                "at": incident.since,
+            }
+            for channel in incident.told
+        }
 
     def _digested(self) -> dict[str, dict[str, Any]]:
         """Per incident, the messages that went out in a digest, as its deliveries."""

@@ -21,6 +21,7 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from tally.alerts.state import Incident
@@ -108,7 +109,8 @@ def _lasted(incident: Incident, now: int) -> str:
 
 def _was(rule: str, incident: Incident) -> str:
     """What the incident was, in a few words: `above 150 円`, `down`, `changed`."""
-    return {"down": "down", "stale": "stale", "change": "changed"}.get(rule, incident.rule_text)
+    words = {"down": "down", "stale": "stale", "change": "changed"}
+    return words.get(rule) or incident.rule_text or rule
 
 
 def firing(
@@ -186,6 +188,25 @@ def resolved(
     )
 
 
+def held_end(
+    config: Config, source: SourceBase | None, source_id: str, held: dict[str, Any]
+) -> Text:
+    """The end of an incident whose firing went out, held back by a silence until now."""
+    name = label(source, source_id)
+    lasted = format_span(timedelta(seconds=held["at"] - held["since"]))
+    was = {"down": "down", "stale": "stale", "change": "changed"}.get(held["rule"]) or (
+        held.get("rule_text") or held["rule"]
+    )
+    return _text(
+        config,
+        f"tally: {name} — {held['rule']} resolved",
+        f"{name}: {held['now']} ({was} for {lasted}; told now: alerts were silenced then)",
+        "success",
+        held["at"],
+        source_link(config, source_id),
+    )
+
+
 def rule_changed(
     config: Config,
     source: SourceBase | None,
@@ -202,7 +223,7 @@ def rule_changed(
         config,
         f"tally: {name} — {rule} resolved (rule changed)",
         f"{name}: the rule is now “{new_rule}”, which does not hold: {holds_now} "
-        f"(firing for {_lasted(incident, now)} under “{incident.rule_text}”)",
+        f"(firing for {_lasted(incident, now)} under “{incident.rule_text or rule}”)",
         "success",
         now,
         source_link(config, source_id),
@@ -224,7 +245,7 @@ def closed(
         config,
         f"tally: {name} — {rule} closed",
         f"{name}: {rule} closed: {what} removed from the config "
-        f"(“{incident.rule_text}” had held for {_lasted(incident, now)})",
+        f"(“{incident.rule_text or rule}” had held for {_lasted(incident, now)})",
         "info",
         now,
         source_link(config, source_id),

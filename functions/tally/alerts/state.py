@@ -22,6 +22,7 @@ document passes Firestore's 1 MiB limit in any storm.
 from __future__ import annotations
 
 import dataclasses
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ CHANGE_POINTS = 24  # a change rule compares with the value `window` ago, to wit
 RECENT_INCIDENTS = 50  # kept for `tally alerts --all` and incidents.json
 RECENT_FAILURES = 20  # undeliverable messages kept for the page
 MAX_TEXT = 300  # a reason or a summary kept in the state (a failed sample's is ≤ 300)
+MAX_RULE_TEXT = 80  # a rule's text (its unit comes from tally.yaml, of any length)
 MAX_OPENS = 10  # openings kept per rule for flap detection (Flapping.opens ≤ 10)
 MAX_SILENCES = 100
 
@@ -54,7 +56,7 @@ class Incident:
     None while a silence held its firing back."""
 
     id: str  # "<source>/<YYYYMMDDTHHMMZ>-<rule>": sources/<source>/incidents/<...>
-    rule_text: str  # "change 10 % / 1d" (a different text on a later tick: the rule changed)
+    rule_text: str  # "change 10 % / 1d", as it was when it opened (clipped: MAX_RULE_TEXT)
     since: int  # the tick it opened at
     value: float | None  # the value it opened with
     summary: str  # what happened, for the page: "up 12.3 % within 1d: 45,940 JPY"
@@ -66,6 +68,7 @@ class Incident:
     changed: int | None = None  # flapping: the tick its state last changed
     acked: int | None = None  # when someone acknowledged it (`tally alerts ack`): no reminders
     written: bool = False  # its document exists (written in the transaction that opened it)
+    digest: str | None = None  # the digest its firing went out in, if it did
 
 
 @dataclass
@@ -76,7 +79,7 @@ class Streak:
     since: int | None = None  # the tick the current streak began
     samples: int = 0  # samples of the source in the streak (each tick counted once)
     counted: int | None = None  # the newest sample tick counted
-    text: str = ""  # the rule's text when last judged: another text is a config change
+    text: str = ""  # fingerprint of the rule's text when last judged: another is a change
     opens: list[int] = field(default_factory=list)  # recent opening ticks (flapping)
     incident: Incident | None = None
 
@@ -159,6 +162,11 @@ def incident_path(incident_id: str) -> str:
 
 
 # --- facts --------------------------------------------------------------------------------
+
+
+def fingerprint(rule_text: str) -> str:
+    """A short, stable mark of a rule's text: a different mark means the rule changed."""
+    return f"{zlib.crc32(rule_text.encode('utf-8')):08x}"
 
 
 def clip(text: str | None, limit: int = MAX_TEXT) -> str | None:
@@ -257,28 +265,29 @@ def _spec(kind: type) -> list[tuple[str, Any]]:
     return spec
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def pack(obj: Any) -> Any:
     """A dataclass as a dict without the fields at their defaults (a record of a source
     that never failed carries no failure fields), recursively. Lists of plain values
     (a series) are taken as they are: a state of 10,000 sources is packed in a blink."""
-    if dataclasses.is_dataclass(obj):
+    if isinstance(obj, _PLAIN):
+        return obj
+    spec = _SPECS.get(type(obj))
+    if spec is None and dataclasses.is_dataclass(obj):
+        spec = _spec(type(obj))
+    if spec is not None:
         out = {}
-        for name, default in _spec(type(obj)):
+        for name, default in spec:
             value = getattr(obj, name)
-            if default is not _REQUIRED and value == default:
-                continue
-            out[name] = (
-                pack(value)
-                if isinstance(value, (list, dict)) or (dataclasses.is_dataclass(value))
-                else value
-            )
+            if default is _REQUIRED or value != default:
+                out[name] = value if isinstance(value, _PLAIN) else pack(value)
         return out
     if isinstance(obj, dict):
         return {key: pack(value) for key, value in obj.items()}
     if isinstance(obj, list):
-        if not obj or (
-            not isinstance(obj[0], (list, dict)) and not dataclasses.is_dataclass(obj[0])
-        ):
+        if not obj or isinstance(obj[0], _PLAIN):
             return obj
         return [pack(value) for value in obj]
     return obj
@@ -327,7 +336,7 @@ def from_first_version(raw: dict[str, Any]) -> AlertState:
         record.rules[item["rule"]] = Streak(
             holds=True,
             since=item["since"],
-            text=item["rule_text"],
+            text=fingerprint(item["rule_text"]),
             opens=[item["since"]],
             incident=Incident(
                 id=item["id"],
