@@ -189,3 +189,22 @@ def test_a_channel_added_while_an_incident_is_open_gets_no_lone_resolved(
         ("/old", "failure"),
         ("/old", "success"),
     ]
+
+
+def test_lowering_a_threshold_under_the_value_counts_the_newest_sample(knob, receiver, tick_runner):
+    """The newest sample, judged by the new rule, is the first of its streak: with the
+    default pending period of 2 samples, the next one fires."""
+
+    def config(above: int):  # type: ignore[no-untyped-def]
+        return make_config(
+            [knob.source("price", alerts={"above": above})], {"hook": receiver.url()}
+        )
+
+    knob.set("price", 150)
+    for minute in range(3):
+        tick_runner(config(200), minute)
+    tick_runner(config(100), 3)
+    assert receiver.take() == []
+    tick_runner(config(100), 4)
+    [(_, kind, text)] = _messages(receiver)
+    assert (kind, text.split(" — ")[0]) == ("failure", "price: above 100: 150")

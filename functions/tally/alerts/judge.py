@@ -155,7 +155,7 @@ class Judgement:
         facts = record.facts
         counted_tick = facts.last_tick if finding.rule == "down" else facts.last_ok_tick
         if changed:
-            _restart(streak, finding.holds, self.now)
+            _restart(streak, finding.holds, counted_tick, self.now)
             if incident is not None:
                 if finding.holds is False:
                     text = partial(
@@ -460,11 +460,13 @@ def _step(streak: Streak, holds: bool | None, counted_tick: int | None, now: int
         streak.counted = counted_tick
 
 
-def _restart(streak: Streak, holds: bool | None, now: int) -> None:
-    """A changed rule starts its streak afresh, judged from now."""
+def _restart(streak: Streak, holds: bool | None, counted_tick: int | None, now: int) -> None:
+    """A changed rule starts its streak afresh, from now: the newest sample, judged by
+    the new rule, is its first."""
     streak.holds = holds
     streak.since = now
-    streak.samples = 0
+    streak.samples = 1 if holds is not None and counted_tick is not None else 0
+    streak.counted = counted_tick
 
 
 def _entry(source_id: str, rule: str, incident: Incident) -> dict[str, Any]:
