@@ -114,3 +114,30 @@ def test_a_message_waiting_in_the_first_versions_outbox_is_still_sent(knob, rece
     tick_runner(config, 0, now=START + timedelta(seconds=20))
     [message] = receiver.take()
     assert message.message == "price: 150, above 100 (rule: above 100) — 2026-11-25 16:50 JST"
+
+
+def test_an_open_change_incident_without_history_resolves(knob, receiver, tick_runner):
+    """A change incident carried over with no series kept (the first version's state,
+    or one the size guard trimmed): judged against what there is, it resolves, rather
+    than stay open for good."""
+    state = _first_version_state(receiver_down_message=False)
+    [incident] = state["open"].values()
+    incident.update(
+        id="price/20261125T0750Z-change",
+        rule="change",
+        rule_text="change 10 % / 1h",
+        summary="up 50.0 % within 1h: 150 (from 100)",
+    )
+    state["open"] = {"price/change": incident}
+    _write_first_version(state)
+    config = make_config(
+        [knob.source("price", alerts={"change": {"percent": 10, "window": "1h"}})],
+        {"hook": receiver.url()},
+        alerts=IMMEDIATE,
+    )
+    knob.set("price", 150)
+    run = tick_runner(config, 0)
+    assert [change.id for change in run.alerts.resolved] == ["price/20261125T0750Z-change"]
+    [message] = receiver.take()
+    assert message.type == "success"
+    assert message.message.startswith("price: within 10 % of 1h before: 150 (then 150)")
