@@ -6,7 +6,8 @@ in a way people can live with: damped, grouped, silenced on request, and truthfu
     damping.py   pending and recovery periods, flap detection: when a condition opens
                  or resolves an incident
     judge.py     one tick's decisions per rule: open, resolve, remind, flap, a changed or
-                 removed rule, silences; the incident documents written
+                 removed rule, silences
+    documents.py the incident documents a tick writes, within a commit's budget
     silences.py  maintenance windows (tally.yaml), `tally silence`, `tally alerts ack`
     state.py     what is kept: facts, streaks, open incidents, the outbox, silences
     shards.py    the state in Firestore: shard documents, one transaction, a size guard

@@ -147,6 +147,6 @@ def _evaluate(
     delivery.queue(state, config, work.notes, wall, now)
     plan = _Plan(opened=work.opened, resolved=work.resolved)
     plan.claimed = delivery.claim(state, config, wall, token)
-    work.documents.flush(txn, state)
+    work.documents.flush(txn, state, work.notes)
     plan.written = shards.write(txn, stored, state, wanted)
     return plan

@@ -23,7 +23,6 @@ redelivered tick decides exactly what the first delivery decided.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +30,7 @@ from functools import partial
 from typing import Any
 
 from tally.alerts import damping, messages, rules
+from tally.alerts.documents import IncidentDocuments
 from tally.alerts.rules import Finding, change_window  # noqa: F401 - engine imports it here
 from tally.alerts.silences import Quiet, Window
 from tally.alerts.state import (
@@ -42,15 +42,10 @@ from tally.alerts.state import (
     Streak,
     clip,
     fingerprint,
-    incident_path,
 )
 from tally.config import Config, SourceBase
-from tally.store import Transaction
 
-MAX_DOCUMENT_WRITES = 400  # incident documents a transaction writes (a commit holds 500)
-MAX_DOCUMENT_BYTES = 500_000  # and their size (beside the state's: shards.TOTAL_BUDGET)
 MAX_OWED = 5  # ends a silence holds back per source (one per rule)
-MAX_UNWRITTEN = 4  # incident documents a source may owe (a storm beyond MAX_DOCUMENT_WRITES)
 MAX_COUNT = 1_000_000  # a streak counts samples up to here
 
 
@@ -106,7 +101,7 @@ class Judgement:
         self.notes: list[Note] = []
         self.opened: list[Change] = []
         self.resolved: list[Change] = []
-        self.documents = IncidentDocuments(self)
+        self.documents = IncidentDocuments(now, wall)
 
     # --- a source -----------------------------------------------------------------------
 
@@ -480,161 +475,3 @@ def _entry(source_id: str, rule: str, incident: Incident) -> dict[str, Any]:
         "value": incident.value,
         "resolved": None,
     }
-
-
-class IncidentDocuments:
-    """The incident documents a tick writes (`sources/<id>/incidents/<name>`), within
-    MAX_DOCUMENT_WRITES: in a storm the rest are written on the next ticks (an open
-    incident not written yet, a closed one in its source's `unwritten`). Writes merge on
-    separate fields (opened…, resolved…, deliveries.…), so their order never matters."""
-
-    def __init__(self, work: Judgement):
-        self.work = work
-        self.order: list[tuple[str, SourceRecord, str, dict[str, Any], Incident | None]] = []
-        self.by_id: dict[str, dict[str, Any]] = {}
-
-    def _update(self, record: SourceRecord, incident_id: str, live: Incident | None) -> dict:
-        if incident_id not in self.by_id:
-            self.by_id[incident_id] = {}
-            source_id = incident_id.partition("/")[0]
-            self.order.append((source_id, record, incident_id, self.by_id[incident_id], live))
-        return self.by_id[incident_id]
-
-    def opened(self, record: SourceRecord, incident: Incident, source_id: str, rule: str) -> None:
-        self._update(record, incident.id, incident)["open"] = _open_fields(
-            source_id, rule, incident
-        )
-
-    def steady(self, record: SourceRecord, incident: Incident) -> None:
-        if incident.written:
-            self._update(record, incident.id, incident)["steady"] = {
-                "flapping_ended": self.work.now
-            }
-
-    def resolved(
-        self, record: SourceRecord, incident: Incident, source_id: str, rule: str, why: str
-    ) -> None:
-        update = self._update(record, incident.id, None)
-        if not incident.written and "open" not in update:
-            update["open"] = _open_fields(source_id, rule, incident)
-        update["resolved"] = {"resolved": self.work.now, "resolved_summary": clip(why)}
-
-    def carry(self, record: SourceRecord, item: dict[str, Any]) -> None:
-        """A removed source's unwritten documents: written as soon as there is room."""
-        self.order.append((item["id"].partition("/")[0], record, item["id"], item, None))
-
-    def flush(self, txn: Transaction, state: AlertState) -> None:
-        digested = self._digested()
-        for _, _, incident_id, _, live in self.order:
-            if live is not None and incident_id in digested:
-                live.digest = next(iter(digested[incident_id].values()))["digest"]
-        budget = MAX_DOCUMENT_WRITES
-        backlog = [
-            (source_id, record, item["id"], item, None)
-            for source_id, record in state.sources.items()
-            for item in record.unwritten
-        ]
-        for record in state.sources.values():
-            record.unwritten = []
-        room = MAX_DOCUMENT_BYTES
-        for source_id, record, incident_id, update, live in backlog + self.order:
-            deliveries = {**update.get("deliveries", {}), **digested.pop(incident_id, {})}
-            data = _document(update, deliveries) if budget > 0 else {}
-            size = len(json.dumps(data, default=str, ensure_ascii=False).encode("utf-8"))
-            if budget > 0 and size > room:
-                budget = 0  # full: the rest waits for the next tick, in order
-            if budget > 0:
-                txn.set(incident_path(incident_id), data, merge=True)
-                budget -= 1
-                room -= size
-                if live is not None:
-                    live.written = True
-            elif live is None:  # a closed incident: its document is owed
-                kept = {k: v for k, v in update.items() if k in ("open", "resolved", "steady")}
-                item = {"id": incident_id, **kept, "deliveries": deliveries}
-                if state.sources.get(source_id) is record:
-                    record.unwritten = ([*record.unwritten, item])[-MAX_UNWRITTEN:]
-        for record in state.sources.values():  # opened on earlier ticks, not written yet
-            for rule, streak in record.rules.items():
-                incident = streak.incident
-                if incident is None or incident.written or budget <= 0:
-                    continue
-                source_id = incident.id.partition("/")[0]
-                data = _document(
-                    {"open": _open_fields(source_id, rule, incident)},
-                    self._carried(incident),
-                )
-                size = len(json.dumps(data, default=str, ensure_ascii=False).encode("utf-8"))
-                if size > room:
-                    return
-                txn.set(incident_path(incident.id), data, merge=True)
-                incident.written = True
-                budget -= 1
-                room -= size
-
-    def _carried(self, incident: Incident) -> dict[str, Any]:
-        """The deliveries of a firing that went out in a digest, for a document written
-        on a later tick than the firing."""
-        if incident.digest is None or not incident.told:
-            return {}
-        return {
-            f"firing~{channel}": {
-                "channel": channel,
-                "kind": "firing",
-                "status": "in a digest",
-                "digest": incident.digest,
-                "at": incident.since,
-            }
-            for channel in incident.told
-        }
-
-    def _digested(self) -> dict[str, dict[str, Any]]:
-        """Per incident, the messages that went out in a digest, as its deliveries."""
-        found: dict[str, dict[str, Any]] = {}
-        for note in self.work.notes:
-            if note.digest is None:
-                continue
-            found.setdefault(note.incident, {})[f"{note.kind}~{note.channel}"] = {
-                "channel": note.channel,
-                "kind": note.kind,
-                "status": "in a digest",
-                "digest": note.digest,
-                "at": int(self.work.wall),
-            }
-        return found
-
-
-def _open_fields(source_id: str, rule: str, incident: Incident) -> dict[str, Any]:
-    fields = {
-        "source": source_id,
-        "rule": rule,
-        "rule_text": incident.rule_text,
-        "opened": incident.since,
-        "opened_value": incident.value,
-        "opened_summary": incident.summary,
-    }
-    if incident.flapping is not None:
-        fields["flapping"] = incident.flapping
-    return fields
-
-
-def _document(update: dict[str, Any], deliveries: dict[str, Any]) -> dict[str, Any]:
-    """The merge data of an incident document: epoch ticks as stored in the state, plus
-    their timestamps (what the console and queries read)."""
-    data: dict[str, Any] = {}
-    if "open" in update:
-        data.update(update["open"])
-        data["opened_at"] = datetime.fromtimestamp(update["open"]["opened"], UTC)
-    if "resolved" in update:
-        data.update(update["resolved"])
-        data["resolved_at"] = datetime.fromtimestamp(update["resolved"]["resolved"], UTC)
-    if "steady" in update:
-        data.update(update["steady"])
-    if deliveries:
-        data["deliveries"] = {
-            key: {**value, "at": datetime.fromtimestamp(value["at"], UTC)}
-            if isinstance(value.get("at"), (int, float))
-            else value
-            for key, value in deliveries.items()
-        }
-    return data

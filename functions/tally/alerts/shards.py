@@ -48,7 +48,7 @@ STATE_PATH = "alerts/state"
 VERSION = 2
 SOURCES_PER_SHARD = 1000
 DOCUMENT_BUDGET = 900_000  # bytes of one shard's blob (a document holds 1,048,576)
-# of all shards' blobs: with the incident documents of the same commit (judge.py) they
+# of all shards' blobs: with the incident documents of the same commit (documents.py) they
 # stay under the 4 MiB a request the emulator (the strictest) takes
 TOTAL_BUDGET = 3_300_000
 MAX_SHARDS = 256
