@@ -24,6 +24,7 @@ COMMANDS = [
     "alerts",
     "silence",
     "notify",
+    "preflight",
 ]
 
 

@@ -14,6 +14,8 @@ import math
 import re
 import unicodedata
 
+from tally.secrets import redact
+
 _MINUS = "\\-\u2212\u2012\u2013\ufe63\uff0d"  # a regex class body: every dash meaning minus
 _SPACES = "\\s\u00a0\u202f\u2009'\u2019"  # what people group thousands with, beside , or .
 
@@ -68,5 +70,6 @@ def parse_number(text: str, decimal: str = ".") -> float:
 
 
 def _preview(text: str, limit: int = 60) -> str:
+    text = redact(str(text))  # before the cut and the repr: they would hide a secret from it
     flat = " ".join(str(text).split())
     return repr(flat if len(flat) <= limit else flat[: limit - 1] + "…")

@@ -26,6 +26,7 @@ from tally.alerts.silences import EVERY_SOURCE, Quiet
 from tally.alerts.state import AlertState, Incident
 from tally.config import Config, SourceBase
 from tally.formatting import format_elapsed
+from tally.render import objects
 from tally.render.page import format_time, iso, json_bytes
 from tally.store import Store, incidents
 
@@ -63,6 +64,7 @@ class AlertView:
         return [
             {
                 "source": source_id,
+                "page": objects.page(source_id),
                 "name": names[source_id],
                 "rule": rule,
                 "rule_text": incident.rule_text,
@@ -131,7 +133,7 @@ class AlertView:
     def incidents_json(self, config: Config, now: float) -> bytes:
         data = {
             "open": [
-                {k: v for k, v in item.items() if k not in ("since", "notes")}
+                {k: v for k, v in item.items() if k not in ("since", "notes", "page")}
                 | {"since": item["since_iso"]}
                 for item in self.overview(config)
             ],
