@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         "foundation",
         ["tally", "durations", "numbers", "formatting", "sample", "deadlines", "secrets", "logs"],
     ),
-    ("sources", ["sources/"]),
+    ("sources", ["sources/", "reading/"]),
     ("config", ["config", "config_object", "schedule"]),
     (
         "storage and outputs",

@@ -6,12 +6,12 @@ response time whenever a response arrived: a slow 500 is worth seeing on the cha
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from tally.reading import patterns
 from tally.sample import Reading
 from tally.sources.failure import FetchError
 from tally.sources.http import fetch_source, http_reason
@@ -56,7 +56,7 @@ class Check(Kind):
             problem = f"unexpected {http_reason(response.status)}"
         elif source.expect_body is not None and source.expect_body not in response.text():
             problem = f"body does not contain {source.expect_body!r}"
-        elif source.expect_regex is not None and not re.search(
+        elif source.expect_regex is not None and not patterns.search(
             source.expect_regex, response.text()
         ):
             problem = f"body does not match {source.expect_regex!r}"

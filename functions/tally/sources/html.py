@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import field_validator, model_validator
 
 from tally.numbers import NotANumber, parse_number
+from tally.reading import patterns
 from tally.sample import Reading
 from tally.sources.failure import FetchError
 from tally.sources.http import fetch_source
@@ -149,10 +150,10 @@ def _selected(soup: BeautifulSoup, source: HtmlSource) -> float:
         raise FetchError(f"CSS selector {source.selector!r} matched nothing")
     text = _selected_text(tag, source)
     if source.regex:
-        match = re.search(source.regex, text)
+        match = patterns.search(source.regex, text)
         if not match:
             raise FetchError(f"regex {source.regex!r} did not match the selected text")
-        text = match.group(1) if match.groups() else match.group(0)
+        text = patterns.picked(match)
     try:
         return parse_number(text, source.decimal)
     except NotANumber as exc:
