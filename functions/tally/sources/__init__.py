@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from tally.sample import Reading, finite, short_reason
 from tally.secrets import ENV_REF, MissingSecret, redact, resolve
+from tally.sources import bodies
 from tally.sources.failure import FetchError
 from tally.sources.kind import Kind
 from tally.sources.model import SourceBase
@@ -37,7 +38,8 @@ def _fetch(source: SourceBase) -> Reading:
         if url is not None and ENV_REF.search(url):
             # a resolved copy lives only for this fetch: the config keeps the template
             source = source.model_copy(update={"url": resolve(url)})
-        reading = kind.fetch(source, headers)
+        with bodies.scope():  # a large body's turn lasts until its reading is done
+            reading = kind.fetch(source, headers)
     except MissingSecret as exc:
         return Reading(value=None, ok=False, error=str(exc))
     except FetchError as exc:

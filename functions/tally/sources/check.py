@@ -11,12 +11,12 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from tally.reading import patterns
 from tally.sample import Reading
 from tally.sources.failure import FetchError
 from tally.sources.http import fetch_source, http_reason
 from tally.sources.kind import Kind
 from tally.sources.model import UrlSource, compiled_regex
+from tally.sources.readers import read_body
 
 
 class CheckSource(UrlSource):
@@ -54,12 +54,13 @@ class Check(Kind):
         problem = None
         if response.status not in source.expect_status:
             problem = f"unexpected {http_reason(response.status)}"
-        elif source.expect_body is not None and source.expect_body not in response.text():
-            problem = f"body does not contain {source.expect_body!r}"
-        elif source.expect_regex is not None and not patterns.search(
-            source.expect_regex, response.text()
-        ):
-            problem = f"body does not match {source.expect_regex!r}"
+        elif source.expect_body is not None or source.expect_regex is not None:
+            problem = read_body(  # tally/reading/expectations.py, in a reader process
+                "check",
+                response,
+                expect_body=source.expect_body,
+                expect_regex=source.expect_regex,
+            )
         degraded = (
             problem is None
             and source.max_response_ms is not None
