@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from tally.sample import Reading, finite, short_reason
 from tally.secrets import ENV_REF, MissingSecret, redact, resolve
-from tally.sources import bodies
+from tally.sources import bodies, readers
 from tally.sources.failure import FetchError
 from tally.sources.kind import Kind
 from tally.sources.model import SourceBase
@@ -53,10 +53,17 @@ def _fetch(source: SourceBase) -> Reading:
     return reading
 
 
+def prepare(sources: list[SourceBase]) -> None:
+    """Get ready to read `sources` at once: start the reader processes now if any of
+    them will need one, so that they load while the fetches are out."""
+    if any(kind_of(source).reads_body(source) for source in sources):
+        readers.POOL.warm()
+
+
 def read(source: SourceBase) -> Reading:
     """Fetch one source; never raises for anything the source itself does wrong."""
     reading = _fetch(source)
     return replace(reading, error=short_reason(reading.error))
 
 
-__all__ = ["FetchError", "Kind", "kind_named", "kind_of", "read"]
+__all__ = ["FetchError", "Kind", "kind_named", "kind_of", "prepare", "read"]

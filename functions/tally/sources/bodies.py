@@ -24,6 +24,10 @@ _turns = threading.BoundedSemaphore(LARGE_BODIES)
 _local = threading.local()
 
 
+class NoTurn(FetchError):
+    """The deadline passed while the body waited for its turn."""
+
+
 @contextlib.contextmanager
 def scope() -> Iterator[None]:
     """A large body's turn taken inside is given back on leaving (the outermost scope
@@ -49,7 +53,7 @@ def hold_large(deadline: float, timeout: float) -> None:
     if held:
         return
     if not _turns.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
-        raise FetchError(
+        raise NoTurn(
             f"timed out after {timeout:g}s (waiting to read its body: {LARGE_BODIES} "
             f"other bodies over {SMALL_BODY_BYTES // 2**20} MiB were being read)",
             permanent=False,

@@ -80,6 +80,10 @@ class Check(Kind):
             error=problem_or_note,
         )
 
+    def reads_body(self, source: CheckSource) -> bool:
+        """Only to compare it with what the check expects."""
+        return source.expect_body is not None or source.expect_regex is not None
+
     def failed(self, failure: FetchError) -> Reading:
         """No answer at all: down."""
         return replace(super().failed(failure), up=0)

@@ -297,6 +297,8 @@ def fetch_url(
                 deadline=deadline,
                 timeout=timeout,
             )
+    except bodies.NoTurn:
+        raise  # the deadline passed while it waited: the reason says so
     except Exception:
         if fetch.expired:  # whatever broke, the deadline broke it first
             raise timed_out from None

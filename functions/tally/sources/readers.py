@@ -7,8 +7,8 @@ READER_MEMORY_MIB above what it needs to start. The thread hands the body over a
 waits until the fetch's deadline; past it the reader is killed (a parse holds the
 interpreter of its own process, which no thread could stop) and the source's sample
 says it timed out. A reader that ran out of memory or died is replaced by a new one
-on the next body. At most READERS bodies are read at once; a body waiting for a
-reader waits on its own deadline.
+on the next body. At most READERS bodies are read at once, the smallest waiting
+first (`Turns`); a body waiting for a reader waits on its own deadline.
 
 Why processes and not limits inside the collector: html.parser (under Beautiful
 Soup) has slow paths no tree builder sees (a 12 KB page of unclosed `<a ` tags takes
@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import heapq
+import itertools
 import json
 import os
 import select
@@ -133,13 +135,50 @@ def _left(deadline: float) -> float:
     return max(deadline - time.monotonic(), 0.0)
 
 
+class Turns:
+    """Whose body is read next: the smallest waiting, so that a page of a few
+    kilobytes is not kept behind 5 MiB ones (a hostile upstream sends the largest body
+    it may); each waits no longer than its own deadline."""
+
+    def __init__(self, size: int):
+        self._free = size
+        self._waiting: list[list[Any]] = []  # a heap of [body size, arrival, event]
+        self._arrivals = itertools.count()
+        self._lock = threading.Lock()
+
+    def take(self, size: int, deadline: float) -> bool:
+        """Wait for a turn until `deadline`; False if it passed first."""
+        with self._lock:
+            if self._free:
+                self._free -= 1
+                return True
+            entry = [size, next(self._arrivals), threading.Event()]
+            heapq.heappush(self._waiting, entry)
+        entry[2].wait(timeout=_left(deadline))
+        with self._lock:
+            if entry[2].is_set():  # given, perhaps just as the deadline passed
+                return True
+            self._waiting.remove(entry)
+            heapq.heapify(self._waiting)
+            return False
+
+    def give_back(self) -> None:
+        """Hand the turn to the smallest body waiting, if any."""
+        with self._lock:
+            if self._waiting:
+                heapq.heappop(self._waiting)[2].set()
+            else:
+                self._free += 1
+
+
 class ReaderPool:
     """At most `size` reader processes, started when first needed, kept between ticks
     (`command` starts one: tests pass a stand-in for a parse that never ends)."""
 
     def __init__(self, size: int, command: list[str] | None = None):
         self._command = command or reader_command()
-        self._turns = threading.BoundedSemaphore(size)
+        self._size = size
+        self._turns = Turns(size)
         self._idle: list[Reader] = []
         self._all: set[Reader] = set()
         self._lock = threading.Lock()
@@ -158,7 +197,7 @@ class ReaderPool:
         FetchError with the reader's reason, or saying the deadline passed."""
         header = json.dumps({"job": job, "charset": charset, "args": args}).encode()
         request = [REQUEST.pack(len(header), len(body)) + header, body]
-        if not self._turns.acquire(timeout=_left(deadline)):
+        if not self._turns.take(len(body), deadline):
             raise FetchError(
                 f"timed out after {timeout:g}s (waiting for a reader: other responses "
                 "were being read)",
@@ -167,7 +206,7 @@ class ReaderPool:
         try:
             reply = self._ask(request, deadline, timeout)
         finally:
-            self._turns.release()
+            self._turns.give_back()
         if not reply.get("ok"):
             raise FetchError(str(reply.get("reason")))
         return reply.get("result")
@@ -193,6 +232,21 @@ class ReaderPool:
             with self._lock:
                 self._idle.append(reader)
         return reply
+
+    def warm(self) -> None:
+        """Start the readers now (not on the first body), so that they load their
+        parsers while the fetches are out: a cold start costs no source its time."""
+        with self._lock:
+            alive = [reader for reader in self._all if reader.process.poll() is None]
+            missing = self._size - len(alive)
+        for _ in range(max(missing, 0)):
+            try:
+                reader = Reader(self._command)
+            except OSError:
+                return  # the first body says why, as a failure of its source
+            with self._lock:
+                self._all.add(reader)
+                self._idle.append(reader)
 
     def _take(self) -> Reader:
         with self._lock:
