@@ -50,7 +50,8 @@ def test_a_large_product_page_reads(hostile):
     card = (
         '<div class="card" data-id="{n}"><a href="/p/{n}" class="link">'
         '<img src="/img/{n}.jpg" srcset="/img/{n}-2x.jpg 2x, /img/{n}-3x.jpg 3x" '
-        'alt="Product {n}, seen from the front" loading="lazy"></a><span class="price">¥{n},980</span>'
+        'alt="Product {n}, seen from the front" loading="lazy"></a>'
+        '<span class="price">¥{n},980</span>'
         '<p class="desc">A fine product, with a description long enough to look real: '
         "what it is, what it is made of, how large it is, how it ships, and what the people "
         "who bought it said about it, in three or four sentences as shops write them.</p>"
