@@ -165,3 +165,16 @@ def test_no_module_outside_sources_compares_a_kind_name():
 )
 def test_a_kind_name_comparison_is_caught(code):
     assert kind_name_comparisons(ast.parse(code)) != []
+
+
+def test_the_reading_modules_import_nothing_of_sources():
+    """A reader process loads `reading/` only: `sources/` would bring pydantic along."""
+    trees = modules()
+    found = {
+        module: sorted(
+            name for name in imported(tree, set(trees)) if name.startswith("tally.sources")
+        )
+        for module, tree in trees.items()
+        if module.startswith("tally.reading")
+    }
+    assert {module: names for module, names in found.items() if names} == {}

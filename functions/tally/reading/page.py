@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 # ~600 bytes of memory an element in Beautiful Soup's tree (measured: 556 for a bare
 # <i></i>, 1,200 for a product card's elements with their attributes and text), so
-# 50,000 elements stay inside the reader's 56 MiB with the page itself; a 2 MB
+# 50,000 elements stay inside the reader's 48 MiB with the page itself; a 2 MB
 # product page has about 20,000.
 MAX_ELEMENTS = 50_000
 # Blink's limit on the depth of the tree its parser builds (kMaximumHTMLParserDOMTreeDepth).

@@ -55,20 +55,32 @@ def _warm() -> None:
 
 
 def _limit_memory(mebibytes: int) -> None:
-    """Cap the data segment (heap and anonymous mappings) at what it is now plus
-    `mebibytes`: Linux counts every allocation of a parser there."""
+    """Cap the data segment (heap and anonymous mappings: Linux counts every
+    allocation of a parser there) at what it is now plus `mebibytes`, and the whole
+    address space at what it is now plus a little more, in case a kernel counts only
+    that."""
     try:
         import resource
 
         with open("/proc/self/status", encoding="ascii") as status:
-            data_kib = next(int(line.split()[1]) for line in status if line.startswith("VmData:"))
-    except (ImportError, OSError, StopIteration):
+            sizes = {
+                key: int(value.split()[0]) * 1024
+                for key, _, value in (line.partition(":") for line in status)
+                if key in ("VmData", "VmSize")
+            }
+    except (ImportError, OSError, ValueError):
         return  # not Linux: the deadline still holds, the memory limit does not
-    limit = (data_kib * 1024) + mebibytes * 2**20
-    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+    for limit, now, slack in (
+        (resource.RLIMIT_DATA, sizes.get("VmData"), 0),
+        (resource.RLIMIT_AS, sizes.get("VmSize"), 16 * 2**20),
+    ):
+        if now is None:
+            continue
+        _, hard = resource.getrlimit(limit)
+        wanted = now + mebibytes * 2**20 + slack
+        if hard != resource.RLIM_INFINITY:
+            wanted = min(wanted, hard)
+        resource.setrlimit(limit, (wanted, hard))
 
 
 def _trim() -> None:

@@ -40,7 +40,7 @@ from tally.sources.failure import FetchError
 READERS = int(os.environ.get("TALLY_READERS", "2"))
 # What one body may cost a reader, on top of the ~25 MB the process starts with; with
 # the body itself held by the collector meanwhile, one body adds at most 64 MiB.
-READER_MEMORY_MIB = 56
+READER_MEMORY_MIB = 48
 REQUEST = struct.Struct(">II")
 REPLY = struct.Struct(">I")
 _PACKAGE_ROOT = str(Path(tally.__file__).resolve().parent.parent)
