@@ -139,13 +139,13 @@ def serve(mib: int) -> None:
             return
         request = json.loads(header)
         reply = answer(request["job"], body, request.get("charset"), request["args"], mib)
-        del body
-        _trim()
         data = json.dumps(reply).encode()
         replies.write(REPLY.pack(len(data)) + data)
         replies.flush()
         if reply.get("restart"):
             return
+        del body
+        _trim()  # after the reply: the collector does not wait for it
 
 
 if __name__ == "__main__":
