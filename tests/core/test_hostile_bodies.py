@@ -6,6 +6,7 @@ for a whole tick are in the benchmark (`nox -s bench -- hostile`)."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 import tracemalloc
@@ -265,3 +266,14 @@ def test_a_tick_of_hostile_sources_stores_every_other_source(store, hostile, ups
     }
     [up] = stored["up"]
     assert (up.ok, up.up, up.error, up.tick) == (True, 1, None, tick)
+
+
+def test_a_reader_that_dies_is_its_sources_failure(hostile, monkeypatch):
+    """Whatever kills a reader (the system's OOM killer, a crash in a C parser), the
+    source says so and nothing waits for it."""
+    dies = [sys.executable, "-c", "import sys; sys.stdin.buffer.read(10); sys.exit(3)"]
+    pool = readers.ReaderPool(1, command=dies)
+    monkeypatch.setattr(readers, "POOL", pool)
+    reading = read_page(hostile, "/dies", b"<p id=n>1</p>" * 1000)
+    assert reading.error == "the reader stopped while reading the response (exit code 3)"
+    assert pool.processes() == []

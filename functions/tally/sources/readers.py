@@ -87,8 +87,7 @@ class Reader:
     def _send(self, data: bytes, deadline: float) -> None:
         view = memoryview(data)
         while view:
-            _, writable, _ = select.select([], [self._requests], [], _left(deadline))
-            if not writable:
+            if not _ready(self._requests, select.POLLOUT, deadline):
                 raise _Expired()
             try:
                 sent = os.write(self._requests, view[:65536])
@@ -101,8 +100,7 @@ class Reader:
     def _receive(self, size: int, deadline: float) -> bytes:
         chunks: list[bytes] = []
         while size:
-            readable, _, _ = select.select([self._replies], [], [], _left(deadline))
-            if not readable:
+            if not _ready(self._replies, select.POLLIN, deadline):
                 raise _Expired()
             chunk = os.read(self._replies, size)
             if not chunk:
@@ -133,6 +131,14 @@ class Reader:
 
 def _left(deadline: float) -> float:
     return max(deadline - time.monotonic(), 0.0)
+
+
+def _ready(fd: int, event: int, deadline: float) -> bool:
+    """Whether `fd` can be read or written (`event`), or has closed, before `deadline`
+    (poll, not select: a busy process may hold file descriptors past 1,024)."""
+    poller = select.poll()
+    poller.register(fd, event)
+    return bool(poller.poll(_left(deadline) * 1000))
 
 
 class Turns:
