@@ -6,7 +6,9 @@
 # itself is the object storage.tf uploads, named in TALLY_CONFIG_OBJECT. Before either
 # function is created: the IAM bindings its build, its trigger and its first tick rely
 # on, and a minute for them to propagate (time_sleep.iam_propagation, iam.tf); the
-# config object; the metric descriptors (the first tick writes metrics).
+# config object; the metric descriptors (the first tick writes metrics); the database
+# and the collection-group index of `days.written` that the renderer's change query
+# needs (a first tick or render before them would fail and be retried with a 5xx).
 
 locals {
   builder_sa = "projects/${var.project_id}/serviceAccounts/${google_service_account.builder.email}"
@@ -65,6 +67,8 @@ resource "google_cloudfunctions2_function" "collect" {
     time_sleep.iam_propagation,
     google_storage_bucket_object.config,
     google_monitoring_metric_descriptor.tally,
+    google_firestore_database.main,
+    google_firestore_field.days_written,
   ]
 }
 
@@ -110,5 +114,7 @@ resource "google_cloudfunctions2_function" "render" {
     time_sleep.iam_propagation,
     google_storage_bucket_object.config,
     google_monitoring_metric_descriptor.tally,
+    google_firestore_database.main,
+    google_firestore_field.days_written,
   ]
 }

@@ -4,8 +4,8 @@
 #
 #   collector  Firestore user, metric writer, reader of the config object (storage.tf),
 #              accessor of its own secrets (secrets.tf)
-#   renderer   Firestore user, reader of the config object, object admin on the site
-#              bucket only (bucket binding)
+#   renderer   Firestore user, metric writer (its heartbeat), reader of the config
+#              object, object admin on the site bucket only (bucket binding)
 #   trigger    may invoke the two functions' Cloud Run services, nothing else
 #   builder    builds the functions from the source archive (Cloud Build)
 #
@@ -64,6 +64,13 @@ resource "google_project_iam_member" "collector_metrics" {
 resource "google_project_iam_member" "renderer_firestore" {
   project = var.project_id
   role    = "roles/datastore.user"
+  member  = "serviceAccount:${google_service_account.renderer.email}"
+}
+
+# The render heartbeat (tally/renders), which the watchdog waits for.
+resource "google_project_iam_member" "renderer_metrics" {
+  project = var.project_id
+  role    = "roles/monitoring.metricWriter"
   member  = "serviceAccount:${google_service_account.renderer.email}"
 }
 
@@ -171,6 +178,7 @@ resource "time_sleep" "iam_propagation" {
     google_project_iam_member.collector_firestore,
     google_project_iam_member.collector_metrics,
     google_project_iam_member.renderer_firestore,
+    google_project_iam_member.renderer_metrics,
     google_storage_bucket_iam_member.renderer_site,
     google_storage_bucket_iam_member.config_reader,
     google_secret_manager_secret_iam_member.collector,

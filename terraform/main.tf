@@ -164,99 +164,113 @@ locals {
 
   metric_prefix = "custom.googleapis.com/tally/"
 
-  pipeline_widgets = [
+  # The render job's interval in seconds (render_every), for the watchdog's render window.
+  render_seconds = local.seconds[local.render_every_text]
+
+  # The Pub/Sub push subscriptions that deliver the scheduler's messages to the two
+  # functions: Eventarc creates them for each function's trigger, named
+  # eventarc-REGION-TRIGGER-sub-NNN, the trigger being named after the function.
+  delivery_subscriptions = "eventarc-${var.region}-${local.prefix}-(collect|render)-.+"
+
+  # One dashboard, whatever the number of sources: the pipeline's charts, then the
+  # sources' charts, which show the source picked in the dashboard's `source` variable
+  # (a template variable on the metric label `source`; `$${source}` in a filter is
+  # replaced by the picked value, or by nothing for all sources). Adding a source
+  # changes nothing here.
+  #
+  # Every value below is a non-empty string: a number may come back from the API as a
+  # string (an int64 such as gridLayout.columns, hence no `columns`: the console's
+  # default applies), and an empty string, 0 or false is left out of what it returns;
+  # either would show as a change on every plan.
+  pipeline_charts = [
+    {
+      title = "Executions / min (Cloud Run requests that reached the function)"
+      sets = [for fn in ["collect", "render"] : {
+        legendTemplate = fn
+        timeSeriesQuery = { timeSeriesFilter = {
+          filter      = "metric.type=\"run.googleapis.com/request_count\" resource.type=\"cloud_run_revision\" resource.labels.service_name=\"${local.prefix}-${fn}\""
+          aggregation = { alignmentPeriod = "60s", perSeriesAligner = "ALIGN_DELTA", crossSeriesReducer = "REDUCE_SUM" }
+        } }
+      }]
+    },
+    {
+      title = "Failed deliveries in 10 min (Pub/Sub push answered other than 2xx)"
+      sets = [{
+        timeSeriesQuery = {
+          prometheusQuery = "sum by (subscription_id, response_code) (increase(pubsub_googleapis_com:subscription_push_request_count{monitored_resource=\"pubsub_subscription\",subscription_id=~\"${local.delivery_subscriptions}\",response_class!=\"ack\"}[10m]))"
+        }
+      }]
+    },
+    {
+      title = "Latency p95 (ms)"
+      sets = [for fn in ["collect", "render"] : {
+        legendTemplate = fn
+        timeSeriesQuery = { timeSeriesFilter = {
+          filter      = "metric.type=\"run.googleapis.com/request_latencies\" resource.type=\"cloud_run_revision\" resource.labels.service_name=\"${local.prefix}-${fn}\""
+          aggregation = { alignmentPeriod = "60s", perSeriesAligner = "ALIGN_PERCENTILE_95", crossSeriesReducer = "REDUCE_MAX" }
+        } }
+      }]
+    },
+    {
+      title = "Heartbeats: sources collected per tick, objects written per render"
+      sets = [for metric in ["ticks", "renders"] : {
+        legendTemplate = metric
+        timeSeriesQuery = { timeSeriesFilter = {
+          filter      = "metric.type=\"${local.metric_prefix}${metric}\" resource.type=\"global\""
+          aggregation = { alignmentPeriod = "60s", perSeriesAligner = "ALIGN_MAX" }
+        } }
+      }]
+    },
+  ]
+
+  source_charts = [
     for chart in [
-      { title = "Function executions / min", metric = "run.googleapis.com/request_count", extra = "", aligner = "ALIGN_DELTA", reducer = "REDUCE_SUM" },
-      { title = "Function errors (5xx) / min", metric = "run.googleapis.com/request_count", extra = " AND metric.labels.response_code_class=\"5xx\"", aligner = "ALIGN_DELTA", reducer = "REDUCE_SUM" },
-      { title = "Function latency p95 (ms)", metric = "run.googleapis.com/request_latencies", extra = "", aligner = "ALIGN_PERCENTILE_95", reducer = "REDUCE_MAX" },
+      { title = "Value of the source picked in \"source\" (all: every source)", metric = "value", aligner = "ALIGN_MEAN" },
+      { title = "Response time of http checks (ms)", metric = "latency_ms", aligner = "ALIGN_MEAN" },
+      { title = "Up (http checks: 1 up, 0 down)", metric = "up", aligner = "ALIGN_MIN" },
       ] : {
       title = chart.title
-      xyChart = {
-        dataSets = [
-          for fn in ["collect", "render"] : {
-            plotType       = "LINE"
-            legendTemplate = fn
-            timeSeriesQuery = {
-              timeSeriesFilter = {
-                filter = "metric.type=\"${chart.metric}\" AND resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.prefix}-${fn}\"${chart.extra}"
-                aggregation = {
-                  alignmentPeriod    = "60s"
-                  perSeriesAligner   = chart.aligner
-                  crossSeriesReducer = chart.reducer
-                }
-              }
-            }
-          }
-        ]
-      }
+      sets = [{
+        timeSeriesQuery = { timeSeriesFilter = {
+          filter      = "metric.type=\"${local.metric_prefix}${chart.metric}\" resource.type=\"global\" $${source}"
+          aggregation = { alignmentPeriod = "60s", perSeriesAligner = chart.aligner }
+        } }
+      }]
     }
   ]
 
-  # Per source: its value; for http checks, the response time and up (right axis).
-  chart_series = {
-    check  = [["latency_ms", "Y1", "response ms"], ["up", "Y2", "up"]]
-    number = [["value", "Y1", "value"]]
-  }
-
-  source_widgets = [
-    for id, s in local.sources : {
-      title = s.unit == "" ? s.name : "${s.name} (${s.unit})"
-      xyChart = {
-        dataSets = [
-          for series in local.chart_series[s.kind == "http" ? "check" : "number"] : {
-            plotType       = "LINE"
-            targetAxis     = series[1]
-            legendTemplate = series[2]
-            timeSeriesQuery = {
-              timeSeriesFilter = {
-                filter = "metric.type=\"${local.metric_prefix}${series[0]}\" AND resource.type=\"global\" AND metric.labels.source=\"${id}\""
-                aggregation = {
-                  alignmentPeriod  = "60s"
-                  perSeriesAligner = series[0] == "up" ? "ALIGN_MIN" : "ALIGN_MEAN"
-                }
-              }
-            }
-          }
-        ]
-      }
-    }
-  ]
-
-  # A dashboard holds a bounded number of charts (25 in the oldest limits found; a
-  # request with 1,000 widgets would fail the apply), so the sources' charts are spread
-  # over dashboards of `dashboard_sources` each; the first also has the pipeline row.
-  dashboard_sources = 20
-  dashboard_count   = max(1, ceil(length(local.source_widgets) / local.dashboard_sources))
-
-  dashboards = {
-    for page in range(local.dashboard_count) : format("%03d", page + 1) => {
-      displayName = (
-        local.dashboard_count == 1
-        ? "tally: ${try(tostring(local.config.title), "tally")}"
-        : "tally: ${try(tostring(local.config.title), "tally")} (${page + 1}/${local.dashboard_count})"
-      )
-      gridLayout = {
-        columns = 2
-        widgets = concat(
-          page == 0 ? local.pipeline_widgets : [],
-          slice(
-            local.source_widgets,
-            page * local.dashboard_sources,
-            min(length(local.source_widgets), (page + 1) * local.dashboard_sources),
-          ),
-        )
-      }
+  dashboard = {
+    displayName = "tally: ${try(tostring(local.config.title), "tally")}"
+    dashboardFilters = [
+      { filterType = "METRIC_LABEL", labelKey = "source", templateVariable = "source" },
+    ]
+    gridLayout = {
+      widgets = [
+        for chart in concat(local.pipeline_charts, local.source_charts) : {
+          title   = chart.title
+          xyChart = { dataSets = [for set in chart.sets : merge({ plotType = "LINE" }, set)] }
+        }
+      ]
     }
   }
 
   # --- the watchdog: what tally cannot report about itself ----------------------------
   #
-  # One PromQL condition for the whole deployment: no tally/ticks heartbeat for 10
-  # minutes (absent_over_time also holds for a series never written: a deployment that
-  # never ticked), or executions of either function that failed (5xx) in 10 minutes.
+  # One PromQL condition for the whole deployment. It holds when
+  # - the collect function wrote no tally/ticks heartbeat for 10 minutes
+  #   (absent_over_time also holds for a series never written: a deployment that never
+  #   ticked);
+  # - the render function wrote no tally/renders heartbeat for 10 minutes past its
+  #   interval (render_every): no page is being published;
+  # - a function's deliveries failed for 10 minutes: Pub/Sub's push attempts were
+  #   answered with anything but a 2xx (a 5xx, a 403 of a lost invoker binding, a 429
+  #   at the instance cap, a timeout) and none succeeded. Cloud Run's own request count
+  #   does not see the 403 and 429 ones (it excludes requests that never reached an
+  #   instance), Pub/Sub's count of push attempts does.
 
   watchdog_query = join(" or ", [
     "absent_over_time(custom_googleapis_com:tally_ticks{monitored_resource=\"global\",project_id=\"${var.project_id}\"}[10m])",
-    "sum by (service_name) (increase(run_googleapis_com:request_count{monitored_resource=\"cloud_run_revision\",project_id=\"${var.project_id}\",service_name=~\"${local.prefix}-collect|${local.prefix}-render\",response_code_class=\"5xx\"}[10m])) > 0",
+    "absent_over_time(custom_googleapis_com:tally_renders{monitored_resource=\"global\",project_id=\"${var.project_id}\"}[${local.render_seconds + 600}s])",
+    "(sum by (subscription_id) (increase(pubsub_googleapis_com:subscription_push_request_count{monitored_resource=\"pubsub_subscription\",project_id=\"${var.project_id}\",subscription_id=~\"${local.delivery_subscriptions}\",response_class!=\"ack\"}[10m])) > 0 unless on (subscription_id) sum by (subscription_id) (increase(pubsub_googleapis_com:subscription_push_request_count{monitored_resource=\"pubsub_subscription\",project_id=\"${var.project_id}\",subscription_id=~\"${local.delivery_subscriptions}\",response_class=\"ack\"}[10m])) > 0)",
   ])
 }

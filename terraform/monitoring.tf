@@ -15,8 +15,11 @@ locals {
     value      = { value_type = "DOUBLE", unit = "1", description = "The value a source read (for http checks: the response time in ms)." }
     up         = { value_type = "INT64", unit = "1", description = "http checks: 1 when the check passed, 0 when it failed." }
     latency_ms = { value_type = "DOUBLE", unit = "ms", description = "http checks: response time." }
-    ticks      = { value_type = "INT64", unit = "1", description = "Sources collected at a tick; written every tick, even 0 (the pipeline heartbeat)." }
+    ticks      = { value_type = "INT64", unit = "1", description = "Sources collected at a tick; written every tick, even 0 (the collect heartbeat)." }
+    renders    = { value_type = "INT64", unit = "1", description = "Objects a render wrote; written after every render that published the page, even 0 (the render heartbeat)." }
   }
+  # The heartbeats are one series for the deployment; the others have one per source.
+  heartbeats = ["ticks", "renders"]
 }
 
 resource "google_monitoring_metric_descriptor" "tally" {
@@ -31,7 +34,7 @@ resource "google_monitoring_metric_descriptor" "tally" {
   unit         = each.value.unit
 
   dynamic "labels" {
-    for_each = each.key == "ticks" ? [] : ["source"]
+    for_each = contains(local.heartbeats, each.key) ? [] : ["source"]
     content {
       key         = labels.value
       value_type  = "STRING"
@@ -78,9 +81,10 @@ locals {
 # --- the watchdog: one condition for the whole deployment ---------------------------------
 
 # Created once the pipeline can tick: five minutes after the trigger may invoke the
-# functions and the scheduler job exists, so that a first apply's first heartbeat comes
-# before the watchdog and it sends nothing; a deployment that has not ticked by then is
-# reported as it should be.
+# functions and the scheduler jobs exist, so that a first apply's first heartbeats come
+# before the watchdog and it sends nothing (with render_every longer than 5 minutes the
+# first page may come later: README.md, "Deploy"); a deployment that has not ticked by
+# then is reported as it should be.
 resource "time_sleep" "first_ticks" {
   count = var.watchdog_alert ? 1 : 0
 
@@ -90,6 +94,7 @@ resource "time_sleep" "first_ticks" {
     google_cloud_run_v2_service_iam_member.trigger_invokes_collect,
     google_cloud_run_v2_service_iam_member.trigger_invokes_render,
     google_cloud_scheduler_job.collect,
+    google_cloud_scheduler_job.render,
   ]
 }
 
@@ -103,7 +108,7 @@ resource "google_monitoring_alert_policy" "watchdog" {
   notification_channels = local.notification_channels
 
   conditions {
-    display_name = "no tally/ticks heartbeat for 10 minutes, or failed function executions"
+    display_name = "no heartbeat of either function, or deliveries failing for 10 minutes"
     condition_prometheus_query_language {
       query               = local.watchdog_query
       duration            = "0s"
@@ -113,7 +118,7 @@ resource "google_monitoring_alert_policy" "watchdog" {
 
   documentation {
     mime_type = "text/markdown"
-    content   = "Either the collect function wrote no heartbeat (tally/ticks) for 10 minutes: the scheduler job `${google_cloud_scheduler_job.collect.name}`, the topic or the function `${google_cloudfunctions2_function.collect.name}` is not working, so tally cannot send its own notifications either. Or an execution of `${google_cloudfunctions2_function.collect.name}` or `${google_cloudfunctions2_function.render.name}` failed (a failing source never fails one: this is infrastructure, e.g. Firestore unavailable; the platform retries). See the functions' logs."
+    content   = "One of three: (1) `${google_cloudfunctions2_function.collect.name}` wrote no tally/ticks heartbeat for 10 minutes: the scheduler job `${google_cloud_scheduler_job.collect.name}`, its topic or the function is not working, so tally cannot send its own notifications either. (2) `${google_cloudfunctions2_function.render.name}` wrote no tally/renders heartbeat for 10 minutes past its interval: the page is not being published. (3) Pub/Sub's deliveries to one of them (the series' subscription_id names it) were answered with no 2xx for 10 minutes: a 5xx is the function failing (a failing source never fails it: this is infrastructure, e.g. Firestore unavailable), a 403 a lost invoker binding of the trigger account, a 429 the instance cap. See the functions' logs and the dashboard."
   }
 
   depends_on = [time_sleep.metric_descriptors, time_sleep.first_ticks]
@@ -275,13 +280,12 @@ resource "google_monitoring_alert_policy" "change" {
   depends_on = [time_sleep.metric_descriptors]
 }
 
-# --- dashboards ------------------------------------------------------------------------------
-# One per `dashboard_sources` sources (main.tf); the first also charts the pipeline.
+# --- the dashboard ---------------------------------------------------------------------------
+# One, whatever the number of sources: the sources' charts show the one picked in its
+# `source` variable (main.tf, local.dashboard).
 
 resource "google_monitoring_dashboard" "main" {
-  for_each = local.dashboards
-
   project        = var.project_id
-  dashboard_json = jsonencode(each.value)
+  dashboard_json = jsonencode(local.dashboard)
   depends_on     = [time_sleep.apis_enabled]
 }

@@ -3,21 +3,9 @@ output "page_url" {
   value       = "https://${local.site_host}/${google_storage_bucket.site.name}/index.html"
 }
 
-locals {
-  dashboard_urls = [
-    for key in sort(keys(google_monitoring_dashboard.main)) :
-    "https://console.cloud.google.com/monitoring/dashboards/builder/${element(split("/", google_monitoring_dashboard.main[key].id), length(split("/", google_monitoring_dashboard.main[key].id)) - 1)}?project=${var.project_id}"
-  ]
-}
-
 output "dashboard_url" {
-  description = "The Cloud Monitoring dashboard: the pipeline's executions, errors and latency, and a chart for each of the first 20 sources."
-  value       = local.dashboard_urls[0]
-}
-
-output "dashboard_urls" {
-  description = "Every dashboard, 20 sources' charts each (one dashboard up to 20 sources)."
-  value       = local.dashboard_urls
+  description = "The Cloud Monitoring dashboard: the pipeline (executions, failed deliveries, latency, heartbeats) and the sources' charts, for the source picked in its `source` variable."
+  value       = "https://console.cloud.google.com/monitoring/dashboards/builder/${element(split("/", google_monitoring_dashboard.main.id), length(split("/", google_monitoring_dashboard.main.id)) - 1)}?project=${var.project_id}"
 }
 
 output "function_names" {

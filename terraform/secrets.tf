@@ -15,6 +15,10 @@ resource "google_secret_manager_secret" "env" {
     env_name = lower(each.value)
   }
 
+  # Its value was added by hand: neither a destroy nor a `${env:NAME}` dropped from
+  # tally.yaml deletes it unless deletion_protection is turned off first (README.md).
+  deletion_protection = var.deletion_protection
+
   replication {
     auto {}
   }

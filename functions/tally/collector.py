@@ -21,6 +21,7 @@ from tally.deadlines import SOURCE_GRACE, collect_start_budget
 from tally.metrics import MetricWriter
 from tally.sample import Reading, Sample, format_value
 from tally.schedule import floor_minute, is_due
+from tally.secrets import redact
 from tally.sources import FetchError, kind_of, prepare, read
 from tally.store import Store
 
@@ -212,7 +213,7 @@ def collect_tick(
             logs.error(
                 "storing samples failed; the event will be retried",
                 tick=tick.isoformat(),
-                detail=str(exc)[:500],
+                detail=redact(str(exc))[:500],  # redacted before it is cut
             )
             raise
         fetch_seconds = max(sample_seconds for _, sample_seconds in timed)

@@ -87,7 +87,7 @@ class Config(Strict):
     @classmethod
     def _channel_names(cls, value: dict[str, str]) -> dict[str, str]:
         for name, url in value.items():
-            if not SLUG.match(str(name)):
+            if not SLUG.fullmatch(str(name)):
                 raise ValueError(
                     f"channel name {name!r} must be a slug: lowercase letters, digits and '-'"
                 )

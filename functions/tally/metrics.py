@@ -5,6 +5,9 @@
     custom.googleapis.com/tally/latency_ms   checks: response time   (label: source)
     custom.googleapis.com/tally/ticks        sources collected, on every tick, even 0:
                                              its absence is the "pipeline dead" alert
+    custom.googleapis.com/tally/renders      objects a render wrote, after every render
+                                             that published the page, even 0: its
+                                             absence is the "no page" alert
 
 Monitoring rejects a point older than the newest one of its series, so a redelivered
 tick's points are refused; that is expected and logged, never an error of the tick.
@@ -21,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from tally import logs
 from tally.sample import Sample
+from tally.secrets import redact
 
 if TYPE_CHECKING:
     from tally.sources import Kind
@@ -121,7 +125,14 @@ class MetricWriter:
 
     def write(self, tick: datetime, samples: list[Sample], kinds: Mapping[str, Kind]) -> None:
         rows = series_for(tick, samples, kinds)
-        series = [self._time_series(tick, *row) for row in rows]
+        self._send(tick, [self._time_series(tick, *row) for row in rows])
+
+    def heartbeat(self, tick: datetime, metric: str, value: int) -> None:
+        """One point of a heartbeat with no source label (`renders`): the watchdog
+        alerts on its absence, so it is written only once the work is done."""
+        self._send(tick, [self._time_series(tick, metric, None, value)])
+
+    def _send(self, tick: datetime, series: list[Any]) -> None:
         for start in range(0, len(series), MAX_SERIES_PER_CALL):
             batch = series[start : start + MAX_SERIES_PER_CALL]
             try:
@@ -140,7 +151,9 @@ class MetricWriter:
                     )
                 else:
                     logs.error(
-                        "writing metrics failed", tick=tick.isoformat(), detail=str(exc)[:500]
+                        "writing metrics failed",
+                        tick=tick.isoformat(),
+                        detail=redact(str(exc))[:500],  # redacted before it is cut
                     )
 
 

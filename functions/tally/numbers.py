@@ -15,6 +15,8 @@ import math
 import re
 import unicodedata
 
+from tally.secrets import redact
+
 _MINUS = "-\u2212\u2012\u2013\ufe63\uff0d"  # every dash meaning minus
 _SPACES = "\\s\u00a0\u202f\u2009'\u2019"  # what people group thousands with, beside , or .
 # A number's groups: more than a double holds (309 digits) is already an error, and a
@@ -97,7 +99,8 @@ def parse_number(text: str, decimal: str = ".") -> float:
 def _preview(text: str, limit: int = 60) -> str:
     """The start of `text`, its spaces collapsed, quoted: at most `limit` words are
     split off, so a 5 MiB text costs no more than a short one."""
-    words = str(text).split(None, limit)
+    text = redact(str(text))  # before the cut and the repr: they would hide a secret from it
+    words = text.split(None, limit)
     flat = " ".join(words[:limit])
     if len(words) <= limit and len(flat) <= limit:
         return repr(flat)

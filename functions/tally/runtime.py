@@ -71,10 +71,14 @@ def collect_event(dependencies: Dependencies, event: Any) -> None:
 
 
 def render_event(dependencies: Dependencies, event: Any) -> None:
-    """A render event: the page redrawn (or the event dropped)."""
+    """A render event: the page redrawn (or the event dropped), then the `renders`
+    heartbeat, so that a render which stopped publishing pages is seen (the watchdog)."""
     from tally.render.entry import render_site  # pandas/matplotlib only on this path
 
     config = dependencies.config
     now = dependencies.clock()
-    if accepted_tick(event, config.stale_event_after.total_seconds(), now=now) is not None:
-        render_site(config, dependencies.store, now=now)
+    tick = accepted_tick(event, config.stale_event_after.total_seconds(), now=now)
+    if tick is not None:
+        result = render_site(config, dependencies.store, now=now)
+        if dependencies.metrics is not None:
+            dependencies.metrics.heartbeat(tick, "renders", len(result.uploaded))

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from tally.secrets import redact
+
 # A reason is read by a person (page, `tally collect`, alert messages) and stored with
 # every failed sample: a few hundred characters say why; more would only fill the day
 # document towards Firestore's 1 MiB limit (1,440 per-minute failures a day).
@@ -14,8 +16,12 @@ MAX_REASON_CHARS = 300
 
 
 def short_reason(text: str | None) -> str | None:
-    """A reason cut to MAX_REASON_CHARS, with an ellipsis when it was longer."""
-    if text is None or len(text) <= MAX_REASON_CHARS:
+    """A reason redacted, then cut to MAX_REASON_CHARS with an ellipsis when it was
+    longer (in that order: a cut secret is no longer one the redactor knows)."""
+    if text is None:
+        return None
+    text = redact(text)
+    if len(text) <= MAX_REASON_CHARS:
         return text
     return text[: MAX_REASON_CHARS - 1] + "…"
 

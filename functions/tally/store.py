@@ -37,6 +37,7 @@ from tally.day_document import (  # also imported from here by the layout's read
     sample_from,
 )
 from tally.sample import Sample, short_reason
+from tally.secrets import redact
 from tally.transactions import Transaction, incidents, transact  # noqa: F401 - alerts/ and render/ import them from here
 
 DEFAULT_PROJECT = "demo-tally"
@@ -224,7 +225,7 @@ class Store:
             f"{sample.source_id}: Firestore refused the sample; storing why instead",
             source=sample.source_id,
             tick=sample.tick.isoformat(),
-            detail=why[:500],
+            detail=redact(why)[:500],  # redacted before it is cut
         )
         refused = Sample(
             source_id=sample.source_id,
@@ -239,7 +240,7 @@ class Store:
                 f"{sample.source_id}: the failed sample could not be stored either",
                 source=sample.source_id,
                 tick=sample.tick.isoformat(),
-                detail=str(exc.message)[:500],
+                detail=redact(str(exc.message))[:500],
             )
         return refused
 

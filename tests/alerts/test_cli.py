@@ -65,8 +65,10 @@ def test_validate_rejects_a_url_apprise_cannot_use_naming_the_channel(capsys, tm
     problems = err.strip().splitlines()
     assert problems[0] == (
         "error: channel 'typo': field 'notify.typo': Apprise cannot use this URL: "
-        "no Apprise service for 'slak'://"
+        "no Apprise service for it: a channel URL starts with the scheme of a service "
+        "Apprise knows (json://, mailto://, slack://, ntfy://, …)"
     )
+    assert "slak" not in err and "T000" not in err  # no piece of a channel URL is quoted
     assert problems[1].startswith(
         "error: channel 'mail': field 'notify.mail': Apprise cannot use this URL: "
     )

@@ -19,7 +19,17 @@ ARCHITECTURE = ROOT / "ARCHITECTURE.md"
 LAYERS: list[tuple[str, list[str]]] = [
     (
         "foundation",
-        ["tally", "durations", "numbers", "formatting", "sample", "deadlines", "secrets", "logs"],
+        [
+            "tally",
+            "durations",
+            "numbers",
+            "formatting",
+            "sample",
+            "deadlines",
+            "secrets",
+            "logs",
+            "object_names",
+        ],
     ),
     ("sources", ["sources/", "reading/"]),
     ("config", ["config", "config_object", "schedule"]),

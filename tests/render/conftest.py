@@ -28,3 +28,7 @@ def bucket(fake_gcs: FakeGcs, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", fake_gcs.url)
     monkeypatch.setenv("TALLY_SITE_BUCKET", name)
     return name
+
+
+# The structured log lines of the render (tests/core/conftest.py).
+from tests.core.conftest import log_lines  # noqa: E402, F401

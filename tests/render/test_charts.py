@@ -3,12 +3,14 @@ cold start that does not rebuild matplotlib's font cache."""
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 from tally.render import charts
@@ -87,3 +89,30 @@ def test_a_value_without_neighbours_is_drawn_as_a_dot():
     lonely = np.array([nan, 5.0, nan, nan, 7.0, nan, 6.0, nan])
     assert _blue_pixels(charts.draw(_spec(lonely))) > 3 * 20  # three dots of ~25 px each
     assert _blue_pixels(charts.draw(_spec(np.full(8, nan)))) == 0  # "no data yet"
+
+
+OUTSIDE_UNITS = ["$$", "$ (cost_$)", r"\alpha^2_x", "$\\frac{1}{0}$", "50% _under_ ^up^"]
+
+
+def test_a_unit_is_drawn_as_its_characters_never_as_mathtext():
+    """`$$` or `$ (cost_$)` raised in matplotlib's mathtext parser and took the page
+    with it; `\\alpha^2_x` would have become a Greek letter. Drawn as SVG with its text
+    kept as text, the unit must be the label, character for character."""
+    import matplotlib
+
+    x = np.arange(48).astype("datetime64[h]").astype("datetime64[s]")
+    for unit in OUTSIDE_UNITS:
+        spec = ChartSpec(
+            "charts/x.png", unit, "alt", unit=unit, lines=[Series(unit, x, np.sin(np.arange(48.0)))]
+        )
+        assert charts.draw(spec)[:8] == b"\x89PNG\r\n\x1a\n"  # the real path: PNG bytes
+        buf = io.BytesIO()
+        with matplotlib.rc_context({"svg.fonttype": "none"}):  # text as <text>, not paths
+            charts.figure(spec).savefig(buf, format="svg")
+        texts = [
+            "".join(node.itertext())
+            for node in ElementTree.fromstring(buf.getvalue()).iter(
+                "{http://www.w3.org/2000/svg}text"
+            )
+        ]
+        assert unit in texts, (unit, texts)

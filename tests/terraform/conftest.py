@@ -38,7 +38,7 @@ def terraform_bin() -> Path:
 def example_eval(terraform_bin: Path) -> dict[str, Any]:
     """What main.tf derives from tally.example.yaml."""
     return tools.evaluate(
-        "{ sources = local.sources, dashboards = local.dashboards,"
+        "{ sources = local.sources, dashboard = local.dashboard,"
         " stale_rules = local.stale_rules, threshold_rules = local.threshold_rules,"
         " change_rules = local.change_rules, secret_names = local.secret_names,"
         " render_schedule = local.render_schedule }",

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from tests.support.configs import write_many_sources
-from tests.terraform import tools
+from tests.terraform import schema_check, tools
 from tests.terraform.schema_check import literal
 from tests.terraform.test_structure import locals_of, one, resources, strings, variables_of
 
@@ -49,25 +49,69 @@ def test_one_alert_condition_by_default_whatever_the_sources(
     assert variables_of(parsed)["per_source_alert_policies"]["default"] is False
 
 
-def test_watchdog_is_one_promql_condition_on_the_heartbeat_and_failures(
+def test_watchdog_is_one_promql_condition_on_both_heartbeats_and_failed_deliveries(
     parsed: dict[str, dict[str, Any]], terraform_bin: Path
 ) -> None:
     watchdog = one(parsed, "google_monitoring_alert_policy", "watchdog")
     condition = watchdog["conditions"][0]["condition_prometheus_query_language"][0]
     assert condition["query"] == "${local.watchdog_query}"
     query = tools.evaluate("local.watchdog_query", tools.EXAMPLE_CONFIG, name_prefix="obs")
-    heartbeat, failures = query.split(" or ")
+    ticks, renders, deliveries = query.split(" or ")
     # absent_over_time holds for a series never written: a deployment that never ticked.
-    assert heartbeat == (
+    assert ticks == (
         'absent_over_time(custom_googleapis_com:tally_ticks{monitored_resource="global",'
         'project_id="tally-test-project"}[10m])'
     )
-    assert failures == (
-        "sum by (service_name) (increase(run_googleapis_com:request_count{"
-        'monitored_resource="cloud_run_revision",project_id="tally-test-project",'
-        'service_name=~"obs-collect|obs-render",response_code_class="5xx"}[10m])) > 0'
+    # render_every: 5m in the example: no page for 10 minutes past the next one due.
+    assert renders == (
+        'absent_over_time(custom_googleapis_com:tally_renders{monitored_resource="global",'
+        'project_id="tally-test-project"}[900s])'
     )
+
+    # Pub/Sub's push attempts to either function (Eventarc's subscriptions of their
+    # triggers), answered other than 2xx for 10 minutes with none answered 2xx: Cloud
+    # Run's request_count would miss a 403 (invoker binding) and a 429 (instance cap).
+    def pushes(answered: str) -> str:
+        return (
+            "increase(pubsub_googleapis_com:subscription_push_request_count{"
+            'monitored_resource="pubsub_subscription",project_id="tally-test-project",'
+            'subscription_id=~"eventarc-us-central1-obs-(collect|render)-.+",'
+            f'response_class{answered}"ack"' + "}[10m])"
+        )
+
+    assert deliveries == (
+        f"(sum by (subscription_id) ({pushes('!=')}) > 0"
+        f" unless on (subscription_id) sum by (subscription_id) ({pushes('=')}) > 0)"
+    )
+    assert "run_googleapis_com" not in query
     assert watchdog["notification_channels"] == "${local.notification_channels}"
+
+
+@pytest.mark.parametrize(("render_every", "window"), [("1m", "660s"), ("1h", "4200s")])
+def test_the_render_heartbeat_window_follows_render_every(
+    tmp_path: Path, terraform_bin: Path, render_every: str, window: str
+) -> None:
+    config = tmp_path / "tally.yaml"
+    config.write_text(f"render_every: {render_every}\nsources: []\n", encoding="utf-8")
+    renders = tools.evaluate("local.watchdog_query", config).split(" or ")[1]
+    assert renders.endswith(f"[{window}])")
+
+
+def test_both_functions_write_their_heartbeat_and_may(parsed: dict[str, dict[str, Any]]) -> None:
+    """The renderer writes tally/renders (runtime.render_event): it may write metrics, and
+    both heartbeats are declared as one series each (no source label)."""
+    writers = {
+        schema_check._unquote(body["member"])
+        for _, _, _, body in resources(parsed, "google_project_iam_member")
+        if literal(body.get("role", "")) == "roles/monitoring.metricWriter"
+    }
+    assert writers == {
+        "serviceAccount:${google_service_account.collector.email}",
+        "serviceAccount:${google_service_account.renderer.email}",
+    }
+    metrics = locals_of(parsed)["metrics"]
+    assert {"ticks", "renders"} <= set(metrics)
+    assert {literal(name) for name in locals_of(parsed)["heartbeats"]} == {"ticks", "renders"}
 
 
 def test_notification_channels_are_email_only(parsed: dict[str, dict[str, Any]]) -> None:

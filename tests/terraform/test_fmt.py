@@ -45,3 +45,21 @@ def test_fmt_check_tfvars_example(terraform_bin: Path, tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# Top-level blocks Terraform 1.0 knows. `import` and `check` (1.5), `removed` (1.7) would
+# pass the 1.0.3 fmt (it parses syntax only) unchecked: none is used, so the fmt check
+# covers every block, and nothing needs more than the required_version below.
+TERRAFORM_1_0_BLOCKS = {"terraform", "provider", "variable", "locals", "resource", "data",
+                        "output", "module", "moved"}  # fmt: skip
+
+
+def test_required_version_and_blocks_the_offline_checks_cover(
+    parsed: dict[str, dict[str, object]],
+) -> None:
+    used = {key for doc in parsed.values() for key in doc if not key.startswith("__")}
+    assert used <= TERRAFORM_1_0_BLOCKS, used - TERRAFORM_1_0_BLOCKS
+    versions = (tools.TERRAFORM_DIR / "versions.tf").read_text(encoding="utf-8")
+    assert 'required_version = ">= 1.5"' in versions
+    readme = (tools.REPO / "README.md").read_text(encoding="utf-8")
+    assert "Terraform ≥ 1.5" in readme

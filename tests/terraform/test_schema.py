@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -141,3 +142,79 @@ def test_checker_catches_mistakes_of_other_providers(
     broken = schema_check.parse_text(text.replace(old, new, 1))
     problems = schema_check.check_parsed({filename: broken}, provider_schemas)
     assert any(expected in problem for problem in problems), problems
+
+
+# --- the lock file: the providers `terraform init` installs are the ones checked here ---
+
+LOCK = tools.TERRAFORM_DIR / ".terraform.lock.hcl"
+REGISTRY = "registry.terraform.io/"
+
+
+def locked() -> dict[str, dict[str, Any]]:
+    """{hashicorp/google: {version, constraints, hashes}} from .terraform.lock.hcl."""
+    import hcl2
+
+    with LOCK.open(encoding="utf-8") as handle:
+        blocks = hcl2.load(handle)["provider"]
+    found = {}
+    for block in blocks:
+        for raw, body in block.items():
+            name = schema_check._unquote(raw)
+            assert name.startswith(REGISTRY), name
+            found[name[len(REGISTRY) :]] = {
+                "version": schema_check.literal(body["version"]),
+                "constraints": schema_check.literal(body["constraints"]),
+                "hashes": [schema_check.literal(item) for item in body["hashes"]],
+            }
+    return found
+
+
+def required() -> dict[str, str]:
+    """{hashicorp/google: ">= 6.0, < 7.0"} from versions.tf's required_providers."""
+    import hcl2
+
+    with (tools.TERRAFORM_DIR / "versions.tf").open(encoding="utf-8") as handle:
+        providers = hcl2.load(handle)["terraform"][0]["required_providers"][0]
+    return {
+        schema_check.literal(spec["source"]): schema_check.literal(spec["version"])
+        for name, spec in providers.items()
+        if not name.startswith("__")
+    }
+
+
+def test_the_lock_file_pins_the_versions_whose_schemas_are_checked(
+    provider_schemas: dict[str, Any],
+) -> None:
+    """`terraform init` installs what the lock names: the schema test is about the
+    providers that will run, and a provider upgrade (init -upgrade) fails here until the
+    schema packages (provider_schema.PACKAGES) follow it."""
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    lock, wanted = locked(), required()
+    assert set(lock) == set(wanted) == set(provider_schemas["providers"])
+    for source, entry in lock.items():
+        assert entry["version"] == provider_schemas["providers"][source], source
+        allowed = SpecifierSet(wanted[source].replace(" ", ""))
+        assert Version(entry["version"]) in allowed, (source, wanted[source])
+        # the same bounds as versions.tf, as terraform writes them (x.y -> x.y.0)
+        assert SpecifierSet(entry["constraints"].replace(" ", "")) == SpecifierSet(
+            ",".join(
+                re.sub(r"^([<>=]+)\s*(\d+\.\d+)$", r"\1\2.0", part.strip())
+                for part in wanted[source].split(",")
+            )
+        ), source
+
+
+def test_the_lock_file_holds_the_registry_checksums_of_every_package() -> None:
+    """zh: hashes are the SHA-256 of each platform's zip as the registry publishes them
+    (its SHA256SUMS); init verifies a download against them on any platform and adds
+    the h1: hash of its own. What can be checked offline: their form, no duplicates,
+    terraform's order, and a checksum set per provider."""
+    for source, entry in locked().items():
+        hashes = entry["hashes"]
+        assert hashes == sorted(set(hashes)), source
+        zip_hashes = [h for h in hashes if h.startswith("zh:")]
+        assert len(zip_hashes) >= 10, source  # one per platform the release ships
+        for item in hashes:
+            assert re.fullmatch(r"zh:[0-9a-f]{64}|h1:[A-Za-z0-9+/]{43}=", item), (source, item)

@@ -14,14 +14,12 @@ import os
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 from tally.config import ENV_REF
 from tally.secrets import MissingSecret, protect, redact, resolve
 
 SEND_TIMEOUT = 10.0  # seconds for one message to one channel, whatever the service does
-_SECRETISH = 6  # URL parts this long with a digit are redacted (tokens, keys)
-_LONG_TOKEN = 16  # and any part this long, digits or not
+_URL_WORD = 3  # no word of a channel's URL this long is quoted in an error
 
 # Apprise reports through its own logger, which a deployed function's root handler would
 # print unredacted; tally reads each send's captured lines (AppriseResult) instead.
@@ -43,30 +41,21 @@ def _asset() -> Any:
     return AppriseAsset(app_id="tally", app_desc="tally", storage_mode="memory")
 
 
-def _token_shaped(piece: str) -> bool:
-    """A part of a URL that looks like a key, not a word: `T0123ABCD`, a 24-letter token;
-    not `services`, `webhooks` or an address, which ordinary log lines also contain."""
-    if len(piece) < _SECRETISH:
-        return False
-    return len(piece) >= _LONG_TOKEN or any(c.isdigit() for c in piece)
-
-
 def _protect_parts(url: str) -> None:
     """Redact the URL and the parts of it Apprise's messages may quote one at a time:
-    its password, and every path segment and query value shaped like a token."""
+    its password, and every path segment and query value shaped like a token
+    (secrets.url_secrets); a URL without a scheme is redacted as one token."""
     protect(url)
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return
-    if parts.password:
-        protect(parts.password)
-    pieces = [parts.username or ""]
-    pieces += [unquote(segment) for segment in parts.path.split("/")]
-    pieces += [value for _, value in parse_qsl(parts.query)]
-    for piece in pieces:
-        if _token_shaped(piece):
-            protect(piece)
+
+
+def _without_url(text: str, url: str) -> str:
+    """Apprise's words about `url` with no piece of the URL left in them: every word of
+    it (scheme, user, host, path segment, query value) is masked, not only its keys."""
+    text = redact(text)
+    for word in sorted(set(re.split(r"[^\w%~-]+", url)), key=len, reverse=True):
+        if len(word) >= _URL_WORD:
+            text = text.replace(word, "***")
+    return text
 
 
 def resolved_url(template: str) -> str:
@@ -83,10 +72,12 @@ def _instantiate(url: str) -> Any:
     try:
         plugin = Apprise.instantiate(url, asset=_asset(), suppress_exceptions=False)
     except Exception as exc:  # noqa: BLE001 - Apprise raises its own and TypeErrors alike
-        raise ValueError(redact(str(exc)) or type(exc).__name__) from None
-    if plugin is None:
-        scheme = url.split("://", 1)[0] if "://" in url else url[:12]
-        raise ValueError(f"no Apprise service for {redact(scheme)!r}://")
+        raise ValueError(_without_url(str(exc), url) or type(exc).__name__) from None
+    if plugin is None:  # the URL is the secret: not even its first characters are quoted
+        raise ValueError(
+            "no Apprise service for it: a channel URL starts with the scheme of a service "
+            "Apprise knows (json://, mailto://, slack://, ntfy://, …)"
+        )
     return plugin
 
 

@@ -2,11 +2,14 @@
 
 With --out the site is written to a folder (open DIR/index.html); otherwise it is
 uploaded to the bucket named by $TALLY_SITE_BUCKET, as the deployed function does.
+A source that cannot be drawn is named on stderr (the page is written all the same,
+with its error card) and the exit status is 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from tally import runtime
@@ -40,4 +43,10 @@ def run(args: argparse.Namespace) -> int:
         f"{len(result.uploaded)} object(s) written to {where} "
         f"({len(result.unchanged)} unchanged), {result.reads} document(s) read"
     )
-    return 0
+    for source_id, error_type in result.failed.items():
+        print(
+            f"error: source {source_id!r} could not be drawn ({error_type}): its card says so; "
+            "the log line above has the details",
+            file=sys.stderr,
+        )
+    return 1 if result.failed else 0

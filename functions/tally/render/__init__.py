@@ -1,7 +1,8 @@
 """The renderer: stored samples → charts, exports and HTML → a folder or the site bucket.
 
     entry.py        render_site(): one run, from the overview and the changed days to
-                    the written overview; each due source folded, drawn and published
+                    the written overview; each due source folded, drawn and published,
+                    a source that cannot be drawn kept to its own error card
     plan.py         what is redrawn when: config hash, detail interval, day- and
                     week-closing charts, the rotation a run's budget (budget.py) cuts
     state.py        the overview document (every source's card, the change mark)
@@ -15,7 +16,8 @@
     charts.py       matplotlib (Agg) drawing of a specification into PNG bytes
     page.py         Jinja2 templates (site/templates) → HTML; exports, badges, formats
     site.py         the site's objects: index.html, status.json, incidents.json, and
-                    each source's page, charts, exports and badge
+                    each source's page, charts, exports and badge; each overview card
+    objects.py      the objects' names (checked by tally/object_names.py when written)
     alerts_view.py  what the page shows of alerting, from the alert state
     publish.py      a folder or a GCS bucket; only changed bytes are written
     result.py       what a run did (RenderResult)

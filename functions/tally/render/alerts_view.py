@@ -22,6 +22,7 @@ from tally.alerts import rules
 from tally.alerts.state import STATE_PATH, AlertState, OpenIncident
 from tally.config import Config, SourceBase
 from tally.formatting import format_elapsed
+from tally.render import objects
 from tally.render.page import format_time, iso, json_bytes
 from tally.store import Store, incidents
 
@@ -50,6 +51,7 @@ class AlertView:
         return [
             {
                 "source": item.source,
+                "page": objects.page(item.source),
                 "name": names.get(item.source, item.source),
                 "rule": item.rule,
                 "rule_text": item.rule_text,
@@ -87,7 +89,8 @@ class AlertView:
     def incidents_json(self, config: Config, now: float) -> bytes:
         data = {
             "open": [
-                {k: v for k, v in item.items() if k != "since"} | {"since": item["since_iso"]}
+                {k: v for k, v in item.items() if k not in ("since", "page")}
+                | {"since": item["since_iso"]}
                 for item in self.overview(config)
             ],
             "recent": [

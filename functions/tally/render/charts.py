@@ -5,6 +5,11 @@ size the page shows it (crisp on a phone), with a font that has Japanese glyphs
 (matplotlib-fontja's IPAexGothic) ahead of DejaVu Sans for everything else.
 PNG output is deterministic: the same data gives the same bytes, so an unchanged
 chart is never uploaded again.
+
+Text from tally.yaml or the web is drawn as the characters it is: matplotlib's
+mathtext (`$...$`, which raises on `$$` or `$ (cost_$)`) and TeX are off for every
+text of every figure (`text.parse_math`, `text.usetex`), and the unit, the only
+outside text in the image, is also set with `parse_math=False` itself.
 """
 
 from __future__ import annotations
@@ -82,6 +87,9 @@ def setup() -> None:
             "ytick.color": MUTED,
             "svg.hashsalt": "tally",
             "path.simplify": True,
+            # outside text (a unit, a name) is text, never mathtext or TeX
+            "text.parse_math": False,
+            "text.usetex": False,
         }
     )
     _ready = True
@@ -103,7 +111,7 @@ def _style(ax, spec: ChartSpec) -> None:  # type: ignore[no-untyped-def]
     # the title is the figure's caption on the page (HTML text, scalable); the image
     # keeps only what a caption cannot say: axes, unit, legend
     if spec.unit:
-        ax.set_ylabel(spec.unit, fontsize=8)
+        ax.set_ylabel(spec.unit, fontsize=8, parse_math=False)
     locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
@@ -128,6 +136,14 @@ def _empty(ax) -> None:  # type: ignore[no-untyped-def]
 
 
 def draw(spec: ChartSpec) -> bytes:
+    """The chart as PNG bytes (no metadata but what PNG needs: no software, no text)."""
+    buf = io.BytesIO()
+    figure(spec).savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def figure(spec: ChartSpec):  # type: ignore[no-untyped-def]
+    """The chart drawn on a matplotlib Figure (draw() saves it as PNG)."""
     setup()
     fig, ax = _figure()
     _style(ax, spec)
@@ -154,9 +170,7 @@ def draw(spec: ChartSpec) -> bytes:
                 drawn = True
         if not drawn:
             _empty(ax)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
-    return buf.getvalue()
+    return fig
 
 
 def _candles(ax, spec: ChartSpec) -> None:  # type: ignore[no-untyped-def]

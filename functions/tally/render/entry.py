@@ -12,11 +12,23 @@ a source whose incidents changed, its last incidents (one query).
 
 What is redrawn when is plan.py's; the statistics are stats.py's, the charts
 specs.py's, the objects site.py's, and publish.py writes only what changed.
+
+A source that cannot be drawn (anything raised while its history is folded or its
+series, charts, exports or page are made) is that source's trouble only: its
+overview entry is left as it was before the attempt, marked `pending` (so the next
+render tries again) and `render_error`; its card on the overview says so, its own
+page too when that can be written, a log line names the source and the exception,
+and every other source and index.html are published as usual. A store or bucket
+that fails (Firestore or Cloud Storage unavailable, a connection that broke) is no
+source's trouble: it fails the run as before, so the platform retries it and the
+previous page stays.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import traceback
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -24,7 +36,7 @@ from typing import Any
 
 from tally import logs
 from tally.config import Config, SourceBase
-from tally.render import page, site, specs
+from tally.render import objects, page, site, specs
 from tally.render.alerts_view import AlertView
 from tally.render.alerts_view import history as incident_history
 from tally.render.budget import Budget
@@ -118,15 +130,12 @@ def render_site(
     cursor = None
     for source in rotated(due, overview.cursor):
         days = {} if changed is None else {d.date: d for d in changed.get(source.id, [])}
-        if budget.exhausted() or not _render_source(run, source, entries[source.id], days):
+        if budget.exhausted() or not _contained(run, source, entries[source.id], days):
             cursor = cursor or source.id
             result.pending.append(source.id)
 
-    cards = []
-    for source in config.sources:
-        shown = entries[source.id].get("card") or _no_card(run, source)
-        cards.append(site.with_status(shown, status_of(shown, run.step(source), now), config))
-    site.publish_overview(publisher, config, cards, now, alerting)
+    items = [_overview_item(run, source, entries[source.id]) for source in config.sources]
+    site.publish_overview(publisher, config, items, now, alerting)
     _remove_sources(run, overview)  # after index.html stopped linking to their objects
 
     overview.objects = {**overview.objects, **publisher.written}
@@ -139,14 +148,96 @@ def render_site(
     logs.info(
         f"render: {len(result.redrawn)} source(s) redrawn, {len(result.uploaded)} object(s) "
         f"written, {result.reads} document(s) read"
-        + (f", {len(result.pending)} source(s) left for the next run" if result.pending else ""),
+        + (f", {len(result.pending)} source(s) left for the next run" if result.pending else "")
+        + (f", {len(result.failed)} source(s) could not be drawn" if result.failed else ""),
         redrawn=result.redrawn,
         uploaded=len(result.uploaded),
         reads=result.reads,
         pending=result.pending,
+        failed=result.failed or None,
         seconds=round(budget.spent(), 1),
     )
     return result
+
+
+def _contained(
+    run: Run, source: SourceBase, entry: dict[str, Any], changed: dict[str, Day]
+) -> bool:
+    """_render_source, with whatever it raises kept to this source (see the top);
+    True when the source is done with for this run, drawn or not."""
+    before = copy.deepcopy(entry)
+    try:
+        return _render_source(run, source, entry, changed)
+    except _infrastructure():
+        raise
+    except Exception as exc:  # noqa: BLE001 - one source's failure is that source's only
+        entry.clear()
+        entry.update(before)  # as before the attempt: nothing it began counts as done
+        _not_drawn(run, source, entry, exc)
+        return True
+
+
+def _infrastructure() -> tuple[type[BaseException], ...]:
+    """What the store and the bucket raise when they cannot be reached: the run's
+    failure, not a source's."""
+    import requests
+    from google.api_core.exceptions import GoogleAPIError
+
+    return (GoogleAPIError, requests.RequestException)
+
+
+def _not_drawn(run: Run, source: SourceBase, entry: dict[str, Any], exc: Exception) -> None:
+    """Record, log and show that `source` could not be drawn this run."""
+    kind = type(exc).__name__
+    was = entry.get("render_error") or {}
+    since = was.get("since") if was.get("type") == kind else None
+    error = {"type": kind, "since": since or int(run.now.timestamp())}
+    run.result.failed[source.id] = kind
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    logs.error(
+        f"render: source {source.id!r} could not be drawn ({kind}: {exc}); the other sources "
+        "are published and the next render tries it again",
+        source=source.id,
+        error_type=kind,
+        where=f"{frame.filename}:{frame.lineno}" if frame else None,
+        traceback="".join(traceback.format_exception(exc)),
+    )
+    name = objects.page(source.id)
+    try:  # its own page says so too, once for as long as the same failure lasts
+        publisher = Publisher(run.sink, {name: was.get("page", "")}, run.result)
+        publisher.put(name, site.not_drawn_page(run.config, source, kind, error["since"]))
+        error["page"] = publisher.written[name]
+    except Exception as page_exc:  # noqa: BLE001 - then its card alone says so
+        logs.error(
+            f"render: the page of source {source.id!r} could not be written either "
+            f"({type(page_exc).__name__}: {page_exc})",
+            source=source.id,
+            error_type=type(page_exc).__name__,
+        )
+    entry.update(pending=True, render_error=error)
+
+
+def _overview_item(run: Run, source: SourceBase, entry: dict[str, Any]) -> site.OverviewItem:
+    """The source's card on the overview; a card that cannot be made is an error card
+    (and the source is drawn again by the next run)."""
+    try:
+        shown = entry.get("card") or _no_card(run, source)
+        status = status_of(shown, run.step(source), run.now)
+        return site.overview_item(shown, status, run.config, entry.get("render_error"))
+    except Exception as exc:  # noqa: BLE001 - one card's failure is that card's only
+        kind = type(exc).__name__
+        logs.error(
+            f"render: the card of source {source.id!r} could not be made ({kind}: {exc}); "
+            "it shows the error until the source is drawn again",
+            source=source.id,
+            error_type=kind,
+            traceback="".join(traceback.format_exception(exc)),
+        )
+        run.result.failed.setdefault(source.id, kind)
+        entry.pop("card", None)  # drawn afresh by the next run
+        entry["pending"] = True
+        error = {"type": kind, "since": int(run.now.timestamp())}
+        return site.overview_item(site.blank_card(source), "no data", run.config, error)
 
 
 def _render_source(
@@ -155,6 +246,8 @@ def _render_source(
     """Fold, draw and upload one source; False when the budget ran out while folding."""
     store, now, plan = run.store, run.now, run.plan
     fresh = plan.fresh(source, entry)
+    # after a failed render its page was the error page: every object is written again
+    failed_before = "render_error" in entry
     agg = Aggregates.load(store, source.id)
     before = json.dumps(agg.drawn, sort_keys=True)
     refold = refold_day(entry)
@@ -180,7 +273,8 @@ def _render_source(
     shown = card(view)
     status = status_of(shown, step, now)
     detail_due = plan.detail_due(entry, latest)
-    publisher = Publisher(run.sink, {} if plan.force else agg.drawn.get("objects", {}), run.result)
+    known = {} if plan.force or failed_before else agg.drawn.get("objects", {})
+    publisher = Publisher(run.sink, known, run.result)
     drawn = len(run.result.charts)
     alerts_changed = plan.alerts_changed(source, entry)
     if fresh or alerts_changed or "incidents" not in agg.drawn:
@@ -218,6 +312,7 @@ def _render_source(
     entry.update(cfg=config_hash(run.config, source), through=agg.through)
     entry.update(last_tick=latest, card=shown)
     entry.pop("pending", None)
+    entry.pop("render_error", None)
     return True
 
 

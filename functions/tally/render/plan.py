@@ -74,6 +74,7 @@ class Plan:
             self.force
             or entry.get("cfg") != config_hash(self.config, source)
             or "card" not in entry
+            or "render_error" in entry  # its last try failed: every object is redrawn
         )
 
     def detail_due(self, entry: dict[str, Any], latest: int | None) -> bool:

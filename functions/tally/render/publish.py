@@ -15,6 +15,8 @@ import os
 from pathlib import Path
 from typing import Protocol
 
+from tally.object_names import checked
+
 CACHE_CONTROL = "public, max-age=60"  # a new value shows within a couple of minutes
 
 CONTENT_TYPES = {
@@ -111,6 +113,8 @@ class Publisher:
         self.written: dict[str, str] = {}  # name -> md5 of what this one put
 
     def put(self, name: str, data: bytes) -> None:
+        """IllegalObjectName for a name Cloud Storage (or the folder) cannot hold."""
+        checked(name)
         digest = md5(data)
         if self.sink.unchanged(name, digest, self.known):
             self.log.unchanged.append(name)

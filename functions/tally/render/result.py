@@ -14,6 +14,7 @@ class RenderResult:
     unchanged: list[str] = field(default_factory=list)  # built but identical: not written
     charts: dict[str, ChartSpec] = field(default_factory=dict)  # what was handed to the plot
     pending: list[str] = field(default_factory=list)  # left for the next run (budget)
+    failed: dict[str, str] = field(default_factory=dict)  # id -> exception: not drawn
     removed: list[str] = field(default_factory=list)  # sources gone from the config
     deleted: list[str] = field(default_factory=list)  # their objects, deleted
     reads: int = 0

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from tally.render import objects
 from tally.render.series import (
     ChartSpec,
     daily_values,
@@ -29,7 +30,7 @@ CHECK_CHARTS = ("recent", "30d", "uptime")
 
 
 def chart_name(view: SourceView, suffix: str) -> str:
-    return f"charts/{view.source.id}-{suffix}.png"
+    return objects.chart(view.source.id, suffix)
 
 
 def chart_names(view: SourceView) -> list[str]:

@@ -22,7 +22,9 @@ from tally.durations import parse_duration
 from tally.reading import patterns
 from tally.secrets import ENV_REF
 
-SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+# Always with fullmatch: `$` also matches before a final newline, and `abc\n` (a YAML
+# `|` block) would name objects no bucket accepts.
+SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 HTTP_URL = re.compile(r"^https?://[^/\s]+")
 
 
@@ -96,7 +98,7 @@ class SourceBase(Strict):
     @field_validator("id")
     @classmethod
     def _slug(cls, value: str) -> str:
-        if not SLUG.match(value):
+        if not SLUG.fullmatch(value):
             raise ValueError("must be a slug: lowercase letters, digits and '-', 1-63 characters")
         return value
 
