@@ -277,3 +277,20 @@ def test_a_reader_that_dies_is_its_sources_failure(hostile, monkeypatch):
     reading = read_page(hostile, "/dies", b"<p id=n>1</p>" * 1000)
     assert reading.error == "the reader stopped while reading the response (exit code 3)"
     assert pool.processes() == []
+
+
+def test_a_secret_the_page_echoes_is_redacted_in_the_reader_before_the_preview_cuts_it(
+    hostile, monkeypatch
+):
+    """The reader quotes the page (a preview of 60 characters): cut first, a secret
+    would leave a piece too short for any net to recognise. The reader is handed
+    the secrets with the body and redacts before it cuts."""
+    secret = "kXqLmPrTzWvB" * 6  # no digits: they would count as numbers of the text
+    monkeypatch.setenv("SHOP_KEY", secret)
+    page = b"<p id=n>1 and 2 " + b"x" * 49 + secret.encode() + b"</p>"
+    url = hostile.serve("/echo", page)
+    reading = read(source(url, "html", selector="#n", headers={"X-Key": "${env:SHOP_KEY}"}))
+    assert reading.error == (
+        "CSS selector '#n': 2 numbers (1 and 2) in '1 and 2 " + "x" * 49 + "***': "
+        "add a regex that picks one"
+    )  # cut before redacting: '… xxkX…', two characters of the key

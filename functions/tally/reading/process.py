@@ -9,7 +9,9 @@ source's deadline passes: no parser, however it behaves on a hostile body, outli
 its source's timeout or takes the instance's memory.
 
 Frames, both ways: a request is `>II` (length of a JSON header, length of the body),
-the header (`{"job": …, "charset": …, "args": {…}}`), the body; a reply is `>I` and
+the header (`{"job": …, "charset": …, "args": {…}, "secrets": […]}`: the values the
+collector redacts, so that this process redacts them too before it quotes a piece of
+the page), the body; a reply is `>I` and
 a JSON object: `{"ok": true, "result": …}` or `{"ok": false, "reason": …}`, with
 `"restart": true` when this process should not be trusted with another body.
 """
@@ -26,6 +28,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
+from tally import secrets
 from tally.reading import Unreadable, expectations, feed, json_text, page
 
 REQUEST = struct.Struct(">II")
@@ -138,6 +141,8 @@ def serve(mib: int) -> None:
         if header is None or body is None:
             return
         request = json.loads(header)
+        for value in request.get("secrets", ()):  # redacted here before any cut, as there
+            secrets.protect(value)
         reply = answer(request["job"], body, request.get("charset"), request["args"], mib)
         data = json.dumps(reply).encode()
         replies.write(REPLY.pack(len(data)) + data)

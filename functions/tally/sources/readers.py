@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import tally
+from tally import secrets
 from tally.sources.failure import FetchError
 
 READERS = int(os.environ.get("TALLY_READERS", "2"))
@@ -201,7 +202,8 @@ class ReaderPool:
     ) -> Any:
         """What reader `job` makes of `body` (its result), by `deadline`. Raises
         FetchError with the reader's reason, or saying the deadline passed."""
-        header = json.dumps({"job": job, "charset": charset, "args": args}).encode()
+        request_header = {"job": job, "charset": charset, "args": args, "secrets": secrets.known()}
+        header = json.dumps(request_header).encode()
         request = [REQUEST.pack(len(header), len(body)) + header, body]
         if not self._turns.take(len(body), deadline):
             raise FetchError(
