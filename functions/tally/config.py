@@ -23,6 +23,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from tally.durations import parse_duration
 from tally.secrets import ENV_REF
+from tally.sources.alerting import AlertDefaults
 from tally.sources.model import (  # noqa: F401 - re-exported: the schema as one import
     SLUG,
     Alerts,
@@ -36,6 +37,9 @@ from tally.sources.model import (  # noqa: F401 - re-exported: the schema as one
 from tally.sources.registry import KINDS, source_union
 
 DEFAULT_CONFIG = "tally.yaml"
+# The most sources one deployment holds: alerting's state is measured and guaranteed to
+# fit Firestore's limits up to here, in any storm (alerts/shards.py, README "Alerts").
+MAX_SOURCES = 10_000
 Source = source_union()
 
 
@@ -69,6 +73,8 @@ class Config(Strict):
     # named notification channels, each an Apprise URL; may hold `${env:NAME}` secrets
     notify: dict[str, str] = Field(default_factory=dict)
     renotify_after: timedelta | None = None  # default of the sources' alerts.renotify_after
+    # defaults of every source's damping, and maintenance windows for all of them
+    alerts: AlertDefaults = Field(default_factory=AlertDefaults)
     sources: list[Source] = Field(default_factory=list)
 
     _durations = field_validator("stale_event_after", "render_every", mode="before")(duration)
@@ -77,6 +83,16 @@ class Config(Strict):
     @classmethod
     def _renotify(cls, value: Any) -> timedelta | None:
         return None if value is None else parse_duration(value)
+
+    @field_validator("sources")
+    @classmethod
+    def _not_too_many(cls, value: list[Any]) -> list[Any]:
+        if len(value) > MAX_SOURCES:
+            raise ValueError(
+                f"{len(value):,} sources: at most {MAX_SOURCES:,} in one deployment (the alert "
+                "state is guaranteed to fit Firestore up to there; split the config)"
+            )
+        return value
 
     @field_validator("site_url")
     @classmethod

@@ -21,6 +21,14 @@ from tally.deadlines import COLLECT_FUNCTION_TIMEOUT, MAX_SOURCE_TIMEOUT
 from tally.durations import parse_duration
 from tally.reading import patterns
 from tally.secrets import ENV_REF
+from tally.sources.alerting import (
+    MAX_SAMPLES,
+    Damping,
+    Flapping,
+    Maintenance,
+    damping_spec,
+    flapping_spec,
+)
 
 # Always with fullmatch: `$` also matches before a final newline, and `abc\n` (a YAML
 # `|` block) would name objects no bucket accepts.
@@ -71,15 +79,31 @@ class Alerts(Strict):
     stale_after: timedelta | None = None
     # consecutive failed samples before the source counts as down; None means the kind's
     # default (its `down_after`: 1 for an `http` check, 3 for kinds that read a value)
-    down_after: int | None = Field(default=None, ge=1)
+    # within the pending period (sources/alerting.py); set, it is down's own pending
+    down_after: int | None = Field(default=None, ge=1, le=MAX_SAMPLES)
     # channel names of the top-level `notify:`; None means every channel
     notify: list[str] | None = None
     renotify_after: timedelta | None = None
+    # damping and silences (sources/alerting.py); None: the top-level `alerts:` defaults
+    pending: Damping | dict[str, Damping] | None = None
+    recovery: Damping | dict[str, Damping] | None = None
+    flapping: Flapping | bool | None = None
+    maintenance: list[Maintenance] = Field(default_factory=list, max_length=50)
 
     @field_validator("stale_after", "renotify_after", mode="before")
     @classmethod
     def _optional_duration(cls, value: Any) -> timedelta | None:
         return None if value is None else parse_duration(value)
+
+    @field_validator("pending", "recovery", mode="before")
+    @classmethod
+    def _damping(cls, value: Any) -> Damping | dict[str, Damping] | None:
+        return damping_spec(value)
+
+    @field_validator("flapping", mode="before")
+    @classmethod
+    def _flapping(cls, value: Any) -> Flapping | bool | None:
+        return flapping_spec(value)
 
 
 class SourceBase(Strict):
