@@ -22,6 +22,7 @@ COMMANDS = [
     "local",
     "render",
     "alerts",
+    "silence",
     "notify",
     "preflight",
 ]

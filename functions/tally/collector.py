@@ -22,7 +22,7 @@ from tally.metrics import MetricWriter
 from tally.sample import Reading, Sample, format_value
 from tally.schedule import floor_minute, is_due
 from tally.secrets import redact
-from tally.sources import FetchError, kind_of, read
+from tally.sources import FetchError, kind_of, prepare, read
 from tally.store import Store
 
 if TYPE_CHECKING:
@@ -140,6 +140,7 @@ def _fetch_and_store(
             )
         return _overdue(source, tick, reason)
 
+    prepare(sources)  # reader processes start loading while the fetches are out
     results: dict[int, tuple[Sample, float]] = {}
     pending: list[Sample] = []
     in_flight: Future[None] | None = None

@@ -24,6 +24,7 @@ from pydantic import Field, ValidationError, field_validator
 from tally.config_yaml import YamlRefused, read_yaml
 from tally.durations import bounded_duration
 from tally.secrets import ENV_REF
+from tally.sources.alerting import AlertDefaults
 from tally.sources.model import (  # noqa: F401 - re-exported: the schema as one import
     MINUTE,
     SLUG,
@@ -44,6 +45,9 @@ DEFAULT_CONFIG = "tally.yaml"
 RENDER_MINUTES = frozenset(
     [m for m in range(1, 61) if 60 % m == 0] + [60 * h for h in range(1, 25) if 24 % h == 0]
 )
+# The most sources one deployment holds: alerting's state is measured and guaranteed to
+# fit Firestore's limits up to here, in any storm (alerts/shards.py, README "Alerts").
+MAX_SOURCES = 10_000
 Source = source_union()
 
 
@@ -78,6 +82,8 @@ class Config(Strict):
     # named notification channels, each an Apprise URL; may hold `${env:NAME}` secrets
     notify: dict[str, str] = Field(default_factory=dict)
     renotify_after: timedelta | None = None  # default of the sources' alerts.renotify_after
+    # defaults of every source's damping, and maintenance windows for all of them
+    alerts: AlertDefaults = Field(default_factory=AlertDefaults)
     sources: list[Source] = Field(default_factory=list)
 
     _renotify = field_validator("renotify_after", mode="before")(tick_to_year)
@@ -101,6 +107,16 @@ class Config(Strict):
                 "or a day (1h, 2h, 3h, 4h, 6h, 8h, 12h, 24h)"
             )
         return delta
+
+    @field_validator("sources")
+    @classmethod
+    def _not_too_many(cls, value: list[Any]) -> list[Any]:
+        if len(value) > MAX_SOURCES:
+            raise ValueError(
+                f"{len(value):,} sources: at most {MAX_SOURCES:,} in one deployment (the alert "
+                "state is guaranteed to fit Firestore up to there; split the config)"
+            )
+        return value
 
     @field_validator("site_url")
     @classmethod

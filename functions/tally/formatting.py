@@ -41,3 +41,19 @@ def format_elapsed(delta: timedelta) -> str:
         if len(parts) == 2:
             break
     return " ".join(part for part in parts if not part.startswith("0")) or "0m"
+
+
+def format_span(delta: timedelta) -> str:
+    """How long something lasted, in words, its two largest units: `45 seconds`,
+    `1 minute`, `1 hour 20 minutes`, `2 days 3 hours` (messages people read)."""
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 60:
+        return f"{seconds} second{'' if seconds == 1 else 's'}"
+    parts = []
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        count, seconds = divmod(seconds, size)
+        if count or parts:
+            parts.append((count, unit))
+        if len(parts) == 2:
+            break
+    return " ".join(f"{count} {unit}{'' if count == 1 else 's'}" for count, unit in parts if count)

@@ -132,6 +132,13 @@ def protect(value: str) -> None:
             protect(part)
 
 
+def known() -> list[str]:
+    """Every value redacted now: a reader process (sources/readers.py) is handed them
+    with each body, so that it redacts before it cuts or quotes, as this one does."""
+    with _lock:
+        return sorted(_known)
+
+
 def url_secrets(url: str) -> list[str]:
     """The parts of a URL that are keys rather than words: its password, and its user,
     path segments, query values and fragment when shaped like a token (`T0123ABCD`, a 24-letter

@@ -38,7 +38,7 @@ from tally.day_document import (  # also imported from here by the layout's read
 )
 from tally.sample import Sample, short_reason
 from tally.secrets import redact
-from tally.transactions import Transaction, incidents, transact  # noqa: F401 - alerts/ and render/ import them from here
+from tally.transactions import Transaction, incidents, read_many, transact  # noqa: F401 - alerts/ and render/ import them from here
 
 DEFAULT_PROJECT = "demo-tally"
 MAX_WRITES_PER_COMMIT = 500  # Firestore's limit for one commit
@@ -116,6 +116,11 @@ class Store:
         snapshot = self.client.document(path).get(retry=self.retry, timeout=self.timeout)
         self.counter.add("get", reads=1)
         return (snapshot.to_dict() if snapshot.exists else None), snapshot.read_time
+
+    def get_many(self, paths: list[str]) -> list[dict[str, Any] | None]:
+        """Several documents in one round trip, in the order of `paths` (None for one that
+        does not exist); Firestore bills a read for each."""
+        return read_many(self.client, paths, self.retry, self.timeout, self.counter, "get")
 
     def set(self, path: str, data: dict[str, Any], *, merge: bool = False) -> None:
         self.client.document(path).set(data, merge=merge, retry=self.retry, timeout=self.timeout)

@@ -28,9 +28,56 @@ class Transaction:
         self.reads += 1
         return snapshot.to_dict() if snapshot.exists else None
 
+    def get_many(self, paths: list[str]) -> list[dict[str, Any] | None]:
+        """Several documents in one round trip, in the order of `paths`."""
+        found = read_many(
+            self.store.client,
+            paths,
+            self.store.retry,
+            self.store.timeout,
+            None,
+            "",
+            self.transaction,
+        )
+        self.reads += len(paths)
+        return found
+
     def set(self, path: str, data: dict[str, Any], *, merge: bool = False) -> None:
         self.transaction.set(self.store.client.document(path), data, merge=merge)
         self.writes += 1
+
+    def delete(self, path: str) -> None:
+        """Delete a document in the transaction (billed as a write)."""
+        self.transaction.delete(self.store.client.document(path))
+        self.writes += 1
+
+
+def read_many(
+    client: Any,
+    paths: list[str],
+    retry: Any,
+    timeout: float,
+    counter: Any,
+    kind: str,
+    transaction: Any = None,
+) -> list[dict[str, Any] | None]:
+    """Documents by path in one BatchGetDocuments call, returned in the order asked."""
+    if not paths:
+        return []
+    references = [client.document(path) for path in paths]
+    snapshots = {
+        snapshot.reference.path: snapshot
+        for snapshot in client.get_all(
+            references, transaction=transaction, retry=retry, timeout=timeout
+        )
+    }
+    if counter is not None:
+        counter.add(kind, reads=len(paths))
+    found: list[dict[str, Any] | None] = []
+    for path in paths:
+        snapshot = snapshots.get(path)
+        found.append(snapshot.to_dict() if snapshot is not None and snapshot.exists else None)
+    return found
 
 
 def transact(store: Store, work: Any, attempts: int = 10) -> Any:

@@ -57,4 +57,8 @@ def tick_runner(store) -> Callable[..., TickResult]:  # type: ignore[no-untyped-
 
 
 # The collect function's fixtures (a tally.yaml on disk, CloudEvents, log capture).
-from tests.core.conftest import log_lines, pubsub_event, write_config  # noqa: E402, F401
+from tests.core.conftest import hostile, log_lines, pubsub_event, write_config  # noqa: E402, F401
+
+# Damping off: an incident opens on the first sample its rule holds for and resolves on
+# the first it does not (tests of what a rule means, not of when it may page).
+IMMEDIATE = {"pending": 1, "recovery": 1}

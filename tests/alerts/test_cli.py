@@ -6,7 +6,7 @@ from __future__ import annotations
 import yaml
 from tally.cli import main
 
-from tests.alerts.conftest import make_config
+from tests.alerts.conftest import IMMEDIATE, make_config
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -105,8 +105,8 @@ def test_alerts_lists_open_incidents_oldest_first_and_all_with_their_end(
         knob.source("late", alerts={"above": 10}),
         knob.source("early", alerts={"below": 10}),
     ]
-    config = make_config(sources, {})
-    path = _write(tmp_path, {"timezone": "Asia/Tokyo", "sources": sources})
+    config = make_config(sources, {}, alerts=IMMEDIATE)
+    path = _write(tmp_path, {"timezone": "Asia/Tokyo", "alerts": IMMEDIATE, "sources": sources})
     knob.set("late", 1)
     knob.set("early", 1)
     tick_runner(config, 0)  # early opens (below 10)
@@ -115,19 +115,24 @@ def test_alerts_lists_open_incidents_oldest_first_and_all_with_their_end(
     code, out, _ = run(capsys, "alerts", "--config", path)
     assert code == 0
     assert out.splitlines() == [
-        "2026-11-25 17:00 JST  open  early  below: 1, below 10 (rule: below 10)",
-        "2026-11-25 17:02 JST  open  late  above: 50, above 10 (rule: above 10)",
+        "2026-11-25 17:00 JST  open  early  below: below 10: 1 (rule: below 10)"
+        "  id early/20261125T0800Z-below",
+        "2026-11-25 17:02 JST  open  late  above: above 10: 50 (rule: above 10)"
+        "  id late/20261125T0802Z-above",
     ]
     knob.set("early", 20)
     tick_runner(config, 5)
     code, out, _ = run(capsys, "alerts", "--config", path)
     assert out.splitlines() == [
-        "2026-11-25 17:02 JST  open  late  above: 50, above 10 (rule: above 10)"
+        "2026-11-25 17:02 JST  open  late  above: above 10: 50 (rule: above 10)"
+        "  id late/20261125T0802Z-above"
     ]
     code, out, _ = run(capsys, "alerts", "--all", "--config", path)
     assert out.splitlines() == [
-        "2026-11-25 17:00 JST  resolved after 5m  early  below: 1, below 10 (rule: below 10)",
-        "2026-11-25 17:02 JST  open  late  above: 50, above 10 (rule: above 10)",
+        "2026-11-25 17:00 JST  resolved after 5m  early  below: below 10: 1 (rule: below 10)"
+        "  id early/20261125T0800Z-below",
+        "2026-11-25 17:02 JST  open  late  above: above 10: 50 (rule: above 10)"
+        "  id late/20261125T0802Z-above",
     ]
 
 
@@ -150,11 +155,13 @@ def test_collect_reports_the_incidents_it_opens_and_resolves(
     capsys, tmp_path, knob, receiver, firestore
 ):
     sources = [knob.source("price", alerts={"above": 100})]
-    path = _write(tmp_path, {"notify": {"hook": receiver.url()}, "sources": sources})
+    path = _write(
+        tmp_path, {"notify": {"hook": receiver.url()}, "alerts": IMMEDIATE, "sources": sources}
+    )
     knob.set("price", 150)
     code, out, err = run(capsys, "collect", "--config", path, "--at", "2026-11-25T08:00:00Z")
     assert code == 0 and out == "price\t150\n"
-    assert err == "alert: price: 150, above 100 (rule: above 100)\n"
+    assert err == "alert: price: above 100: 150 (rule: above 100)\n"
     knob.set("price", 50)
     code, out, err = run(capsys, "collect", "--config", path, "--at", "2026-11-25T08:01:00Z")
     assert err == "resolved: price: above\n"

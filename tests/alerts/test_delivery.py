@@ -9,10 +9,11 @@ import zlib
 from datetime import timedelta
 
 from google.cloud import firestore as gcf
+from tally.alerts import shards
 from tally.alerts.delivery import MAX_AGE_SECONDS
-from tally.alerts.state import STATE_PATH, AlertState
+from tally.alerts.shards import STATE_PATH
 
-from tests.alerts.conftest import START, make_config
+from tests.alerts.conftest import IMMEDIATE, START, make_config
 from tests.support.emulators import PROJECT
 
 
@@ -25,7 +26,9 @@ def _incident(source_id: str) -> dict:
 def test_a_receiver_that_comes_back_gets_the_message_exactly_once(
     knob, receiver, tick_runner, store
 ):
-    config = make_config([knob.source("price", alerts={"above": 100})], {"hook": receiver.url()})
+    config = make_config(
+        [knob.source("price", alerts={"above": 100})], {"hook": receiver.url()}, alerts=IMMEDIATE
+    )
     knob.set("price", 150)
     receiver.down()  # connection refused
     first = tick_runner(config, 0)
@@ -42,23 +45,25 @@ def test_a_receiver_that_comes_back_gets_the_message_exactly_once(
     for minute in range(4, 12):
         tick_runner(config, minute)
     [message] = receiver.take()
-    assert message.type == "failure" and message.message.startswith("price: 150, above 100")
+    assert message.type == "failure" and message.message.startswith("price: above 100: 150 — ")
     delivery = _incident("price")["deliveries"]["firing~hook"]
     assert delivery["status"] == "delivered" and delivery["attempts"] == 4
-    assert AlertState.from_document(store.get(STATE_PATH)).outbox == []
+    assert shards.load(store).head.outbox == []
 
 
 def test_a_receiver_down_past_the_bound_is_recorded_as_failed(knob, receiver, tick_runner, store):
-    config = make_config([knob.source("price", alerts={"above": 100})], {"hook": receiver.url()})
+    config = make_config(
+        [knob.source("price", alerts={"above": 100})], {"hook": receiver.url()}, alerts=IMMEDIATE
+    )
     knob.set("price", 150)
     receiver.down()
     minutes = [0, 1, 3, 7, 15, 25, 35, 45, 55, 65]  # each retry as soon as it is due
     attempts = [len(tick_runner(config, minute).alerts.outcomes) for minute in minutes]
     assert attempts == [1] * len(minutes)
     assert minutes[-1] * 60 >= MAX_AGE_SECONDS
-    state = AlertState.from_document(store.get(STATE_PATH))
-    assert state.outbox == []
-    [failure] = state.failures
+    state = shards.load(store)
+    assert state.head.outbox == []
+    [failure] = state.head.failures
     assert failure["channel"] == "hook" and failure["attempts"] == len(minutes)
     assert "Connection error" in failure["error"]
     delivery = _incident("price")["deliveries"]["firing~hook"]
@@ -74,7 +79,9 @@ def test_a_channel_that_answers_late_is_a_failed_attempt(knob, receiver, tick_ru
     from tally.alerts import channels
 
     monkeypatch.setattr(channels, "SEND_TIMEOUT", 1.0)
-    config = make_config([knob.source("price", alerts={"above": 100})], {"hook": receiver.url()})
+    config = make_config(
+        [knob.source("price", alerts={"above": 100})], {"hook": receiver.url()}, alerts=IMMEDIATE
+    )
     knob.set("price", 150)
     receiver.up(delay=3)
     result = tick_runner(config, 0)
@@ -103,6 +110,7 @@ def test_a_secret_in_a_channel_url_reaches_the_channel_and_nowhere_else(
     config = make_config(
         [knob.source("price", alerts={"above": 100}), knob.source("other", alerts={"above": 1})],
         {"team": template},
+        alerts=IMMEDIATE,
     )
     knob.set("price", 150)
     tick_runner(config, 0)

@@ -10,7 +10,7 @@ from datetime import timedelta
 import main
 from google.cloud import firestore as gcf
 
-from tests.alerts.conftest import START, make_config
+from tests.alerts.conftest import IMMEDIATE, START, make_config
 from tests.core.conftest import pubsub_event, recent_tick
 from tests.support.emulators import PROJECT
 
@@ -20,35 +20,36 @@ def _incidents(source_id: str) -> list[dict]:
     return [doc.to_dict() for doc in client.collection(f"sources/{source_id}/incidents").stream()]
 
 
-def _config(knob, receiver, write_config) -> None:
+def _config(knob, receiver, write_config, smtp=None, sources=("price",)) -> None:  # type: ignore[no-untyped-def]
+    notify = {"hook": receiver.url("json"), "form": receiver.url("form", "/form")}
+    if smtp is not None:
+        notify["mail"] = smtp.url()
     write_config(
         {
-            "notify": {"hook": receiver.url("json"), "form": receiver.url("form", "/form")},
-            "sources": [knob.source("price", alerts={"above": 100})],
+            "notify": notify,
+            "alerts": IMMEDIATE,
+            "sources": [knob.source(name, alerts={"above": 100}) for name in sources],
         }
     )
 
 
 def test_a_hundred_deliveries_of_a_breaching_tick_send_one_message_per_channel(
-    firestore, knob, receiver, write_config
+    firestore, knob, receiver, smtp, write_config
 ):
-    _config(knob, receiver, write_config)
+    _config(knob, receiver, write_config, smtp)
     knob.set("price", 150)
     event = pubsub_event(recent_tick())
     for _ in range(100):
         main.collect(event)
     received = receiver.take()
     assert sorted(item.path for item in received) == ["/form", "/hook"]
+    assert [mail["Subject"] for mail in smtp.messages] == ["tally: price — above"]
     assert len(_incidents("price")) == 1
 
 
-def test_two_instances_delivering_the_same_tick_at_once_send_one(
-    firestore, knob, receiver, write_config
-):
-    _config(knob, receiver, write_config)
-    knob.set("price", 150)
-    event = pubsub_event(recent_tick())
-    start = threading.Barrier(2)
+def _at_once(event, count: int = 2) -> list[BaseException]:  # type: ignore[no-untyped-def]
+    """Deliver the event from `count` threads at the same moment, as instances would."""
+    start = threading.Barrier(count)
     errors: list[BaseException] = []
 
     def deliver() -> None:
@@ -58,13 +59,40 @@ def test_two_instances_delivering_the_same_tick_at_once_send_one(
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    threads = [threading.Thread(target=deliver) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=60)
+        thread.join(timeout=120)
+    return errors
+
+
+def test_two_instances_delivering_a_storm_at_once_send_one_digest_per_channel(
+    firestore, knob, receiver, smtp, write_config
+):
+    names = [f"p{n}" for n in range(6)]
+    _config(knob, receiver, write_config, smtp, sources=names)
+    for name in names:
+        knob.set(name, 150)
+    assert _at_once(pubsub_event(recent_tick())) == []
+    received = receiver.take()
+    assert sorted(item.path for item in received) == ["/form", "/hook"]
+    assert {item.message.split(" — ")[0] for item in received} == {
+        "6 incidents opened: above 6 (p0, p1, p2, p3, p4 and 1 more)"
+    }
+    assert [mail["Subject"] for mail in smtp.messages] == ["tally: 6 incidents opened"]
+    assert sum(len(_incidents(name)) for name in names) == 6
+
+
+def test_two_instances_delivering_the_same_tick_at_once_send_one(
+    firestore, knob, receiver, smtp, write_config
+):
+    _config(knob, receiver, write_config, smtp)
+    knob.set("price", 150)
+    errors = _at_once(pubsub_event(recent_tick()))
     assert errors == []
     assert sorted(item.path for item in receiver.take()) == ["/form", "/hook"]
+    assert len(smtp.messages) == 1
     assert len(_incidents("price")) == 1
 
 
@@ -93,7 +121,9 @@ def test_a_redelivery_after_the_incident_resolved_sends_nothing_new(
 def test_out_of_order_ticks_do_not_reopen_a_resolved_incident(knob, receiver, tick_runner, store):
     """Minute 5 breaches and minute 6 resolves; then minute 4, which also breached,
     arrives late (a retry): it is stored, but the rules are already past it."""
-    config = make_config([knob.source("price", alerts={"above": 100})], {"hook": receiver.url()})
+    config = make_config(
+        [knob.source("price", alerts={"above": 100})], {"hook": receiver.url()}, alerts=IMMEDIATE
+    )
     knob.set("price", 150)
     tick_runner(config, 5)
     knob.set("price", 50)
@@ -113,6 +143,7 @@ def test_a_late_tick_does_not_resolve_what_is_still_true(knob, receiver, tick_ru
     config = make_config(
         [knob.source("feed", alerts={"stale_after": "10m", "down_after": 100})],
         {"hook": receiver.url()},
+        alerts=IMMEDIATE,
     )
     knob.set("feed", 1)
     tick_runner(config, 0)
@@ -133,7 +164,7 @@ def test_the_functions_clock_is_alertings_clock(
     from dataclasses import replace
 
     from tally import runtime
-    from tally.alerts.state import STATE_PATH, AlertState
+    from tally.alerts import shards
 
     _config(knob, receiver, write_config)
     knob.set("price", 150)
@@ -146,6 +177,6 @@ def test_the_functions_clock_is_alertings_clock(
     )
     main.collect(pubsub_event(START))
     store = runtime.from_environment().store
-    [message, _] = AlertState.from_document(store.get(STATE_PATH)).outbox
+    [message, _] = shards.load(store).head.outbox
     assert message.created == clock["now"].timestamp()
     assert message.next_at == clock["now"].timestamp() + 60  # the first retry, a minute on

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from tally.render.entry import render_site
 
-from tests.alerts.conftest import START, make_config
+from tests.alerts.conftest import IMMEDIATE, START, make_config
 from tests.support.browser import chromium_path, launch
 
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -44,6 +44,7 @@ def test_an_open_incident_is_on_the_overview_and_its_rule_fires_on_the_source_pa
             knob.source("calm", alerts={"above": 1000}),
         ],
         {"hook": receiver.url()},
+        alerts=IMMEDIATE,
     )
     knob.set("price", 100)
     knob.set("calm", 5)
@@ -55,15 +56,15 @@ def test_an_open_incident_is_on_the_overview_and_its_rule_fires_on_the_source_pa
 
     index = _text(tmp_path / "index.html")
     assert "1 open incident</h2>" in index
-    assert "<b>above</b>: 160 円, above 150 円" in index
+    assert '<b class="rule-above">above 150 円: 160 円</b>' in index
     assert 'since <time datetime="2026-11-25T08:01:00Z">2026-11-25 17:01 JST</time>' in index
     assert _rules(_text(tmp_path / "s/price.html")) == [
         "down after 3 failed samples: not firing",
         "stale after 90m: not firing",
-        "above 150 円: firing since 2026-11-25 17:01 JST — 160 円, above 150 円",
+        "above 150 円: firing since 2026-11-25 17:01 JST — above 150 円: 160 円",
         "below 10 円: not firing",
     ]
-    assert message.message.startswith("カード価格 (price): 160 円, above 150 円")  # the same
+    assert message.message.startswith("カード価格 (price): above 150 円: 160 円")  # the same
     incidents = json.loads(_text(tmp_path / "incidents.json"))
     assert [(i["source"], i["rule"], i["since"]) for i in incidents["open"]] == [
         ("price", "above", "2026-11-25T08:01:00Z")
@@ -92,6 +93,7 @@ def test_a_message_that_could_not_be_delivered_is_shown_and_secrets_are_not(
     config = make_config(
         [knob.source("price", alerts={"above": 100})],
         {"team": f"json://bot:${{env:HOOK_SECRET}}@127.0.0.1:{receiver.port}/private-path"},
+        alerts=IMMEDIATE,
     )
     knob.set("price", 150)
     receiver.down()
@@ -112,7 +114,9 @@ def test_a_message_that_could_not_be_delivered_is_shown_and_secrets_are_not(
 @pytest.mark.browser
 def test_the_incident_shows_in_chromium_as_text(knob, receiver, tick_runner, store, tmp_path):
     config = make_config(
-        [knob.source("evil", name=HOSTILE, alerts={"above": 1})], {"hook": receiver.url()}
+        [knob.source("evil", name=HOSTILE, alerts={"above": 1})],
+        {"hook": receiver.url()},
+        alerts=IMMEDIATE,
     )
     knob.set("evil", 5)
     tick_runner(config, 0)
@@ -136,8 +140,8 @@ def test_the_incident_shows_in_chromium_as_text(knob, receiver, tick_runner, sto
         log = page.locator("table.incident-log").inner_text()
         browser.close()
     assert incidents.startswith("1 open incident")
-    assert f"{HOSTILE} above: 5, above 1 since 2026-11-25 17:00 JST" in incidents
-    assert firing == "above 1: firing since 2026-11-25 17:00 JST — 5, above 1"
+    assert f"{HOSTILE} above 1: 5 since 2026-11-25 17:00 JST" in incidents
+    assert firing == "above 1: firing since 2026-11-25 17:00 JST — above 1: 5"
     assert "open" in log and "firing → hook: delivered" in log
     assert dialogs == [] and overflow <= 0
 

@@ -4,9 +4,9 @@ message a person can act on, delivered through Apprise to a real loopback receiv
 from __future__ import annotations
 
 import pytest
-from tally.alerts.state import STATE_PATH, AlertState
+from tally.alerts import shards
 
-from tests.alerts.conftest import make_config
+from tests.alerts.conftest import IMMEDIATE, make_config
 
 
 def _messages(receiver) -> list[tuple[str, str]]:
@@ -14,15 +14,17 @@ def _messages(receiver) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(
-    ("rule", "threshold", "calm", "breach", "words"),
+    ("rule", "threshold", "calm", "breach", "words", "now"),
     [
-        ("above", 120_000, 110_000, 125_000, "125,000 円, above 120,000 円"),
-        ("below", 100, 150, 80, "80 円, below 100 円"),
+        ("above", 120_000, 110_000, 125_000, "125,000 円", "back under 120,000 円: 110,000 円"),
+        ("below", 100, 150, 80, "80 円", "back over 100 円: 150 円"),
     ],
 )
 def test_a_threshold_fires_once_and_resolves_once(
-    knob, receiver, tick_runner, rule, threshold, calm, breach, words
+    knob, receiver, tick_runner, rule, threshold, calm, breach, words, now
 ):
+    """With the default damping: it fires on the second sample that breaches and
+    resolves on the second that does not; the texts say what happened, then what holds."""
     name = f"card-{rule}"
     config = make_config(
         [knob.source(name, name="ブラック・ロータス", unit="円", alerts={rule: threshold})],
@@ -31,24 +33,29 @@ def test_a_threshold_fires_once_and_resolves_once(
     )
     knob.set(name, calm)
     tick_runner(config, 0)
-    assert receiver.take() == []
     knob.set(name, breach)
     tick_runner(config, 1)
+    assert receiver.take() == []  # one sample: pending
+    tick_runner(config, 2)
     [(kind, text)] = _messages(receiver)
     assert kind == "failure"
     assert text == (
-        f"ブラック・ロータス ({name}): {words} (rule: {rule} {threshold:,} 円)"
-        f" — 2026-11-25 17:01 JST — https://example.test/site/s/{name}.html"
+        f"ブラック・ロータス ({name}): {rule} {threshold:,} 円: {words}"
+        f" — 2026-11-25 17:02 JST — https://example.test/site/s/{name}.html"
     )
-    for minute in (2, 3, 4):  # still holding: nothing more
+    for minute in (3, 4):  # still holding: nothing more
         tick_runner(config, minute)
     assert receiver.take() == []
     knob.set(name, calm)
     tick_runner(config, 5)
+    assert receiver.take() == []  # one calm sample: recovering
+    tick_runner(config, 6)
     [(kind, text)] = _messages(receiver)
     assert kind == "success"
-    assert text.startswith(f"ブラック・ロータス ({name}): resolved after 4m — ")
-    assert "— 2026-11-25 17:05 JST —" in text
+    assert text == (
+        f"ブラック・ロータス ({name}): {now} ({rule} {threshold:,} 円 for 4 minutes)"
+        f" — 2026-11-25 17:06 JST — https://example.test/site/s/{name}.html"
+    )
 
 
 def test_a_change_over_a_window_fires_across_a_utc_midnight(knob, receiver, tick_runner):
@@ -59,6 +66,7 @@ def test_a_change_over_a_window_fires_across_a_utc_midnight(knob, receiver, tick
         [knob.source("cards", every="10m", alerts={"change": {"percent": 10, "window": "1h"}})],
         {"phone": receiver.url()},
         timezone="UTC",
+        alerts=IMMEDIATE,
     )
     start = 14 * 60 + 50  # START is 08:00Z: 22:50Z is 890 minutes later
     knob.set("cards", 100)
@@ -69,22 +77,24 @@ def test_a_change_over_a_window_fires_across_a_utc_midnight(knob, receiver, tick
     tick_runner(config, start + 70)  # 00:00Z, the next day
     [(kind, text)] = _messages(receiver)
     assert kind == "failure"
-    assert text.startswith(
-        "cards: 115, up 15.0 % within 1h (from 100) (rule: change 10 % / 1h) — 2026-11-26 00:00 UTC"
-    )
+    assert text == "cards: up 15.0 % within 1h: 115 (from 100) — 2026-11-26 00:00 UTC"
     for step in range(8, 13):  # 00:10 … 00:50: the value an hour back is still 100
         tick_runner(config, start + 10 * step)
     assert receiver.take() == []
     tick_runner(config, start + 130)  # 01:00Z: an hour back is 00:00Z, 115
     [(kind, text)] = _messages(receiver)
     assert kind == "success"
-    assert text.startswith("cards: resolved after 1h — 115, up 0.0 % within 1h (from 115)")
+    assert text == (
+        "cards: within 10 % of 1h before: 115 (then 115) (changed for 1 hour)"
+        " — 2026-11-26 01:00 UTC"
+    )
 
 
 def test_stale_fires_for_a_source_that_stops_answering(knob, receiver, tick_runner):
     config = make_config(
         [knob.source("counter", alerts={"stale_after": "10m", "down_after": 100})],
         {"phone": receiver.url()},
+        alerts=IMMEDIATE,
     )
     knob.set("counter", 5)
     tick_runner(config, 0)
@@ -95,14 +105,12 @@ def test_stale_fires_for_a_source_that_stops_answering(knob, receiver, tick_runn
     tick_runner(config, 11)
     [(kind, text)] = _messages(receiver)
     assert kind == "failure"
-    assert text.startswith("counter: stale: no ok sample for 11m (last 5) (rule: stale after 10m)")
+    assert text.startswith("counter: stale: no ok sample for 11 minutes (last 5) — ")
     knob.set("counter", 6)
     tick_runner(config, 12)
     [(kind, text)] = _messages(receiver)
     assert kind == "success"
-    assert text.startswith(
-        "counter: resolved after 1m — a new ok sample: 6 (rule: stale after 10m)"
-    )
+    assert text.startswith("counter: a new ok sample: 6 (stale for 1 minute) — ")
 
 
 def test_stale_fires_for_a_source_that_never_produced_a_sample(knob, receiver, tick_runner):
@@ -111,6 +119,7 @@ def test_stale_fires_for_a_source_that_never_produced_a_sample(knob, receiver, t
     config = make_config(
         [knob.source("yearly", every=None, schedule="0 0 1 1 *", alerts={"stale_after": "5m"})],
         {"phone": receiver.url()},
+        alerts=IMMEDIATE,
     )
     for minute in range(6):
         result = tick_runner(config, minute)
@@ -120,7 +129,7 @@ def test_stale_fires_for_a_source_that_never_produced_a_sample(knob, receiver, t
     [(kind, text)] = _messages(receiver)
     assert kind == "failure"
     assert text.startswith(
-        "yearly: stale: no ok sample since tally started watching it 6m ago (rule: stale after 5m)"
+        "yearly: stale: no ok sample since tally started watching it 6 minutes ago — "
     )
 
 
@@ -136,7 +145,7 @@ def test_down_after_n_consecutive_failures(
     source = knob.source("svc", alerts=alerts)
     if kind == "http":
         source = {k: v for k, v in source.items() if k != "query"} | {"kind": "http"}
-    config = make_config([source], {"team": receiver.url("form")})
+    config = make_config([source], {"team": receiver.url("form")}, alerts=IMMEDIATE)
     knob.set("svc", 1)
     tick_runner(config, 0)
     knob.fail("svc", 503)
@@ -147,18 +156,18 @@ def test_down_after_n_consecutive_failures(
     [(kind_sent, text)] = _messages(receiver)
     assert kind_sent == "failure"
     reason = "unexpected HTTP 503" if kind == "http" else "HTTP 503"
-    expected = f"svc: down ({reason} Service Unavailable)"
+    expected = f"svc: down: {reason} Service Unavailable"
     if failures_before > 1:
-        expected += f", {failures_before} failed in a row"
-    assert text.startswith(expected)
+        expected += f", {failures_before} failed samples in a row"
+    assert text.startswith(expected + " — ")
     tick_runner(config, failures_before + 1)  # still down: nothing new
     assert receiver.take() == []
     knob.set("svc", 2)
     tick_runner(config, failures_before + 2)
     [(kind_sent, text)] = _messages(receiver)
     assert kind_sent == "success"
-    again = "up again (" if kind == "http" else "reading again: 2"
-    assert f"svc: resolved after 2m — {again}" in text
+    again = "up again: " if kind == "http" else "reading again: 2 "
+    assert text.startswith(f"svc: {again}") and "(down for 2 minutes) — " in text
 
 
 def test_a_source_can_go_to_its_own_channels(knob, receiver, smtp, tick_runner, store):
@@ -168,6 +177,7 @@ def test_a_source_can_go_to_its_own_channels(knob, receiver, smtp, tick_runner, 
             knob.source("b", alerts={"above": 1, "notify": []}),  # recorded, told to no one
         ],
         {"hook": receiver.url(), "mail": smtp.url()},
+        alerts=IMMEDIATE,
     )
     knob.set("a", 5)
     knob.set("b", 5)
@@ -179,15 +189,18 @@ def test_a_source_can_go_to_its_own_channels(knob, receiver, smtp, tick_runner, 
     assert (
         mail.get_body(preferencelist=("plain",))
         .get_content()
-        .startswith("a: 5, above 1 (rule: above 1) — 2026-11-25 17:00 JST")
+        .startswith("a: above 1: 5 — 2026-11-25 17:00 JST")
     )
-    state = AlertState.from_document(store.get(STATE_PATH))
-    assert sorted(state.open) == ["a/above", "b/above"]
+    state = shards.load(store)
+    assert sorted(f"{s}/{r}" for s, r, _ in state.open_incidents()) == ["a/above", "b/above"]
 
 
 def test_renotify_after_reminds_while_it_stays_open(knob, receiver, tick_runner):
     config = make_config(
-        [knob.source("x", alerts={"above": 10})], {"hook": receiver.url()}, renotify_after="5m"
+        [knob.source("x", alerts={"above": 10})],
+        {"hook": receiver.url()},
+        renotify_after="5m",
+        alerts=IMMEDIATE,
     )
     knob.set("x", 50)
     for minute in range(12):

@@ -7,6 +7,14 @@
 2. A tick of 50 sources (upstream answering after 200 ms) in which 5 incidents open at
    once and the one channel answers after 2 s: when the samples are stored, with and
    without alerting, and how long alerting itself takes.
+3. A storm at 1,000 and 10,000 sources (5 rules each, 4 channels): every value moves,
+   then every upstream fails with a distinct 300-character reason, then all recover.
+   Messages per channel, the state's documents and sizes, reads and writes, the time
+   alerting takes, per phase. The samples are handed to alerting as the collector
+   stores them (fetching 10,000 sources is the scale benchmark's business).
+4. Flapping: a value alternating every minute, and in 2-minute blocks, for an hour
+   under `above: 100`, with the default damping and with flap detection off: messages
+   per channel.
 """
 
 from __future__ import annotations
@@ -39,7 +47,10 @@ def _config(url: str, count: int, every: str, hook: str, breaching: int = 0, cha
             }
         )
     notify = {f"hook{n}" if n else "hook": hook for n in range(channels)}
-    return parse_config({"notify": notify, "sources": sources})
+    # no damping: these rows measure what one incident opening or resolving costs
+    return parse_config(
+        {"notify": notify, "alerts": {"pending": 1, "recovery": 1}, "sources": sources}
+    )
 
 
 def _ops(counter: RpcCounter) -> tuple[int, int]:
@@ -159,6 +170,176 @@ def bench_tick_time(url: str, receiver) -> None:  # type: ignore[no-untyped-def]
     )
 
 
+STORM_RULES = {
+    "above": 1000,
+    "below": 1,
+    "change": {"percent": 10, "window": "3m"},
+    "stale_after": "3m",
+}
+
+
+def _synthetic(count: int, notify: dict[str, str], **top: object):  # type: ignore[no-untyped-def]
+    from tally.config import parse_config
+
+    sources = [
+        {
+            "id": f"s{n:05d}",
+            "kind": "http",
+            "url": "http://127.0.0.1:9/health",
+            "every": "1m",
+            "alerts": STORM_RULES,
+        }
+        for n in range(count)
+    ]
+    return parse_config(
+        {"notify": notify, "site_url": "https://example.test", "sources": sources, **top}
+    )
+
+
+def _alert_tick(config, store, at, value, reasons):  # type: ignore[no-untyped-def]
+    """One tick of alerting with every source's sample: `value`, or failed (None)."""
+    import time
+
+    from tally.alerts.engine import run_alerts
+    from tally.sample import Sample
+
+    samples = [
+        Sample(source_id=s.id, tick=at, ok=True, value=value)
+        if value is not None
+        else Sample(source_id=s.id, tick=at, ok=False, error=reasons[s.id])
+        for s in config.sources
+    ]
+    started = time.perf_counter()
+    run = run_alerts(config, store, at, samples, now=at + timedelta(seconds=20))
+    return run, time.perf_counter() - started
+
+
+def bench_storm(receiver) -> None:  # type: ignore[no-untyped-def]
+    import random
+    import string
+
+    from google.cloud import firestore
+
+    print(
+        "\n| storm (5 rules, 4 channels) | phase | ticks | incidents | messages per channel "
+        "| alerting time, slowest tick | reads, writes (slowest tick) | state: documents, "
+        "largest, total (compressed), trim level |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for count in (1000, 10_000):
+        store = _store()
+        counter = RpcCounter(store.client)
+        store.client.recursive_delete(store.client.collection("alerts"))
+        channels = {f"c{n}": receiver.url("json", f"/c{n}") for n in range(4)}
+        config = _synthetic(count, channels)
+        rng = random.Random(count)
+        letters = string.ascii_letters + string.digits
+        reasons = {s.id: "".join(rng.choices(letters, k=300)) for s in config.sources}
+        start = datetime(2026, 6, 1, tzinfo=UTC)
+        phases = [
+            ("steady", [100.0] * 3),
+            ("every value moves", [1500.0] * 2),
+            ("every upstream fails", [None] * 4),
+            ("all recover", [100.0] * 4),
+        ]
+        minute = 0
+        receiver.take()
+        for phase, values in phases:
+            slowest = (0.0, (0, 0), None)
+            opened = resolved = 0
+            for value in values:
+                before = (counter.reads, counter.writes)
+                run, seconds = _alert_tick(
+                    config, store, start + timedelta(minutes=minute), value, reasons
+                )
+                minute += 1
+                ops = (counter.reads - before[0], counter.writes - before[1])
+                opened += len(run.opened)
+                resolved += len(run.resolved)
+                if seconds >= slowest[0]:
+                    slowest = (seconds, ops, run.written)
+            received = receiver.take()
+            per_channel = sorted({sum(1 for r in received if r.path == f"/c{n}") for n in range(4)})
+            written = slowest[2]
+            sizes = written.sizes if written else {}
+            state = (
+                f"{len(sizes)}, {max(sizes.values()):,} B, {sum(sizes.values()):,} B, "
+                f"{written.level}"
+                if written
+                else "–"
+            )
+            print(
+                f"| {count:,} sources | {phase} | {len(values)} | {opened:,} opened, "
+                f"{resolved:,} resolved | {' / '.join(map(str, per_channel))} "
+                f"| {slowest[0]:.1f} s | {slowest[1][0]}, {slowest[1][1]} | {state} |",
+                flush=True,
+            )
+        documents = [
+            len(doc.to_dict()["blob"])
+            for doc in firestore.Client(project="demo-tally").collection("alerts").stream()
+        ]
+        print(
+            f"| {count:,} sources | after the storm | | | | | | {len(documents)}, "
+            f"{max(documents):,} B, {sum(documents):,} B |"
+        )
+
+
+def bench_flapping(receiver) -> None:  # type: ignore[no-untyped-def]
+    from tally.alerts.engine import run_alerts
+    from tally.config import parse_config
+    from tally.sample import Sample
+
+    print(
+        "\n| an hour of a value under `above: 100` | damping | messages per channel in the hour "
+        "| after it holds steady |"
+    )
+    print("|---|---|---|---|")
+    cases = [
+        ("150 / 50 every minute", lambda m: 150.0 if m % 2 == 0 else 50.0, {}),
+        ("150, 150, 50, 50, … (2-minute blocks)", lambda m: 150.0 if m // 2 % 2 == 0 else 50.0, {}),
+        (
+            "150, 150, 50, 50, … (2-minute blocks)",
+            lambda m: 150.0 if m // 2 % 2 == 0 else 50.0,
+            {"flapping": False},
+        ),
+    ]
+    for index, (label, value, alerts) in enumerate(cases):
+        store = _store()
+        store.client.recursive_delete(store.client.collection("alerts"))
+        config = parse_config(
+            {
+                "notify": {"a": receiver.url("json", "/a"), "b": receiver.url("form", "/b")},
+                "sources": [
+                    {
+                        "id": "price",
+                        "kind": "json",
+                        "url": "http://127.0.0.1:9/v",
+                        "query": "v",
+                        "every": "1m",
+                        "alerts": {"above": 100, **alerts},
+                    }
+                ],
+            }
+        )
+        start = datetime(2026, 7, 1, tzinfo=UTC) + timedelta(days=index)
+        receiver.take()
+        counts = []
+        for minutes in (range(60), range(60, 100)):
+            for minute in minutes:
+                at = start + timedelta(minutes=minute)
+                current = value(minute) if minute < 60 else 50.0
+                sample = Sample(source_id="price", tick=at, ok=True, value=current)
+                run_alerts(config, store, at, [sample], now=at + timedelta(seconds=20))
+            received = receiver.take()
+            counts.append(sorted({sum(1 for r in received if r.path == p) for p in ("/a", "/b")}))
+        damping = "defaults, flapping off" if alerts else "defaults"
+        print(
+            f"| {label} | {damping} | {' / '.join(map(str, counts[0]))} "
+            f"| {' / '.join(map(str, counts[1]))} |",
+            flush=True,
+        )
+
+
 def main() -> None:
     from tests.support.receiver import Receiver
 
@@ -170,6 +351,9 @@ def main() -> None:
             print("|---|---|---|")
             bench_incidents(url, receiver.url())
             bench_tick_time(url, receiver)
+            receiver.up()
+            bench_flapping(receiver)
+            bench_storm(receiver)
         finally:
             receiver.down()
 

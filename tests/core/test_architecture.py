@@ -31,7 +31,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "object_names",
         ],
     ),
-    ("sources", ["sources/"]),
+    ("sources", ["sources/", "reading/"]),
     ("config", ["config", "config_yaml", "config_object", "schedule"]),
     (
         "storage and outputs",
@@ -175,3 +175,16 @@ def test_no_module_outside_sources_compares_a_kind_name():
 )
 def test_a_kind_name_comparison_is_caught(code):
     assert kind_name_comparisons(ast.parse(code)) != []
+
+
+def test_the_reading_modules_import_nothing_of_sources():
+    """A reader process loads `reading/` only: `sources/` would bring pydantic along."""
+    trees = modules()
+    found = {
+        module: sorted(
+            name for name in imported(tree, set(trees)) if name.startswith("tally.sources")
+        )
+        for module, tree in trees.items()
+        if module.startswith("tally.reading")
+    }
+    assert {module: names for module, names in found.items() if names} == {}

@@ -3,8 +3,6 @@ every way a feed can be wrong or hostile."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from tally.config import ConfigError, parse_config
 from tally.sources import kind_of, read
@@ -105,11 +103,22 @@ def test_what_is_not_a_feed_is_a_failed_sample_saying_so(hostile, body, reason):
 
 def test_a_billion_laughs_is_refused_at_once(hostile):
     url = serve(hostile, "/laughs", BILLION_LAUGHS)
-    started = time.monotonic()
     reading = read(source_of(url))
-    assert time.monotonic() - started < 2
     assert not reading.ok
-    assert "limit on input amplification factor" in reading.error
+    assert reading.error.startswith("feed declares entities (<!ENTITY …>)"), reading.error
+
+
+def test_entities_under_expat_s_own_limit_are_refused_too(hostile):
+    """Expat stops an expansion a hundred times the document's size; under that ratio a
+    5 MiB feed could still grow to 500 MB. Any entity declaration is refused."""
+    lols = "".join(f'<!ENTITY l{n} "{f"&l{n - 1};" * 9}">' for n in range(1, 5))
+    feed = (
+        f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY l0 "lol">{lols}]>'
+        "<rss><channel>" + "<item><title>&l4;</title></item>" * 1000 + "</channel></rss>"
+    )
+    reading = read(source_of(serve(hostile, "/few-laughs", feed)))
+    assert not reading.ok
+    assert reading.error.startswith("feed declares entities (<!ENTITY …>)"), reading.error
 
 
 def test_an_external_entity_is_never_fetched(hostile):
@@ -119,7 +128,7 @@ def test_an_external_entity_is_never_fetched(hostile):
         "<rss><channel><item><title>&x;</title></item></channel></rss>"
     )
     reading = read(source_of(serve(hostile, "/xxe", feed)))
-    assert not reading.ok and "undefined entity &x;" in reading.error
+    assert not reading.ok and reading.error.startswith("feed declares entities"), reading.error
     assert hostile.paths("/secret") == []
 
 

@@ -2,37 +2,35 @@
 source's timeout, and sources that never get a turn because others hang, are failed
 samples of the tick, and the tick's samples and metrics are written all the same.
 
-A parse that takes ages is stood in for by one that waits on an event (html.parser
-needs ~10 s for 5 MiB of dense tags here: real, but slow for a test and machine-bound);
-the fetch before it, the collector, the store and the metrics are the real ones."""
+A parse that takes ages is stood in for by reader processes that take the page and
+never answer (html.parser needs seconds for some malformed pages: real, but how many
+depends on the machine and on the Python patch release); the fetch before it, the
+reader pool that kills them at the deadline, the collector, the store and the metrics
+are the real ones."""
 
 from __future__ import annotations
 
-import threading
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 
 import main
 import pytest
+from tally.sources import readers
 
 from tests.core.conftest import pubsub_event, recent_tick
 
+# Reads its request and never answers.
+NEVER_ANSWERS = [sys.executable, "-c", "import sys, time; sys.stdin.buffer.read(); time.sleep(600)"]
+
 
 @pytest.fixture
-def slow_parse(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
-    """The html kind's parse waits until the test ends."""
-    import bs4
-
-    release = threading.Event()
-    real = bs4.BeautifulSoup
-
-    def parse(*args, **kwargs):  # type: ignore[no-untyped-def]
-        release.wait(60)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(bs4, "BeautifulSoup", parse)  # html.py imports it when it parses
-    yield release
-    release.set()
+def slow_parse(monkeypatch: pytest.MonkeyPatch) -> Iterator[readers.ReaderPool]:
+    """Every body is read by a reader that never answers."""
+    pool = readers.ReaderPool(readers.READERS, command=NEVER_ANSWERS)
+    monkeypatch.setattr(readers, "POOL", pool)
+    yield pool
+    pool.close()
 
 
 def _page(hostile, source_id: str, **fields) -> dict:
@@ -60,6 +58,7 @@ def test_a_page_whose_reading_outlasts_the_timeout_is_a_failure_of_the_tick(
     assert not samples["slow"].ok and samples["slow"].tick == tick
     points = {metric.rsplit("/", 1)[1]: value for metric, _, value in metric_service.points()}
     assert points["ticks"] == 2  # the heartbeat: the tick was written
+    assert slow_parse.processes() == []  # both readers were killed at the deadline
 
 
 def test_sources_that_never_get_a_turn_are_failures_and_the_tick_ends(

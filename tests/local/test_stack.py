@@ -137,15 +137,16 @@ def test_the_demo_stack_collects_every_tick_and_serves_the_page(stack_run, tmp_p
     assert_one_clock(run, page_url, start)
 
     # The demo's health check has a scripted outage (its 5th and 6th checks): the
-    # terminal shows the alert firing, then resolving, as the notification sink got them.
+    # terminal shows the alert firing (on the second failed check: the default pending
+    # period), then resolving, as the notification sink got them.
     run.wait_for(lambda: run.lines("resolved  "), 120, "a resolved message in the terminal")
     [fired] = run.lines("alert     ")[:1]
     [resolved] = run.lines("resolved  ")[:1]
     assert fired.startswith(
-        "alert     Echo service (echo-health): down (unexpected HTTP 503 Service Unavailable)"
+        "alert     Echo service (echo-health): down: unexpected HTTP 503 Service Unavailable"
     )
     assert fired.endswith(f"/{BUCKET}/s/echo-health.html  [terminal]")
-    assert resolved.startswith("resolved  Echo service (echo-health): resolved after ")
+    assert resolved.startswith("resolved  Echo service (echo-health): up again: ")
     assert run.stdout.index(fired) < run.stdout.index(resolved)
 
     # The source's page, once drawn after the outage, speaks of it at the ticks' times:

@@ -29,7 +29,7 @@ class Page:
 
 
 class Hostile:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.pages: dict[str, Page] = {}
         self.let_go = threading.Event()  # a dripping response's client disconnected
@@ -75,7 +75,7 @@ class Hostile:
             def handle_error(self, request: object, client_address: object) -> None:
                 pass  # clients give up on purpose here
 
-        self.server = Server(("127.0.0.1", 0), Handler)
+        self.server = Server(("127.0.0.1", port), Handler)
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -3,7 +3,8 @@
 
 Both record exactly what arrived, so tests assert on real deliveries: their count and
 their text. The HTTP receiver can also refuse connections (its socket closed), answer
-500, or answer late, to test retries.
+500, or answer late (a message counts as arrived when its request is read, before the
+late answer), to test retries.
 """
 
 from __future__ import annotations
@@ -70,11 +71,11 @@ class Receiver:
                     data = json.loads(body)
                 else:
                     data = {k: v[0] for k, v in parse_qs(body.decode("utf-8")).items()}
-                time.sleep(receiver.delay)
                 status = receiver.status
-                if status < 300:
+                if status < 300:  # counted when it arrives, however late the answer
                     with receiver._lock:
                         receiver.received.append(Received(self.path, ctype, data))
+                time.sleep(receiver.delay)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

@@ -9,6 +9,7 @@ query values of the URL, which Apprise's own messages may quote one at a time.
 
 from __future__ import annotations
 
+import html
 import logging
 import os
 import re
@@ -19,6 +20,12 @@ from tally.config import ENV_REF
 from tally.secrets import MissingSecret, protect, redact, resolve
 
 SEND_TIMEOUT = 10.0  # seconds for one message to one channel, whatever the service does
+CONNECT_TIMEOUT = 4.0  # of those, at most this long to connect (Apprise's own default)
+_ABANDON_SLACK = 5.0  # a call Apprise stopped waiting for ends on its own this much later
+# Services that render Markdown in a message Apprise sends them as text (Discord shows a
+# webhook's `content` as Markdown whatever the format; Mattermost and Zulip a message's
+# text): their text is escaped as Markdown too.
+_RENDERS_MARKDOWN = {"NotifyDiscord", "NotifyMattermost", "NotifyZulip"}
 _URL_WORD = 3  # no word of a channel's URL this long is quoted in an error
 
 # Apprise reports through its own logger, which a deployed function's root handler would
@@ -32,6 +39,7 @@ class Outcome:
     service: str
     delivered: bool
     error: str | None = None
+    unanswered: bool = False  # sent, but no answer within the deadline: it may have arrived
 
 
 def _asset() -> Any:
@@ -106,6 +114,54 @@ def _reason(result: Any, timeout: float) -> str:
     return redact(text)[:300]
 
 
+def fit_timeouts(plugin: Any, deadline: float) -> None:
+    """Make the plugin's socket timeouts agree with tally's deadline. Connecting gets
+    CONNECT_TIMEOUT at most: a channel that cannot be reached is a plain failure, retried
+    as usual. Once the request is out, tally's deadline decides how long to wait for the
+    answer: the plugin's own read timeout (4 s in Apprise) would otherwise call a slow
+    but working channel a failure, and every retry would deliver the message again.
+    smtplib has one timeout for every socket operation, so e-mail waits the deadline."""
+    from apprise.plugins.email import NotifyEmail
+
+    after = deadline + _ABANDON_SLACK  # Apprise's deadline strikes first, as "no answer"
+    plugin.socket_read_timeout = after
+    if isinstance(plugin, NotifyEmail):
+        plugin.socket_connect_timeout = after
+    else:
+        plugin.socket_connect_timeout = min(CONNECT_TIMEOUT, deadline / 2)
+
+
+def render(plugin: Any, title: str, body: str, link: str | None) -> tuple[str, str, str]:
+    """(title, body, body_format) of a message for this plugin: inert text in the format
+    the channel renders, with tally's page as the one link.
+
+        HTML      (e-mail, Telegram, …)  the text escaped; the page an <a href>; e-mail
+                  gets both parts (Apprise makes the text/plain one from it)
+        Markdown  (Slack, Discord, Rocket.Chat, Teams, …)  every Markdown character
+                  escaped; the page's address bare, which the app links itself
+        text      (a JSON or form webhook, ntfy, …)  as it is, the address after it
+    """
+    from apprise import NotifyFormat
+    from apprise.conversion.format import text_to_markdown
+
+    formats = plugin._formats()
+    preferred = formats[0] if formats else NotifyFormat.TEXT
+    blended = plugin.title_maxlen <= 0  # Apprise puts the title into the body as it is
+    markdown_anyway = any(kind.__name__ in _RENDERS_MARKDOWN for kind in type(plugin).__mro__)
+    if preferred == NotifyFormat.HTML:
+        html_body = html.escape(body, quote=False)
+        if link:
+            address = html.escape(link, quote=True)
+            html_body += f' — <a href="{address}">{address}</a>'
+        shown = html.escape(title, quote=False) if blended else title
+        return shown, html_body, NotifyFormat.HTML.value
+    if preferred == NotifyFormat.MARKDOWN or markdown_anyway:
+        md_body = text_to_markdown(body) + (f" — {link}" if link else "")
+        shown = text_to_markdown(title) if blended or markdown_anyway else title
+        return shown, md_body, NotifyFormat.MARKDOWN.value
+    return title, body + (f" — {link}" if link else ""), NotifyFormat.TEXT.value
+
+
 def send(
     name: str,
     template: str,
@@ -113,9 +169,11 @@ def send(
     body: str,
     notify_type: str,
     timeout: float | None = None,
+    link: str | None = None,
 ) -> Outcome:
     """Send one message to one channel within `timeout` (SEND_TIMEOUT) seconds; never
-    raises."""
+    raises. `unanswered`: the request went out and no answer came in time, so it may
+    have arrived (the outbox tries such a message once more, never again)."""
     from apprise import Apprise
 
     timeout = timeout or SEND_TIMEOUT
@@ -129,12 +187,21 @@ def send(
     except ValueError as exc:
         return Outcome(name, "unknown service", False, f"Apprise cannot use the URL: {exc}")
     service = str(plugin.service_name or "unknown service")
+    fit_timeouts(plugin, timeout)
     sender = Apprise(asset=_asset())
     sender.add(plugin)
     try:
-        result = sender.notify(body=body, title=title, notify_type=notify_type, timeout=timeout)
+        shown, text, body_format = render(plugin, title, body, link)
+        result = sender.notify(
+            body=text,
+            title=shown,
+            notify_type=notify_type,
+            body_format=body_format,
+            timeout=timeout,
+        )
     except Exception as exc:  # noqa: BLE001 - a plugin's bug is one failed delivery, not a crash
         return Outcome(name, service, False, redact(f"{type(exc).__name__}: {exc}")[:300])
     if bool(result):
         return Outcome(name, service, True)
-    return Outcome(name, service, False, _reason(result, timeout))
+    unanswered = bool(getattr(result, "timeout_count", 0))
+    return Outcome(name, service, False, _reason(result, timeout), unanswered)

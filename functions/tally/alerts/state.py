@@ -1,32 +1,38 @@
-"""The alert state: everything the rules need, in one document for the whole deployment.
+"""The alert state: everything the rules need and everything alerting has decided, for
+the whole deployment, read and written in one transaction a tick (`shards.py` lays it
+out in documents).
 
-    alerts/state   one zlib-compressed JSON blob: per source the facts the rules read
-                   (newest sample, last ok value, the failures since, a thinned series
-                   for change rules), the open incidents, the outbox of messages not yet
-                   delivered, and the last incidents for `tally alerts --all`
-
-One document, because staleness is evaluated on every collect tick for every source:
-reading one document a tick costs 1,440 reads a day whatever the number of sources,
-where a document per source would cost a read per source per tick. It is read and
-written in a transaction, so two instances delivering the same tick, or ticks
-arriving out of order, still change it exactly once and in order.
+    per source   its facts (newest sample, last ok value and tick, the reason of the
+                 newest failure, a thinned series for change rules), and per rule a
+                 streak (does the condition hold, since when, on how many samples),
+                 its recent openings (flap detection) and its open incident
+    the head     the outbox of messages not yet delivered, the last incidents (for
+                 `tally alerts --all` and incidents.json), undeliverable messages,
+                 silences (`tally silence`), and how many shard documents there are
 
 Facts never count: they keep the newest ticks themselves, so applying the same sample
-twice, or an older one late, leaves them as they were (see `apply_sample`).
+twice, or an older one late, leaves them as they were (see `apply_sample`). A streak
+counts a sample only if its tick is newer than the last it counted (`damping.py`).
+
+Every field is bounded (a reason or summary in characters, a series in points, a list
+in entries), so a source's record has a worst case, and `shards.py` can promise that no
+document passes Firestore's 1 MiB limit in any storm.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
-STATE_PATH = "alerts/state"
-STATE_VERSION = 1
 CHANGE_POINTS = 24  # a change rule compares with the value `window` ago, to within window/24
 RECENT_INCIDENTS = 50  # kept for `tally alerts --all` and incidents.json
 RECENT_FAILURES = 20  # undeliverable messages kept for the page
+MAX_TEXT = 300  # a reason or a summary kept in the state (a failed sample's is ≤ 300)
+MAX_RULE_TEXT = 80  # a rule's text (its unit comes from tally.yaml, of any length)
+MAX_OPENS = 10  # openings kept per rule for flap detection (Flapping.opens ≤ 10)
+MAX_SILENCES = 100
 
 
 @dataclass
@@ -37,40 +43,74 @@ class Facts:
     last_tick: int | None = None  # newest sample, ok or failed
     last_ok_tick: int | None = None
     last_ok_value: float | None = None
-    last_error: str | None = None  # reason of the newest failed sample
+    last_error: str | None = None  # reason of the newest failed sample, while it is the newest
     last_error_tick: int | None = None
-    failed: list[int] = field(default_factory=list)  # failed ticks after the last ok, newest N
     series: list[list[float]] = field(default_factory=list)  # [tick, value], thinned, sorted
 
 
 @dataclass
-class OpenIncident:
-    """An incident that is open now; its document holds the full record."""
+class Incident:
+    """An incident that is open now; its document (`sources/<id>/incidents/…`) holds the
+    full record. `told` is the channels its firing went to: its end goes to them and to
+    no other (a channel added, renamed or removed since never gets a lone "resolved");
+    None while a silence held its firing back."""
 
     id: str  # "<source>/<YYYYMMDDTHHMMZ>-<rule>": sources/<source>/incidents/<...>
-    source: str
-    rule: str  # above | below | change | stale | down
-    rule_text: str  # "change 10 % / 1d"
+    rule_text: str  # "change 10 % / 1d", as it was when it opened (clipped: MAX_RULE_TEXT)
     since: int  # the tick it opened at
     value: float | None  # the value it opened with
-    summary: str  # what held, for the page: "45,940 JPY, up 12.3 % within 1d"
-    notified: int  # when its last firing or reminder message was queued
+    summary: str  # what happened, for the page: "up 12.3 % within 1d: 45,940 JPY"
+    notified: int  # tick of its last firing or reminder message
     reminders: int = 0
+    told: list[str] | None = None
+    flapping: int | None = None  # tick it started flapping, while it is
+    quiet: bool = False  # flapping, and the rule does not hold now (damped)
+    changed: int | None = None  # flapping: the tick its state last changed
+    acked: int | None = None  # when someone acknowledged it (`tally alerts ack`): no reminders
+    written: bool = False  # its document exists (written in the transaction that opened it)
+    digest: str | None = None  # the digest its firing went out in, if it did
+
+
+@dataclass
+class Streak:
+    """A rule's condition over time, and what it has opened."""
+
+    holds: bool | None = None  # the condition now (None: never told)
+    since: int | None = None  # the tick the current streak began
+    samples: int = 0  # samples of the source in the streak (each tick counted once)
+    counted: int | None = None  # the newest sample tick counted
+    text: str = ""  # fingerprint of the rule's text when last judged: another is a change
+    opens: list[int] = field(default_factory=list)  # recent opening ticks (flapping)
+    incident: Incident | None = None
+
+
+@dataclass
+class SourceRecord:
+    facts: Facts
+    rules: dict[str, Streak] = field(default_factory=dict)
+    seq: int = 0  # bumped whenever its incidents change: the page redraws it
+    owed: list[dict[str, Any]] = field(default_factory=list)  # ends held back by a silence
+    unwritten: list[dict[str, Any]] = field(default_factory=list)  # incident documents due
 
 
 @dataclass
 class Message:
-    """One message to one channel, queued until it is delivered or given up on."""
+    """One message to one channel, queued until it is delivered or given up on. A digest
+    carries several incidents (`count` of them, the first few named in its text)."""
 
-    id: str  # "<incident id>:<kind>[-n]:<channel>": the same message is never queued twice
-    incident: str
+    id: str  # "<incident id>:<kind>:<channel>" or "digest-<n>:<channel>": never queued twice
+    incident: str  # the incident, or "" for a digest
     channel: str
-    kind: str  # firing | resolved | reminder
+    kind: str  # firing | resolved | reminder | flapping | steady | closed | digest
     title: str
-    body: str
-    notify_type: str  # failure | success | warning (Apprise's types)
+    body: str  # plain text; anything from the web or the config already made inert
+    link: str | None  # tally's own page, the one link a message may carry
+    notify_type: str  # failure | success | warning | info (Apprise's types)
     created: float  # wall clock, epoch seconds
+    source: str = ""  # the incident's source ("" for a digest)
+    count: int = 1  # incidents it tells of
     attempts: int = 0
+    unanswered: int = 0  # tries that were sent and got no answer (each may have arrived)
     next_at: float = 0.0
     claim: str | None = None  # the token of the run that may send it now
     claim_until: float = 0.0
@@ -78,46 +118,62 @@ class Message:
 
 
 @dataclass
-class AlertState:
-    evaluated: int | None = None  # newest tick the rules were evaluated at
-    sources: dict[str, Facts] = field(default_factory=dict)
-    open: dict[str, OpenIncident] = field(default_factory=dict)  # "<source>/<rule>" → incident
+class Head:
+    """What is not per source: kept in the first shard document."""
+
+    shards: int = 1
     outbox: list[Message] = field(default_factory=list)
     recent: list[dict[str, Any]] = field(default_factory=list)  # newest last
     failures: list[dict[str, Any]] = field(default_factory=list)  # undeliverable, newest last
-    seq: dict[str, int] = field(
-        default_factory=dict
-    )  # per source: bumped when its incidents change
-
-    # --- storage --------------------------------------------------------------------------
-
-    def to_document(self) -> dict[str, Any]:
-        text = json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)
-        return {"v": STATE_VERSION, "blob": zlib.compress(text.encode("utf-8"), 6)}
-
-    @classmethod
-    def from_document(cls, data: dict[str, Any] | None) -> AlertState:
-        if not data or data.get("v") != STATE_VERSION or "blob" not in data:
-            return cls()
-        raw = json.loads(zlib.decompress(data["blob"]))
-        return cls(
-            evaluated=raw.get("evaluated"),
-            sources={key: Facts(**value) for key, value in raw.get("sources", {}).items()},
-            open={key: OpenIncident(**value) for key, value in raw.get("open", {}).items()},
-            outbox=[Message(**value) for value in raw.get("outbox", [])],
-            recent=raw.get("recent", []),
-            failures=raw.get("failures", []),
-            seq=raw.get("seq", {}),
-        )
-
-    def bump(self, source_id: str) -> None:
-        self.seq[source_id] = self.seq.get(source_id, 0) + 1
+    silences: list[dict[str, Any]] = field(default_factory=list)  # `tally silence`
+    digests: int = 0  # digests queued so far (their ids)
 
     def remember(self, entry: dict[str, Any]) -> None:
         """Add or update an incident in the recent list (by id), newest last."""
         self.recent = [item for item in self.recent if item["id"] != entry["id"]]
         self.recent.append(entry)
-        self.recent = self.recent[-RECENT_INCIDENTS:]
+        del self.recent[:-RECENT_INCIDENTS]
+
+
+@dataclass
+class AlertState:
+    evaluated: int | None = None  # newest tick the rules were evaluated at
+    sources: dict[str, SourceRecord] = field(default_factory=dict)
+    head: Head = field(default_factory=Head)
+
+    def open_incidents(self) -> list[tuple[str, str, Incident]]:
+        """(source, rule, incident) of every open incident."""
+        return [
+            (source_id, rule, streak.incident)
+            for source_id, record in self.sources.items()
+            for rule, streak in record.rules.items()
+            if streak.incident is not None
+        ]
+
+    def seq(self, source_id: str) -> int:
+        record = self.sources.get(source_id)
+        return record.seq if record else 0
+
+
+def incident_path(incident_id: str) -> str:
+    """The incident's document: `<source>/<name>` → sources/<source>/incidents/<name>."""
+    source_id, _, name = incident_id.partition("/")
+    return f"sources/{source_id}/incidents/{name}"
+
+
+# --- facts --------------------------------------------------------------------------------
+
+
+def fingerprint(rule_text: str) -> str:
+    """A short, stable mark of a rule's text: a different mark means the rule changed."""
+    return f"{zlib.crc32(rule_text.encode('utf-8')):08x}"
+
+
+def clip(text: str | None, limit: int = MAX_TEXT) -> str | None:
+    """A text as the state keeps it: at most `limit` characters."""
+    if text is None or len(text) <= limit:
+        return text
+    return text[: max(0, limit - 1)] + "…"
 
 
 def apply_sample(
@@ -127,7 +183,6 @@ def apply_sample(
     value: float | None,
     error: str | None,
     *,
-    keep_failed: int,
     change_window: int | None,
 ) -> None:
     """Fold one sample into a source's facts, idempotently and whatever the order.
@@ -141,16 +196,21 @@ def apply_sample(
         if facts.last_ok_tick is None or tick >= facts.last_ok_tick:
             facts.last_ok_tick = tick
             facts.last_ok_value = value
-        facts.failed = [failed for failed in facts.failed if failed > tick]
+        if facts.last_error_tick is not None and tick >= facts.last_error_tick:
+            facts.last_error = None  # a reason no newer failure needs (the state stays small)
         if change_window and value is not None:
             _add_point(facts, tick, value, change_window)
         return
     if facts.last_ok_tick is not None and tick <= facts.last_ok_tick:
         return  # an ok sample of this tick, or a newer one, already stands
-    facts.failed = sorted(set(facts.failed) | {tick})[-max(1, keep_failed) :]
     if facts.last_error_tick is None or tick >= facts.last_error_tick:
         facts.last_error_tick = tick
-        facts.last_error = error
+        facts.last_error = clip(error)
+
+
+def newest_failed(facts: Facts) -> bool:
+    """The newest sample failed (an ok sample of the same tick wins)."""
+    return facts.last_tick is not None and facts.last_tick != facts.last_ok_tick
 
 
 def _add_point(facts: Facts, tick: int, value: float, window: int) -> None:
@@ -168,7 +228,7 @@ def _add_point(facts: Facts, tick: int, value: float, window: int) -> None:
     older = [index for index, point in enumerate(points) if point[0] <= horizon]
     if older:
         points = points[older[-1] :]
-    facts.series = points
+    facts.series = points[-(CHANGE_POINTS + 2) :]
 
 
 def value_before(facts: Facts, moment: int) -> tuple[int, float] | None:
@@ -180,3 +240,121 @@ def value_before(facts: Facts, moment: int) -> tuple[int, float] | None:
         else:
             break
     return found
+
+
+# --- storage: compact JSON (defaults left out), and the first version's one document ----
+
+
+_REQUIRED = object()
+_SPECS: dict[type, list[tuple[str, Any]]] = {}
+
+
+def _spec(kind: type) -> list[tuple[str, Any]]:
+    """(field, default) of a dataclass, computed once per class."""
+    spec = _SPECS.get(kind)
+    if spec is None:
+        spec = []
+        for item in dataclasses.fields(kind):
+            if item.default is not dataclasses.MISSING:
+                spec.append((item.name, item.default))
+            elif item.default_factory is not dataclasses.MISSING:
+                spec.append((item.name, item.default_factory()))
+            else:
+                spec.append((item.name, _REQUIRED))
+        _SPECS[kind] = spec
+    return spec
+
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def pack(obj: Any) -> Any:
+    """A dataclass as a dict without the fields at their defaults (a record of a source
+    that never failed carries no failure fields), recursively. Lists of plain values
+    (a series) are taken as they are: a state of 10,000 sources is packed in a blink."""
+    if isinstance(obj, _PLAIN):
+        return obj
+    spec = _SPECS.get(type(obj))
+    if spec is None and dataclasses.is_dataclass(obj):
+        spec = _spec(type(obj))
+    if spec is not None:
+        out = {}
+        for name, default in spec:
+            value = getattr(obj, name)
+            if default is _REQUIRED or value != default:
+                out[name] = value if isinstance(value, _PLAIN) else pack(value)
+        return out
+    if isinstance(obj, dict):
+        return {key: pack(value) for key, value in obj.items()}
+    if isinstance(obj, list):
+        if not obj or isinstance(obj[0], _PLAIN):
+            return obj
+        return [pack(value) for value in obj]
+    return obj
+
+
+def record_from(data: dict[str, Any]) -> SourceRecord:
+    rules = {}
+    for rule, raw in data.get("rules", {}).items():
+        raw = dict(raw)
+        incident = raw.pop("incident", None)
+        rules[rule] = Streak(**raw, incident=Incident(**incident) if incident else None)
+    return SourceRecord(
+        facts=Facts(**data["facts"]),
+        rules=rules,
+        seq=data.get("seq", 0),
+        owed=data.get("owed", []),
+        unwritten=data.get("unwritten", []),
+    )
+
+
+def head_from(data: dict[str, Any]) -> Head:
+    return Head(
+        shards=data.get("shards", 1),
+        outbox=[Message(**item) for item in data.get("outbox", [])],
+        recent=data.get("recent", []),
+        failures=data.get("failures", []),
+        silences=data.get("silences", []),
+        digests=data.get("digests", 0),
+    )
+
+
+def from_first_version(raw: dict[str, Any]) -> AlertState:
+    """The state as the single `alerts/state` document of tally's first alerting kept it:
+    the facts (its list of failed ticks is no longer needed), the open incidents keyed
+    `<source>/<rule>` (told every channel the source had then: `told = ["*"]`), the
+    outbox, the recent incidents and failures, and the page's sequence numbers."""
+    state = AlertState(evaluated=raw.get("evaluated"))
+    seq = raw.get("seq", {})
+    for source_id, facts in raw.get("sources", {}).items():
+        kept = {key: value for key, value in facts.items() if key != "failed"}
+        state.sources[source_id] = SourceRecord(facts=Facts(**kept), seq=seq.get(source_id, 0))
+    for item in raw.get("open", {}).values():
+        record = state.sources.setdefault(
+            item["source"], SourceRecord(facts=Facts(first_seen=item["since"]))
+        )
+        record.rules[item["rule"]] = Streak(
+            holds=True,
+            since=item["since"],
+            text=fingerprint(item["rule_text"]),
+            opens=[item["since"]],
+            incident=Incident(
+                id=item["id"],
+                rule_text=item["rule_text"],
+                since=item["since"],
+                value=item.get("value"),
+                summary=item.get("summary", ""),
+                notified=item.get("notified", item["since"]),
+                reminders=item.get("reminders", 0),
+                told=["*"],
+                written=True,
+            ),
+        )
+    for item in raw.get("outbox", []):
+        source = str(item.get("incident", "")).partition("/")[0]
+        state.head.outbox.append(
+            Message(**{**item, "link": None, "source": source, "unanswered": 0})
+        )
+    state.head.recent = raw.get("recent", [])
+    state.head.failures = raw.get("failures", [])
+    return state

@@ -56,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
 
     def send(name: str) -> channels.Outcome:
         text = messages.test_message(config, name, now)
-        return channels.send(name, config.notify[name], text.title, text.body, text.notify_type)
+        return channels.send(
+            name, config.notify[name], text.title, text.body, text.notify_type, link=text.link
+        )
 
     with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
         outcomes = list(pool.map(send, names))

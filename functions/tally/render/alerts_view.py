@@ -1,14 +1,17 @@
 """What the page shows of alerting, from the very state the notifications used.
 
 The page never evaluates a rule a second time (it could disagree with what people
-were told): open incidents and "firing since" come from the alert state document,
-the history of each source from its incident documents, read again only when the
-state says that source's incidents changed (its `seq`).
+were told): open incidents and "firing since" come from the alert state (its shard
+documents: one up to 1,000 sources), the history of each source from its incident
+documents, read again only when the state says that source's incidents changed (its
+`seq`).
 
-    index.html      open incidents at the top; messages that could not be delivered
+    index.html      open incidents at the top (flapping, acknowledged, held by a
+                    silence); the silences and maintenance windows in force; messages
+                    that could not be delivered
     s/<id>.html     each rule of the source, firing since when or not; its last 20
                     incidents with start, end, duration and what each channel got
-    incidents.json  the open incidents, the last 50, and the undeliverable messages
+    incidents.json  the open incidents, the last 50, silences, undeliverable messages
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tally.alerts import rules
-from tally.alerts.state import STATE_PATH, AlertState, OpenIncident
+from tally.alerts import rules, shards
+from tally.alerts.silences import EVERY_SOURCE, Quiet
+from tally.alerts.state import AlertState, Incident
 from tally.config import Config, SourceBase
 from tally.formatting import format_elapsed
 from tally.render import objects
@@ -35,9 +39,9 @@ class AlertView:
     state: AlertState = field(default_factory=AlertState)
 
     @classmethod
-    def load(cls, store: Store) -> AlertView:
-        """One read: the alert state document."""
-        return cls(AlertState.from_document(store.get(STATE_PATH)))
+    def load(cls, store: Store, sources: int = 0) -> AlertView:
+        """The alert state: one read per shard document (one up to 1,000 sources)."""
+        return cls(shards.load(store, sources))
 
     @property
     def evaluated(self) -> datetime | None:
@@ -46,35 +50,74 @@ class AlertView:
         return None if when is None else datetime.fromtimestamp(when, UTC)
 
     def seq(self, source_id: str) -> int:
-        return self.state.seq.get(source_id, 0)
+        return self.state.seq(source_id)
 
-    def open_of(self, source_id: str) -> dict[str, OpenIncident]:
-        return {i.rule: i for i in self.state.open.values() if i.source == source_id}
+    def open_of(self, source_id: str) -> dict[str, Incident]:
+        record = self.state.sources.get(source_id)
+        if record is None:
+            return {}
+        return {rule: s.incident for rule, s in record.rules.items() if s.incident is not None}
 
     def overview(self, config: Config) -> list[dict[str, Any]]:
         """Open incidents, oldest first, for the top of index.html."""
         names = {source.id: source.display_name for source in config.sources}
+        found = [
+            (source_id, rule, incident)
+            for source_id, rule, incident in self.state.open_incidents()
+            if source_id in names
+        ]
+        found.sort(key=lambda item: (item[2].since, item[2].id))
         return [
             {
-                "source": item.source,
-                "page": objects.page(item.source),
-                "name": names.get(item.source, item.source),
-                "rule": item.rule,
-                "rule_text": item.rule_text,
-                "summary": item.summary,
-                "since": format_time(item.since, config.tz),
-                "since_iso": iso(item.since),
+                "source": source_id,
+                "page": objects.page(source_id),
+                "name": names[source_id],
+                "rule": rule,
+                "rule_text": incident.rule_text,
+                "summary": incident.summary,
+                "since": format_time(incident.since, config.tz),
+                "since_iso": iso(incident.since),
+                "notes": _notes(incident, config.tz),
+                "id": incident.id,
+                "flapping": incident.flapping is not None,
+                "acknowledged": incident.acked is not None,
+                "held_by_silence": incident.told is None,
             }
-            for item in sorted(self.state.open.values(), key=lambda i: (i.since, i.id))
-            if item.source in names
+            for source_id, rule, incident in found
         ]
 
+    def silenced(self, config: Config, now: float) -> list[dict[str, Any]]:
+        """The silences and maintenance windows in force now, for index.html."""
+        quiet = Quiet(config, self.state, int(now))
+        names = {source.id: source.display_name for source in config.sources}
+        shown = []
+        for source in [None, *config.sources]:
+            window = quiet.everyone if source is None else quiet.of(source, source.id)
+            if window is None or (source is not None and window == quiet.everyone):
+                continue
+            shown.append(
+                {
+                    "who": "every source" if source is None else names[source.id],
+                    "until": format_time(window.end, config.tz),
+                    "until_iso": iso(window.end),
+                    "reason": window.reason,
+                    "origin": window.origin,
+                }
+            )
+        return shown
+
     def undeliverable(self, config: Config, now: float) -> list[dict[str, Any]]:
-        return [
-            {**item, "when": format_time(item["at"], config.tz)}
-            for item in self.state.failures
-            if now - item["at"] <= FAILURES_SHOWN_FOR
-        ]
+        shown = []
+        for item in self.state.head.failures:
+            if now - item["at"] > FAILURES_SHOWN_FOR:
+                continue
+            what = (
+                f"the {item['kind']} message of {item['incident']}"
+                if item.get("incident")
+                else f"the digest of {item.get('count', 0):,} incidents"
+            )
+            shown.append({**item, "what": what, "when": format_time(item["at"], config.tz)})
+        return shown
 
     def rules_of(self, source: SourceBase, tz: ZoneInfo) -> list[dict[str, Any]]:
         """Each rule of the source and whether it is firing, for its page."""
@@ -88,6 +131,7 @@ class AlertView:
                     "text": text,
                     "since": format_time(incident.since, tz) if incident else None,
                     "summary": incident.summary if incident else None,
+                    "notes": _notes(incident, tz) if incident else "",
                 }
             )
         return out
@@ -95,7 +139,7 @@ class AlertView:
     def incidents_json(self, config: Config, now: float) -> bytes:
         data = {
             "open": [
-                {k: v for k, v in item.items() if k not in ("since", "page")}
+                {k: v for k, v in item.items() if k not in ("since", "notes", "page")}
                 | {"since": item["since_iso"]}
                 for item in self.overview(config)
             ],
@@ -110,15 +154,31 @@ class AlertView:
                     "resolved": iso(entry.get("resolved")),
                     "resolved_summary": entry.get("resolved_summary"),
                 }
-                for entry in reversed(self.state.recent)
+                for entry in reversed(self.state.head.recent)
+            ],
+            "silenced": [
+                {k: v for k, v in item.items() if k not in ("until",)}
+                for item in self.silenced(config, now)
             ],
             "undeliverable": [
-                {k: item[k] for k in ("incident", "channel", "kind", "attempts", "error")}
+                {k: item.get(k) for k in ("incident", "channel", "kind", "attempts", "error")}
                 | {"at": iso(item["at"])}
                 for item in reversed(self.undeliverable(config, now))
             ],
         }
         return json_bytes(data)
+
+
+def _notes(incident: Incident, tz: ZoneInfo) -> str:
+    """What else is true of an open incident: flapping, acknowledged, held by a silence."""
+    notes = []
+    if incident.flapping is not None:
+        notes.append(f"flapping since {format_time(incident.flapping, tz)}; quiet until steady")
+    if incident.acked is not None:
+        notes.append(f"acknowledged {format_time(incident.acked, tz)}: no reminders")
+    if incident.told is None:
+        notes.append("not sent: alerts are silenced")
+    return "; ".join(notes)
 
 
 def history(
@@ -160,3 +220,6 @@ def history(
             }
         )
     return out
+
+
+__all__ = ["EVERY_SOURCE", "AlertView", "history"]

@@ -132,6 +132,7 @@ def publish_overview(
         total=len(items),
         incidents=alerting.overview(config),
         undeliverable=alerting.undeliverable(config, now.timestamp()),
+        silenced=alerting.silenced(config, now.timestamp()),
         generated=now.astimezone(config.tz).strftime("%Y-%m-%d %H:%M %Z"),
         generated_iso=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         timezone=config.timezone,

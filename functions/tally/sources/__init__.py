@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from tally.sample import Reading, finite, short_reason
 from tally.secrets import ENV_REF, MissingSecret, redact, resolve
+from tally.sources import bodies, readers
 from tally.sources.failure import FetchError
 from tally.sources.kind import Kind
 from tally.sources.model import SourceBase
@@ -37,7 +38,8 @@ def _fetch(source: SourceBase) -> Reading:
         if url is not None and ENV_REF.search(url):
             # a resolved copy lives only for this fetch: the config keeps the template
             source = source.model_copy(update={"url": resolve(url)})
-        reading = kind.fetch(source, headers)
+        with bodies.scope():  # a large body's turn lasts until its reading is done
+            reading = kind.fetch(source, headers)
     except MissingSecret as exc:
         return Reading(value=None, ok=False, error=str(exc))
     except FetchError as exc:
@@ -51,10 +53,17 @@ def _fetch(source: SourceBase) -> Reading:
     return reading
 
 
+def prepare(sources: list[SourceBase]) -> None:
+    """Get ready to read `sources` at once: start the reader processes now if any of
+    them will need one, so that they load while the fetches are out."""
+    if any(kind_of(source).reads_body(source) for source in sources):
+        readers.POOL.warm()
+
+
 def read(source: SourceBase) -> Reading:
     """Fetch one source; never raises for anything the source itself does wrong."""
     reading = _fetch(source)
     return replace(reading, error=short_reason(reading.error))
 
 
-__all__ = ["FetchError", "Kind", "kind_named", "kind_of", "read"]
+__all__ = ["FetchError", "Kind", "kind_named", "kind_of", "prepare", "read"]

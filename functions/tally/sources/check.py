@@ -6,7 +6,6 @@ response time whenever a response arrived: a slow 500 is worth seeing on the cha
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -18,6 +17,7 @@ from tally.sources.failure import FetchError
 from tally.sources.http import fetch_source, http_reason
 from tally.sources.kind import Kind
 from tally.sources.model import UrlSource, compiled_regex, shown
+from tally.sources.readers import read_body
 
 
 class CheckSource(UrlSource):
@@ -58,12 +58,13 @@ class Check(Kind):
         problem = None
         if response.status not in source.expect_status:
             problem = f"unexpected {http_reason(response.status)}"
-        elif source.expect_body is not None and source.expect_body not in response.text():
-            problem = f"body does not contain {source.expect_body!r}"
-        elif source.expect_regex is not None and not re.search(
-            source.expect_regex, response.text()
-        ):
-            problem = f"body does not match {source.expect_regex!r}"
+        elif source.expect_body is not None or source.expect_regex is not None:
+            problem = read_body(  # tally/reading/expectations.py, in a reader process
+                "check",
+                response,
+                expect_body=source.expect_body,
+                expect_regex=source.expect_regex,
+            )
         degraded = (
             problem is None
             and source.max_response_ms is not None
@@ -82,6 +83,10 @@ class Check(Kind):
             degraded=degraded,
             error=problem_or_note,
         )
+
+    def reads_body(self, source: CheckSource) -> bool:
+        """Only to compare it with what the check expects."""
+        return source.expect_body is not None or source.expect_regex is not None
 
     def failed(self, failure: FetchError) -> Reading:
         """No answer at all: down."""

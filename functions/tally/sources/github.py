@@ -7,7 +7,6 @@ per page and read the page number of `Link: rel="last"`. An empty repository ans
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from typing import Literal
@@ -21,6 +20,7 @@ from tally.sources.failure import FetchError
 from tally.sources.http import fetch_url, http_failure
 from tally.sources.kind import Kind
 from tally.sources.model import SourceBase, http_url
+from tally.sources.readers import read_body
 
 EMPTY_REPOSITORY = 409  # GitHub's answer to /commits of a repository without commits
 REPO_FIELDS = {
@@ -89,22 +89,12 @@ class Github(Kind):
                 if not page.isdigit():
                     raise FetchError("GitHub Link rel=last has no page number")
                 count = float(page)
-            else:
-                try:
-                    count = float(len(json.loads(response.body)))
-                except (ValueError, TypeError):
-                    raise FetchError("GitHub commits response is not a JSON list") from None
+            else:  # one page: its length (tally/reading/json_text.py, in a reader process)
+                count = read_body("json_length", response)
             return Reading(value=count, latency_ms=response.latency_ms, status=response.status)
         response = fetch_url(base, headers=sent, timeout=timeout, secret_headers=secret)
-        try:
-            value = json.loads(response.body)[REPO_FIELDS[source.metric]]
-        except (ValueError, KeyError, TypeError):
-            raise FetchError(
-                f"GitHub response has no {REPO_FIELDS[source.metric]!r}", status=response.status
-            ) from None
-        if not isinstance(value, (int, float)):
-            raise FetchError(f"GitHub {REPO_FIELDS[source.metric]!r} is not a number")
-        return Reading(value=float(value), latency_ms=response.latency_ms, status=response.status)
+        value = read_body("json_field", response, field=REPO_FIELDS[source.metric])
+        return Reading(value=value, latency_ms=response.latency_ms, status=response.status)
 
 
 KIND = Github()

@@ -40,6 +40,8 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, ReadTimeoutError
 
+from tally.sources import bodies
+from tally.sources.bodies import SMALL_BODY_BYTES
 from tally.sources.connections import (
     REAPER,
     FetchSockets,
@@ -76,6 +78,10 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     links: dict[str, dict[str, str]] = field(default_factory=dict)
     url: str = ""
+    # the fetch's own deadline (time.monotonic) and timeout: reading the body
+    # (sources/readers.py) must end by the same deadline
+    deadline: float = 0.0
+    timeout: float = 0.0
 
     @property
     def charset(self) -> str | None:
@@ -86,19 +92,6 @@ class Response:
         message = Message()
         message["content-type"] = header
         return message.get_content_charset()
-
-    def text(self) -> str:
-        """The body as text, decoded as a browser would: the header's charset, a BOM,
-        `<meta charset>`, then detection (Beautiful Soup's UnicodeDammit does it)."""
-        from bs4.dammit import UnicodeDammit  # ~50 ms: only checks that read the body pay
-
-        charset = self.charset
-        dammit = UnicodeDammit(
-            self.body, known_definite_encodings=[charset] if charset else [], is_html=True
-        )
-        if dammit.unicode_markup is None:
-            return self.body.decode("utf-8", errors="replace")
-        return dammit.unicode_markup
 
 
 # --- failures -------------------------------------------------------------------------
@@ -223,7 +216,7 @@ def _request(
             with response:
                 target = session.get_redirect_target(response)
                 if target is None:
-                    return _read(response, started, timeout, url)
+                    return _read(response, started, deadline, timeout, url)
             if hop == MAX_REDIRECTS:
                 raise FetchError(
                     f"more than {MAX_REDIRECTS} redirects", status=response.status_code
@@ -239,7 +232,9 @@ def _request(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _read(response: requests.Response, started: float, timeout: float, url: str) -> Response:
+def _read(
+    response: requests.Response, started: float, deadline: float, timeout: float, url: str
+) -> Response:
     status = response.status_code
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
@@ -251,6 +246,8 @@ def _read(response: requests.Response, started: float, timeout: float, url: str)
             size += len(chunk)
             if size > MAX_BODY_BYTES:
                 raise _cap_failure(status)
+            if size > SMALL_BODY_BYTES:  # one of a few large bodies held at once
+                bodies.hold_large(deadline, timeout)
             chunks.append(chunk)
     except requests.RequestException as exc:
         failure = _failure_of(exc, url, timeout)
@@ -263,6 +260,8 @@ def _read(response: requests.Response, started: float, timeout: float, url: str)
         headers=dict(response.headers),
         links=dict(response.links),
         url=response.url,
+        deadline=deadline,
+        timeout=timeout,
     )
 
 
@@ -287,16 +286,19 @@ def fetch_url(
     timed_out = FetchError(f"timed out after {timeout:g}s", permanent=False)
     REAPER.watch(deadline, fetch)
     try:
-        result = _request(
-            fetch,
-            url,
-            method=method,
-            headers={"User-Agent": USER_AGENT, **headers},
-            secret_headers=secret_headers,
-            params=params,
-            deadline=deadline,
-            timeout=timeout,
-        )
+        with bodies.scope():  # a large body's turn, unless the caller's scope holds it
+            result = _request(
+                fetch,
+                url,
+                method=method,
+                headers={"User-Agent": USER_AGENT, **headers},
+                secret_headers=secret_headers,
+                params=params,
+                deadline=deadline,
+                timeout=timeout,
+            )
+    except bodies.NoTurn:
+        raise  # the deadline passed while it waited: the reason says so
     except Exception:
         if fetch.expired:  # whatever broke, the deadline broke it first
             raise timed_out from None

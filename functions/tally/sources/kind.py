@@ -34,6 +34,10 @@ class Kind:
         """Read the source once (`headers` resolved); raise FetchError saying why not."""
         raise NotImplementedError
 
+    def reads_body(self, source: Any) -> bool:
+        """Whether reading `source` hands its body to a reader process (sources/readers.py)."""
+        return True
+
     def failed(self, failure: FetchError) -> Reading:
         """The failed sample a FetchError stores."""
         return Reading(

@@ -19,7 +19,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from tally.deadlines import COLLECT_FUNCTION_TIMEOUT, MAX_SOURCE_TIMEOUT
 from tally.durations import bounded_duration, parse_duration
+from tally.reading import patterns
 from tally.secrets import ENV_REF
+from tally.sources.alerting import (
+    MAX_SAMPLES,
+    Damping,
+    Flapping,
+    Maintenance,
+    damping_spec,
+    flapping_spec,
+)
 
 # Always with fullmatch: `$` also matches before a final newline, and `abc\n` (a YAML
 # `|` block) would name objects no bucket accepts.
@@ -30,7 +39,6 @@ HTTP_URL = re.compile(r"^https?://[^/\s]+")
 MINUTE = timedelta(minutes=1)  # the tick: nothing is collected or checked more often
 YEAR = timedelta(days=365)  # the longest period a source's schedule may have
 SHORTEST_TIMEOUT = timedelta(seconds=1)  # less is a failure on any slow day, not a reading
-LONGEST_DOWN_AFTER = 100  # failed ticks the alert state keeps per source (one document)
 
 
 class Strict(BaseModel):
@@ -62,12 +70,10 @@ def http_url(value: str) -> str:
 
 
 def compiled_regex(value: str | None) -> str | None:
-    """A regex field is checked when the config is read, not at the first fetch."""
+    """A regex field is checked when the config is read, not at the first fetch: it
+    must be one RE2 runs (tally/reading/patterns.py), in time linear in the text."""
     if value is not None:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a valid regular expression: {exc}") from None
+        patterns.check(value)
     return value
 
 
@@ -92,12 +98,28 @@ class Alerts(Strict):
     stale_after: timedelta | None = None
     # consecutive failed samples before the source counts as down; None means the kind's
     # default (its `down_after`: 1 for an `http` check, 3 for kinds that read a value)
-    down_after: int | None = Field(default=None, ge=1, le=LONGEST_DOWN_AFTER)
+    # within the pending period (sources/alerting.py); set, it is down's own pending
+    down_after: int | None = Field(default=None, ge=1, le=MAX_SAMPLES)
     # channel names of the top-level `notify:`; None means every channel
     notify: list[str] | None = None
     renotify_after: timedelta | None = None
+    # damping and silences (sources/alerting.py); None: the top-level `alerts:` defaults
+    pending: Damping | dict[str, Damping] | None = None
+    recovery: Damping | dict[str, Damping] | None = None
+    flapping: Flapping | bool | None = None
+    maintenance: list[Maintenance] = Field(default_factory=list, max_length=50)
 
     _durations = field_validator("stale_after", "renotify_after", mode="before")(tick_to_year)
+
+    @field_validator("pending", "recovery", mode="before")
+    @classmethod
+    def _damping(cls, value: Any) -> Damping | dict[str, Damping] | None:
+        return damping_spec(value)
+
+    @field_validator("flapping", mode="before")
+    @classmethod
+    def _flapping(cls, value: Any) -> Flapping | bool | None:
+        return flapping_spec(value)
 
 
 class SourceBase(Strict):

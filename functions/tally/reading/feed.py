@@ -1,0 +1,88 @@
+"""How many entries an RSS or Atom feed holds, counted as the parser streams by.
+
+RSS 2.0 and 0.9x (`<rss><channel><item>`), RSS 1.0 (RDF: `<item>` beside the channel)
+and Atom (`<feed><entry>`) are counted alike, whatever namespace prefixes they use.
+No tree is built: expat (the standard library's parser) reports each element and
+only the path to it is kept, so a feed of a million elements costs what one costs.
+A feed that declares entities is refused: feeds have no use for them, and internal
+entities expand (the "billion laughs", or a hundred-fold under expat's own limit)
+while external ones would be fetched from wherever they point.
+"""
+
+from __future__ import annotations
+
+from xml.parsers import expat
+
+from tally.reading import Unreadable
+from tally.reading.text import decoded
+
+
+def _layout(root: str | None) -> tuple[str | None, str] | None:
+    """Where a feed with this root element keeps its entries: (their parent under
+    the root, or None for the root itself; the entry's name). None: not a feed."""
+    if root == "rss":  # RSS 2.0 and 0.9x
+        return "channel", "item"
+    if root == "RDF":  # RSS 1.0 and 0.90: the items beside the channel
+        return None, "item"
+    if root == "feed":  # Atom
+        return None, "entry"
+    return None
+
+
+def _local(name: str) -> str:
+    """`http://www.w3.org/2005/Atom entry` (expat's namespaced name) → `entry`."""
+    return name.rsplit(" ", 1)[-1]
+
+
+class _Counter:
+    """The entries of a feed, from expat's start and end events."""
+
+    def __init__(self) -> None:
+        self.root: str | None = None
+        self.depth = 0
+        self.in_container = False  # inside an RSS <channel>, at depth 2
+        self.containers = 0
+        self.entries = 0
+
+    def start(self, name: str, attributes: object) -> None:
+        self.depth += 1
+        local = _local(name)
+        if self.depth == 1:
+            self.root = local
+            return
+        container, entry = _layout(self.root) or (None, None)
+        if self.depth == 2 and container is not None and local == container:
+            self.containers += 1
+            self.in_container = True
+        elif local == entry and (
+            (container is None and self.depth == 2) or (self.in_container and self.depth == 3)
+        ):
+            self.entries += 1
+
+    def end(self, name: str) -> None:
+        if self.depth == 2:
+            self.in_container = False
+        self.depth -= 1
+
+
+def _refuse_entities(*_: object) -> None:
+    raise Unreadable("feed declares entities (<!ENTITY …>): tally does not expand them")
+
+
+def entry_count(body: bytes, charset: str | None) -> float:
+    """The feed's items (RSS) or entries (Atom); Unreadable if it is no feed."""
+    counter = _Counter()
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.StartElementHandler = counter.start
+    parser.EndElementHandler = counter.end
+    parser.EntityDeclHandler = _refuse_entities
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    try:
+        parser.Parse(decoded(body, charset), True)
+    except expat.ExpatError as exc:
+        raise Unreadable(f"response is not XML: {exc}") from None
+    if _layout(counter.root) is None:
+        raise Unreadable(f"not an RSS or Atom feed (its root element is <{counter.root}>)")
+    if counter.root == "rss" and not counter.containers:
+        raise Unreadable("RSS feed without a <channel>")
+    return float(counter.entries)

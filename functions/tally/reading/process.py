@@ -1,0 +1,157 @@
+"""The reader process: reads bodies for the collector, one at a time, inside a memory
+limit, until its input closes. `python -m tally.reading.process MIB`.
+
+The collector (`tally/sources/readers.py`) starts a few of these and hands each body
+to an idle one with what to read from it. Here the kernel holds the memory a body may
+cost to `MIB` mebibytes above what the process needs to start (RLIMIT_DATA: a parser
+that tries for more gets a MemoryError), and the collector kills the process when the
+source's deadline passes: no parser, however it behaves on a hostile body, outlives
+its source's timeout or takes the instance's memory.
+
+Frames, both ways: a request is `>II` (length of a JSON header, length of the body),
+the header (`{"job": …, "charset": …, "args": {…}, "secrets": […]}`: the values the
+collector redacts, so that this process redacts them too before it quotes a piece of
+the page), the body; a reply is `>I` and
+a JSON object: `{"ok": true, "result": …}` or `{"ok": false, "reason": …}`, with
+`"restart": true` when this process should not be trusted with another body.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import signal
+import struct
+import sys
+import warnings
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+from tally import secrets
+from tally.reading import Unreadable, expectations, feed, json_text, page
+
+REQUEST = struct.Struct(">II")
+REPLY = struct.Struct(">I")
+
+JOBS: dict[str, Callable[[bytes, str | None, dict[str, Any]], Any]] = {
+    "page": lambda body, charset, args: page.page_value(body, charset, **args),
+    "feed": lambda body, charset, args: feed.entry_count(body, charset),
+    "json_query": lambda body, charset, args: json_text.query_value(body, **args),
+    "json_field": lambda body, charset, args: json_text.github_field(body, **args),
+    "json_length": lambda body, charset, args: json_text.list_length(body),
+    "check": lambda body, charset, args: expectations.body_problem(body, charset, **args),
+}
+
+
+def _warm() -> None:
+    """Import what the jobs import on first use, so that the memory limit is measured
+    from a process that has everything it needs."""
+    import bs4.builder._htmlparser  # noqa: F401
+    import jmespath  # noqa: F401
+    import soupsieve  # noqa: F401
+
+    from tally.reading import patterns
+
+    patterns.compiled(r"\d")  # RE2 itself
+    page.bounded_soup(b"<p>1</p>", None).select_one("p")
+
+
+def _limit_memory(mebibytes: int) -> None:
+    """Cap the data segment (heap and anonymous mappings: Linux counts every
+    allocation of a parser there) at what it is now plus `mebibytes`, and the whole
+    address space at what it is now plus a little more, in case a kernel counts only
+    that."""
+    try:
+        import resource
+
+        with open("/proc/self/status", encoding="ascii") as status:
+            sizes = {
+                key: int(value.split()[0]) * 1024
+                for key, _, value in (line.partition(":") for line in status)
+                if key in ("VmData", "VmSize")
+            }
+    except (ImportError, OSError, ValueError):
+        return  # not Linux: the deadline still holds, the memory limit does not
+    for limit, now, slack in (
+        (resource.RLIMIT_DATA, sizes.get("VmData"), 0),
+        (resource.RLIMIT_AS, sizes.get("VmSize"), 16 * 2**20),
+    ):
+        if now is None:
+            continue
+        _, hard = resource.getrlimit(limit)
+        wanted = now + mebibytes * 2**20 + slack
+        if hard != resource.RLIM_INFINITY:
+            wanted = min(wanted, hard)
+        resource.setrlimit(limit, (wanted, hard))
+
+
+def _trim() -> None:
+    """Give the memory of the last body back to the system (the tree Beautiful Soup
+    builds is full of reference cycles: only the collector frees it)."""
+    gc.collect()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _read_exactly(source: BinaryIO, size: int) -> bytes | None:
+    data = source.read(size)
+    if len(data) < size:
+        return None  # the collector closed the pipe: time to go
+    return data
+
+
+def answer(job: str, body: bytes, charset: str | None, args: dict[str, Any], mib: int) -> dict:
+    """What one request gets back."""
+    try:
+        return {"ok": True, "result": JOBS[job](body, charset, args)}
+    except Unreadable as exc:
+        return {"ok": False, "reason": exc.reason}
+    except MemoryError:
+        return {
+            "ok": False,
+            "reason": f"reading the response needs more than {mib} MiB of memory",
+            "restart": True,
+        }
+    except RecursionError:
+        return {"ok": False, "reason": "the response nests too deeply to read"}
+    except Exception as exc:  # noqa: BLE001 - a bug here must be one source's failure
+        return {"ok": False, "reason": f"internal error: {type(exc).__name__}: {exc}"}
+
+
+def serve(mib: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the collector to handle
+    warnings.simplefilter("ignore")  # Beautiful Soup's warnings are about the page
+    requests = sys.stdin.buffer
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # a stray print must not corrupt a reply
+    _warm()
+    _limit_memory(mib)
+    while True:
+        head = _read_exactly(requests, REQUEST.size)
+        if head is None:
+            return
+        header_size, body_size = REQUEST.unpack(head)
+        header = _read_exactly(requests, header_size)
+        body = _read_exactly(requests, body_size)
+        if header is None or body is None:
+            return
+        request = json.loads(header)
+        for value in request.get("secrets", ()):  # redacted here before any cut, as there
+            secrets.protect(value)
+        reply = answer(request["job"], body, request.get("charset"), request["args"], mib)
+        data = json.dumps(reply).encode()
+        replies.write(REPLY.pack(len(data)) + data)
+        replies.flush()
+        if reply.get("restart"):
+            return
+        del body
+        _trim()  # after the reply: the collector does not wait for it
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]))
