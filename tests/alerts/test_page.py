@@ -153,7 +153,9 @@ def test_a_render_behind_the_ticks_is_drawn_as_at_the_newest_tick_it_shows(
     tick reads the alert state of a newer one. The page says the newer time, so no
     incident on it is later than the page."""
     config = make_config(
-        [knob.source("price", unit="円", alerts={"above": 150})], {"hook": receiver.url()}
+        [knob.source("price", unit="円", alerts={"above": 150})],
+        {"hook": receiver.url()},
+        alerts=IMMEDIATE,
     )
     knob.set("price", 100)
     tick_runner(config, 0)
@@ -176,7 +178,9 @@ def test_a_source_page_shows_its_incidents_as_they_were_at_its_time(
     from tally.render.alerts_view import history
 
     config = make_config(
-        [knob.source("price", unit="円", alerts={"above": 150})], {"hook": receiver.url()}
+        [knob.source("price", unit="円", alerts={"above": 150})],
+        {"hook": receiver.url()},
+        alerts=IMMEDIATE,
     )
     for minute, price in [(0, 100), (1, 160), (3, 120), (5, 170)]:
         knob.set("price", price)
