@@ -21,10 +21,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
-from tally.durations import parse_duration
+from tally.config_yaml import YamlRefused, read_yaml
+from tally.durations import bounded_duration
 from tally.secrets import ENV_REF
 from tally.sources.alerting import AlertDefaults
 from tally.sources.model import (  # noqa: F401 - re-exported: the schema as one import
+    MINUTE,
     SLUG,
     Alerts,
     ChangeAlert,
@@ -33,10 +35,16 @@ from tally.sources.model import (  # noqa: F401 - re-exported: the schema as one
     UrlSource,
     duration,
     http_url,
+    shown,
+    tick_to_year,
 )
 from tally.sources.registry import KINDS, source_union
 
 DEFAULT_CONFIG = "tally.yaml"
+# render_every in minutes: the intervals a cron repeats evenly within an hour or a day
+RENDER_MINUTES = frozenset(
+    [m for m in range(1, 61) if 60 % m == 0] + [60 * h for h in range(1, 25) if 24 % h == 0]
+)
 # The most sources one deployment holds: alerting's state is measured and guaranteed to
 # fit Firestore's limits up to here, in any storm (alerts/shards.py, README "Alerts").
 MAX_SOURCES = 10_000
@@ -65,7 +73,8 @@ class Config(Strict):
     title: str = "tally"
     timezone: str = "UTC"
     stale_event_after: timedelta = timedelta(minutes=30)
-    retention_days: int = Field(default=400, ge=1)
+    # a century: every day document's expiry (its day + the retention) is a real date
+    retention_days: int = Field(default=400, ge=1, le=36500)
     render_every: timedelta = timedelta(minutes=5)
     # public address of the page, for links in notifications (default: $TALLY_SITE_URL,
     # which Terraform sets to the site bucket's address)
@@ -77,12 +86,27 @@ class Config(Strict):
     alerts: AlertDefaults = Field(default_factory=AlertDefaults)
     sources: list[Source] = Field(default_factory=list)
 
-    _durations = field_validator("stale_event_after", "render_every", mode="before")(duration)
+    _renotify = field_validator("renotify_after", mode="before")(tick_to_year)
 
-    @field_validator("renotify_after", mode="before")
+    @field_validator("stale_event_after", mode="before")
     @classmethod
-    def _renotify(cls, value: Any) -> timedelta | None:
-        return None if value is None else parse_duration(value)
+    def _stale_event_after(cls, value: Any) -> timedelta:
+        # the topics keep a message a day (terraform/pubsub.tf): none arrives older
+        return bounded_duration(value, MINUTE, timedelta(days=1))
+
+    @field_validator("render_every", mode="before")
+    @classmethod
+    def _render_every(cls, value: Any) -> timedelta:
+        """What Cloud Scheduler's cron can repeat evenly (terraform/scheduler.tf): minutes
+        that divide an hour, or hours that divide a day."""
+        delta = bounded_duration(value, MINUTE, timedelta(days=1))
+        minutes = delta.total_seconds() / 60
+        if minutes not in RENDER_MINUTES:
+            raise ValueError(
+                "must divide an hour (1m, 2m, 3m, 4m, 5m, 6m, 10m, 12m, 15m, 20m, 30m) "
+                "or a day (1h, 2h, 3h, 4h, 6h, 8h, 12h, 24h)"
+            )
+        return delta
 
     @field_validator("sources")
     @classmethod
@@ -116,8 +140,8 @@ class Config(Strict):
     def _tz(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (e.g. UTC, Asia/Tokyo)") from None
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long
+            raise ValueError(f"unknown time zone {shown(value)} (e.g. UTC, Asia/Tokyo)") from None
         return value
 
     @property
@@ -136,7 +160,7 @@ def _source_label(raw: Any, index: int) -> str:
     if isinstance(sources, list) and index < len(sources):
         item = sources[index]
         if isinstance(item, dict) and isinstance(item.get("id"), str):
-            return f"source {item['id']!r}"
+            return f"source {shown(item['id'], 70)}"
     return f"source #{index + 1}"
 
 
@@ -154,7 +178,7 @@ def _format_error(raw: Any, error: dict[str, Any]) -> str:
         message = "unknown field (a typo?)"
     elif error["type"] == "union_tag_invalid":
         field = "kind"
-        message = f"unknown kind {error['input'].get('kind')!r}; one of {', '.join(KINDS)}"
+        message = f"unknown kind {shown(error['input'].get('kind'))}; one of {', '.join(KINDS)}"
     elif error["type"] == "union_tag_not_found":
         field = "kind"
         message = f"missing; one of {', '.join(KINDS)}"
@@ -219,8 +243,15 @@ def load_config(explicit: str | None = None) -> Config:
             text, origin = path.read_text(encoding="utf-8"), str(path)
         except FileNotFoundError:
             raise ConfigError([f"{path}: no such file (set --config or TALLY_CONFIG)"]) from None
+    return config_from_text(text, origin)
+
+
+def config_from_text(text: str, origin: str) -> Config:
+    """A config from its YAML text; `origin` (a path, a gs:// address) names it in errors."""
     try:
-        raw = yaml.safe_load(text)
+        raw = read_yaml(text, origin)
+    except YamlRefused as exc:
+        raise ConfigError(exc.problems) from None
     except yaml.YAMLError as exc:
         raise ConfigError([yaml_problem(origin, exc)]) from None
     return parse_config(raw)

@@ -4,7 +4,9 @@ The tick is the message's publish time rounded down to the minute: Cloud Schedul
 publishes once per scheduled minute, and every redelivery of that message carries
 the same publish time, so retries and duplicates land on the same sample keys.
 A message attribute `tick` (ISO-8601), when present, names the tick explicitly: the
-local stack's fast clock uses it, and so can a manual replay.
+local stack's fast clock uses it, and so can a manual replay. A render event that
+names its tick renders the page as at that tick (runtime.render_event): under the fast
+clock the page's time is the ticks' time, not the wall clock's.
 """
 
 from __future__ import annotations
@@ -55,6 +57,21 @@ def tick_from_event(event: Any) -> datetime:
             except ValueError:
                 raise MalformedEvent(f"unreadable time {text[:40]!r}") from None
     raise MalformedEvent("the message has no publish time")
+
+
+def named_tick(event: Any) -> datetime | None:
+    """The tick a message names in its `tick` attribute (the local stack's, a replay),
+    or None: a scheduled message has only its publish time."""
+    data = getattr(event, "data", None)
+    message = data.get("message") if isinstance(data, dict) else None
+    attributes = message.get("attributes") if isinstance(message, dict) else None
+    text = attributes.get("tick") if isinstance(attributes, dict) else None
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return floor_minute(parse_time(text))
+    except ValueError:
+        return None
 
 
 def accepted_tick(

@@ -27,7 +27,12 @@ _SHOWN = 3
 
 
 class NotANumber(ValueError):
-    """The text holds no number, or one whose grouping does not fit the separator."""
+    """The text holds no number, or one whose grouping does not fit the separator.
+    `problem` is what is wrong; the message adds what a page's source can do about it."""
+
+    def __init__(self, problem: str, advice: str = ""):
+        super().__init__(f"{problem}: {advice}" if advice else problem)
+        self.problem = problem
 
 
 def _number_pattern(decimal: str) -> re.Pattern[str]:
@@ -85,7 +90,7 @@ def parse_number(text: str, decimal: str = ".") -> float:
             counted = f"{len(matches)} numbers ({', '.join(shown[:-1])} and {shown[-1]})"
         else:
             counted = f"more than {_SHOWN} numbers ({', '.join(shown)}, …)"
-        raise NotANumber(f"{counted} in {_preview(text)}: add a regex that picks one")
+        raise NotANumber(f"{counted} in {_preview(text)}", "add a regex that picks one")
     digits = re.sub(r"\D", "", match.group("int"))
     frac = match.group("frac")
     value = float(f"{digits}.{frac}" if frac else digits)

@@ -17,7 +17,7 @@ from typing import Any
 from tally.collector import collect_tick
 from tally.config import Config, load_config
 from tally.deadlines import store_deadline
-from tally.events import accepted_tick
+from tally.events import accepted_tick, named_tick
 from tally.metrics import MetricWriter, enabled
 from tally.store import DEFAULT_PROJECT, Store
 
@@ -79,6 +79,9 @@ def render_event(dependencies: Dependencies, event: Any) -> None:
     now = dependencies.clock()
     tick = accepted_tick(event, config.stale_event_after.total_seconds(), now=now)
     if tick is not None:
-        result = render_site(config, dependencies.store, now=now)
+        # A message that names its tick (`tally local --tick-seconds`, a replay) is drawn
+        # as at that tick, the time its samples and incidents carry; a scheduled one
+        # (its publish time only) at the wall clock's time.
+        result = render_site(config, dependencies.store, now=named_tick(event) or now)
         if dependencies.metrics is not None:
             dependencies.metrics.heartbeat(tick, "renders", len(result.uploaded))

@@ -144,3 +144,60 @@ def test_the_incident_shows_in_chromium_as_text(knob, receiver, tick_runner, sto
     assert firing == "above 1: firing since 2026-11-25 17:00 JST — above 1: 5"
     assert "open" in log and "firing → hook: delivered" in log
     assert dialogs == [] and overflow <= 0
+
+
+def test_a_render_behind_the_ticks_is_drawn_as_at_the_newest_tick_it_shows(
+    knob, receiver, tick_runner, store, tmp_path
+):
+    """`tally local --tick-seconds` ticks faster than a render runs: a render of an older
+    tick reads the alert state of a newer one. The page says the newer time, so no
+    incident on it is later than the page."""
+    config = make_config(
+        [knob.source("price", unit="円", alerts={"above": 150})],
+        {"hook": receiver.url()},
+        alerts=IMMEDIATE,
+    )
+    knob.set("price", 100)
+    tick_runner(config, 0)
+    knob.set("price", 160)
+    tick_runner(config, 1)
+    receiver.take()
+    render_site(config, store, tmp_path, now=START)  # the render of tick 0, run late
+    index = _text(tmp_path / "index.html")
+    assert "Generated 2026-11-25 17:01 JST" in index
+    assert 'since <time datetime="2026-11-25T08:01:00Z">2026-11-25 17:01 JST</time>' in index
+
+
+def test_a_source_page_shows_its_incidents_as_they_were_at_its_time(
+    knob, receiver, tick_runner, store
+):
+    """The incident documents are read after the state: what a later tick did to them
+    is not shown on a page of an earlier time."""
+    from zoneinfo import ZoneInfo
+
+    from tally.render.alerts_view import history
+
+    config = make_config(
+        [knob.source("price", unit="円", alerts={"above": 150})],
+        {"hook": receiver.url()},
+        alerts=IMMEDIATE,
+    )
+    for minute, price in [(0, 100), (1, 160), (3, 120), (5, 170)]:
+        knob.set("price", price)
+        tick_runner(config, minute)
+    receiver.take()
+    tz = ZoneInfo("Asia/Tokyo")
+
+    def shown(minute: int) -> list[tuple[str, str | None]]:
+        return [
+            (item["opened"], item["resolved"])
+            for item in history(store, "price", tz, START + timedelta(minutes=minute))
+        ]
+
+    assert shown(6) == [
+        ("2026-11-25 17:05 JST", None),
+        ("2026-11-25 17:01 JST", "2026-11-25 17:03 JST"),
+    ]
+    assert shown(4) == [("2026-11-25 17:01 JST", "2026-11-25 17:03 JST")]
+    assert shown(2) == [("2026-11-25 17:01 JST", None)]
+    assert shown(0) == []

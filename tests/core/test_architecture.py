@@ -32,7 +32,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         ],
     ),
     ("sources", ["sources/", "reading/"]),
-    ("config", ["config", "config_object", "schedule"]),
+    ("config", ["config", "config_yaml", "config_object", "schedule"]),
     (
         "storage and outputs",
         ["store", "day_document", "transactions", "store_import", "metrics", "events"],

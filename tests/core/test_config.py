@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -308,3 +309,212 @@ def test_a_yaml_syntax_error_names_the_file_and_line(tmp_path, text, where):
     [problem] = caught.value.problems
     assert problem.startswith(f"{bad}:{where}: not valid YAML: "), problem
     assert "\n" not in problem
+
+
+INF, NAN = float("inf"), float("nan")
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (
+            {"sources": [_json(every=INF)]},
+            "source 'clicks': field 'every': not a duration: inf is not a finite number",
+        ),
+        (
+            {"sources": [_json(every="30s")]},
+            "source 'clicks': field 'every': must be from 1m to 365d",
+        ),
+        (
+            {"sources": [_json(every="366d")]},
+            "source 'clicks': field 'every': must be from 1m to 365d",
+        ),
+        (
+            {"sources": [_json(every="99999999999999999999999d")]},
+            "source 'clicks': field 'every': duration '99999999999999999999999d' is longer than "
+            "36500 days",
+        ),
+        ({"sources": [_json(timeout=-5)]}, "source 'clicks': field 'timeout': duration must be"),
+        (
+            {"sources": [_json(timeout="0.5s")]},
+            "source 'clicks': field 'timeout': must be at least 1s",
+        ),
+        ({"sources": [_json(timeout=NAN)]}, "source 'clicks': field 'timeout': not a duration"),
+        (
+            {"sources": [_json(alerts={"above": NAN})]},
+            "source 'clicks': field 'alerts.above': Input should be a finite number",
+        ),
+        (
+            {"sources": [_json(alerts={"below": -INF})]},
+            "source 'clicks': field 'alerts.below': Input should be a finite number",
+        ),
+        (
+            {"sources": [_json(alerts={"change": {"percent": INF}})]},
+            "source 'clicks': field 'alerts.change.percent': Input should be a finite number",
+        ),
+        (
+            {"sources": [_json(alerts={"change": {"percent": 5, "window": "30s"}})]},
+            "source 'clicks': field 'alerts.change.window': must be from 1m to 365d, not 30s",
+        ),
+        (
+            {"sources": [_json(alerts={"stale_after": "400d"})]},
+            "source 'clicks': field 'alerts.stale_after': must be from 1m to 365d, not 400d",
+        ),
+        (
+            {"sources": [_json(alerts={"renotify_after": INF})]},
+            "source 'clicks': field 'alerts.renotify_after': not a duration: inf",
+        ),
+        (
+            {"sources": [_json(alerts={"down_after": 101})]},
+            "source 'clicks': field 'alerts.down_after': Input should be less than or equal to 100",
+        ),
+        (
+            {
+                "sources": [
+                    {
+                        "id": "up",
+                        "kind": "http",
+                        "url": "https://x.test",
+                        "every": "1m",
+                        "max_response_ms": 120_001,
+                    }
+                ]
+            },
+            "source 'up': field 'max_response_ms': Input should be less than or equal to 120000",
+        ),
+        (
+            {
+                "sources": [
+                    {
+                        "id": "up",
+                        "kind": "http",
+                        "url": "https://x.test",
+                        "every": "1m",
+                        "max_response_ms": INF,
+                    }
+                ]
+            },
+            "source 'up': field 'max_response_ms': Input should be a finite number",
+        ),
+        (
+            {"retention_days": 3_000_000},
+            "config: field 'retention_days': Input should be less than or equal to 36500",
+        ),
+        ({"retention_days": INF}, "config: field 'retention_days': Input should be a finite"),
+        ({"render_every": "7m"}, "config: field 'render_every': must divide an hour (1m, 2m,"),
+        ({"render_every": "25h"}, "config: field 'render_every': must be from 1m to 1d, not 25h"),
+        ({"stale_event_after": "2d"}, "config: field 'stale_event_after': must be from 1m to 1d"),
+        ({"stale_event_after": "30s"}, "config: field 'stale_event_after': must be from 1m to 1d"),
+        ({"renotify_after": "0.5m"}, "config: field 'renotify_after': must be from 1m to 365d"),
+    ],
+)
+def test_every_duration_and_number_has_a_sane_range(config, expected):
+    found = problems_of(config)
+    assert any(line.startswith(expected) for line in found), found
+
+
+def test_the_ends_of_every_range_are_accepted():
+    config = parse_config(
+        {
+            "retention_days": 36500,
+            "render_every": "24h",
+            "stale_event_after": "1d",
+            "renotify_after": "365d",
+            "sources": [
+                _json(
+                    every="365d",
+                    timeout="120s",
+                    alerts={
+                        "stale_after": "1m",
+                        "down_after": 100,
+                        "change": {"percent": 1e300, "window": "365d"},
+                    },
+                ),
+                {
+                    "id": "up",
+                    "kind": "http",
+                    "url": "https://x.test",
+                    "every": "1m",
+                    "timeout": "1s",
+                    "max_response_ms": 120_000,
+                },
+            ],
+        }
+    )
+    assert config.retention_days == 36500
+    assert config.sources[0].every.days == 365
+    assert config.sources[1].max_response_ms == 120_000
+
+
+@pytest.mark.parametrize(
+    "minutes", [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720, 1440]
+)
+def test_render_every_is_what_cloud_scheduler_can_repeat(minutes):
+    assert (
+        parse_config({"render_every": f"{minutes}m"}).render_every.total_seconds() == minutes * 60
+    )
+
+
+ODD_VALUES = [
+    None,
+    True,
+    -1,
+    5.5,
+    10**30,
+    INF,
+    NAN,
+    "",
+    "x",
+    "\x00",
+    "a" * 100_000,
+    [1],
+    [[1]],
+    [None],
+    {"a": 1},
+    {"a": [1]},
+    date(2020, 1, 1),
+]
+BASES = {
+    "json": _json(),
+    "html": {"id": "x", "kind": "html", "url": "https://x.test", "selector": "p", "every": "5m"},
+    "http": {"id": "x", "kind": "http", "url": "https://x.test", "every": "5m"},
+    "github": {"id": "x", "kind": "github", "repo": "a/b", "metric": "stars", "every": "5m"},
+    "rss": {"id": "x", "kind": "rss", "url": "https://x.test", "every": "5m"},
+}
+
+
+def odd_configs():
+    """Every field of every kind, of the alerts and of the top level, set to each value
+    YAML can give it."""
+    from tally.config import Config
+    from tally.sources.model import Alerts, ChangeAlert
+    from tally.sources.registry import KINDS
+
+    for kind, base in BASES.items():
+        for field in KINDS[kind].model.model_fields:
+            for value in ODD_VALUES:
+                yield {"sources": [{**base, field: value}]}
+        for field in Alerts.model_fields:
+            for value in ODD_VALUES:
+                yield {"sources": [{**base, "alerts": {field: value}}]}
+        for field in ChangeAlert.model_fields:
+            for value in ODD_VALUES:
+                change = {"percent": 5, field: value}
+                yield {"sources": [{**base, "alerts": {"change": change}}]}
+    for field in Config.model_fields:
+        for value in ODD_VALUES:
+            yield {field: value}
+    for value in ODD_VALUES:
+        yield value
+        yield {"sources": [value]}
+
+
+def test_any_value_in_any_field_is_a_short_error_line_never_a_traceback():
+    checked = 0
+    for raw in odd_configs():
+        try:
+            parse_config(raw)
+        except ConfigError as exc:
+            assert all(len(problem) < 300 for problem in exc.problems), exc.problems
+        checked += 1
+    assert checked > 1000

@@ -63,6 +63,8 @@ def test_a_failing_health_minute_is_a_failed_check():
     try:
         config = parse_config(yaml.safe_load(demo_config_text(port)))
         [check] = [source for source in config.sources if source.id == "echo-health"]
+        for _ in range(demo.CALM_CHECKS):  # the calm start and the first scripted outage
+            read(check)
         reading = read(check)
     finally:
         server.shutdown()
@@ -110,15 +112,88 @@ class FakeTime:
         return self.now
 
 
-def test_the_fast_demo_clock_runs_a_minute_per_tick():
+def serving(clock: demo.Clock):  # type: ignore[no-untyped-def]
+    port = free_port_block(1)
+    server = demo.serve(port, clock)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return port, server
+
+
+def test_the_demo_clock_is_the_tick_tally_local_announces():
+    """Each tick's fetch reads the value at that tick's minute, whatever the wall clock."""
     start = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-    real = FakeTime(1_000_000.0)
-    clock = demo.Clock(start, tick_seconds=0.5, time_source=real)
-    assert clock.now() == start
-    real.now += 0.25  # half a tick
-    assert clock.now() == start + timedelta(seconds=30)
-    real.now += 0.75
-    assert clock.now() == start + timedelta(minutes=2)
+    port, server = serving(demo.Clock(start, time_source=lambda: 0.0))
+    try:
+        config = parse_config(yaml.safe_load(demo_config_text(port)))
+        clicks = config.source("clicks")
+        assert read(clicks).value == demo.clicks(start)  # before any announcement: the start
+        for minutes in (1, 2, 90, 3000):
+            tick = start + timedelta(minutes=minutes)
+            assert demo.announce_tick(port, tick)
+            assert read(clicks).value == demo.clicks(tick)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not demo.announce_tick(port, start, timeout=1)  # nobody there: False, no exception
+
+
+def first_checks(start: datetime, count: int) -> list[tuple[bool, int | None, str | None]]:
+    """(ok, status, error) of the first `count` live checks of a demo started at `start`,
+    one a tick, read through the real `http` kind."""
+    port, server = serving(demo.Clock(start, time_source=lambda: 0.0))
+    try:
+        config = parse_config(yaml.safe_load(demo_config_text(port)))
+        check = config.source("echo-health")
+        found = []
+        for n in range(count):
+            assert demo.announce_tick(port, start + timedelta(minutes=n))
+            reading = read(check)
+            found.append((reading.ok, reading.status, reading.error))
+        return found
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_scripted_outage_is_the_first_failure_whenever_the_demo_starts():
+    """Starts whose first minutes would fail at random (2.5 % of minutes do): the first
+    checks pass all the same, and the 5th and 6th are the scripted outage."""
+    unlucky = [
+        minute
+        for minute in (FROZEN.replace(second=0) + timedelta(minutes=n) for n in range(3000))
+        if any(demo.health(minute + timedelta(minutes=i))[2] != "pong" for i in range(4))
+    ][:3]
+    assert len(unlucky) == 3
+    outage = (False, 503, "unexpected HTTP 503 Service Unavailable")
+    for start in unlucky:
+        found = first_checks(start, 7)
+        assert [ok for ok, _, _ in found[:4]] == [True] * 4, (start, found)
+        assert found[4:6] == [outage, outage], (start, found)
+        after = demo.health(start + timedelta(minutes=6))
+        assert found[6][0] == (after[1:] == (200, "pong")), (start, found)
+
+
+def test_the_history_is_calm_in_its_last_minutes():
+    """The first page shows no failed check that no alert speaks of."""
+    unlucky = next(
+        minute
+        for minute in (FROZEN.replace(second=0) + timedelta(minutes=n) for n in range(3000))
+        if demo.health(minute)[2] != "pong"
+    )
+    rows = list(
+        demo.history(
+            "echo-health",
+            unlucky - timedelta(minutes=5),
+            unlucky + timedelta(minutes=5),
+            timedelta(minutes=1),
+            calm_from=unlucky,
+        )
+    )
+    assert [ok for _, _, ok in rows[:5]] == [demo.health(t)[2] == "pong" for t, _, _ in rows[:5]]
+    assert all(ok for _, _, ok in rows[5:])
+    assert [latency for _, latency, _ in rows] == [
+        round(demo.health(t)[0], 1) for t, _, _ in rows
+    ]  # calm changes whether a check fails, not how long it takes
 
 
 class Recorder:

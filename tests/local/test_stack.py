@@ -45,6 +45,13 @@ def assert_no_process_left(groups: list[int]) -> None:
 
 def live_samples(firestore_host: str, start: datetime) -> dict[str, set[datetime]]:
     """Per demo source, the sample times at or after the stack's first tick."""
+    return {
+        source_id: set(values) for source_id, values in live_values(firestore_host, start).items()
+    }
+
+
+def live_values(firestore_host: str, start: datetime) -> dict[str, dict[datetime, float | None]]:
+    """Per demo source, the value of each sample at or after the stack's first tick."""
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import firestore
     from tally.store import effective_samples
@@ -53,16 +60,16 @@ def live_samples(firestore_host: str, start: datetime) -> dict[str, set[datetime
     os.environ["FIRESTORE_EMULATOR_HOST"] = firestore_host
     try:
         client = firestore.Client(project=PROJECT, credentials=AnonymousCredentials())
-        found: dict[str, set[datetime]] = {}
+        found: dict[str, dict[datetime, float | None]] = {}
         for source_id in demo.SOURCES:
-            times: set[datetime] = set()
+            values: dict[datetime, float | None] = {}
             for day in {start.date(), (start + timedelta(days=1)).date()}:
                 data = client.document(f"sources/{source_id}/days/{day}").get().to_dict() or {}
-                for key in effective_samples(data):  # ok samples and failures
+                for key, sample in effective_samples(data).items():  # ok samples and failures
                     moment = datetime.strptime(f"{day} {key}", "%Y-%m-%d %H%M").replace(tzinfo=UTC)
                     if moment >= start:
-                        times.add(moment)
-            found[source_id] = times
+                        values[moment] = sample.get("value")
+            found[source_id] = values
         return found
     finally:
         if previous is None:
@@ -102,6 +109,13 @@ def test_the_demo_stack_collects_every_tick_and_serves_the_page(stack_run, tmp_p
     run.wait_for(every_tick_once, 60, "one sample per source per reported tick in Firestore")
     # The live values came from the demo upstream through the real sources.
     assert all(" FAILED" not in line or "echo-health" in line for line in run.lines("tick "))
+    # ... at the tick's minute: the demo's clock is the tick's, set before each publish.
+    # A fetch runs after its tick was announced, and no later than the newest one.
+    clicks = live_values(f"127.0.0.1:{base}", start)["clicks"]
+    newest = tick_times(run)[-1] + timedelta(minutes=1)  # published after the last printed
+    assert clicks and all(
+        demo.clicks(tick) <= value <= demo.clicks(newest) for tick, value in clicks.items()
+    ), (clicks, newest)
 
     # Then the render job (every 5 simulated minutes: 10 s here) puts the live samples
     # on the page: every card's "last sample" is one of the stack's ticks.
@@ -120,6 +134,8 @@ def test_the_demo_stack_collects_every_tick_and_serves_the_page(stack_run, tmp_p
 
     check_page_in_chromium(page_url, tmp_path)
 
+    assert_one_clock(run, page_url, start)
+
     # The demo's health check has a scripted outage (its 5th and 6th checks): the
     # terminal shows the alert firing (on the second failed check: the default pending
     # period), then resolving, as the notification sink got them.
@@ -133,11 +149,47 @@ def test_the_demo_stack_collects_every_tick_and_serves_the_page(stack_run, tmp_p
     assert resolved.startswith("resolved  Echo service (echo-health): up again: ")
     assert run.stdout.index(fired) < run.stdout.index(resolved)
 
+    # The source's page, once drawn after the outage, speaks of it at the ticks' times:
+    # no time on it is later than the time it was generated.
+    source_page = page_url.rsplit("/", 1)[0] + "/s/echo-health.html"
+    run.wait_for(
+        lambda: "503 Service Unavailable" in fetch(source_page), 120, "the outage on its page"
+    )
+    assert_one_clock(run, source_page, start, at_least=start + timedelta(minutes=4))
+
     groups = [pid for _, pid in parts.values()] + [run.process.pid]
     run.interrupt()
     assert run.wait(60) == 0, run.output
     assert run.stdout[-1].startswith("stopped: every part has exited")
     assert_no_process_left(groups)
+
+
+def fetch(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read().decode()
+
+
+TIME_ON_PAGE = re.compile(r"\b(\d{4}-\d\d-\d\d \d\d:\d\d)\b")
+
+
+def assert_one_clock(run, url: str, start: datetime, at_least: datetime | None = None) -> None:  # type: ignore[no-untyped-def]
+    """The page and the terminal tell one time (the fast clock's): the page was generated
+    at a tick the stack published (its render's, or the newest whose alerts it shows),
+    and nothing on it (samples, incidents) is later than that."""
+    text = fetch(url)
+    printed = tick_times(run)[-1]  # read after the page: the page is no newer than this
+    [generated_text] = re.findall(r"Generated (\d{4}-\d\d-\d\d \d\d:\d\d) UTC", text)
+    generated = datetime.strptime(generated_text, "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+    assert (at_least or start) <= generated <= printed + timedelta(minutes=1), (
+        generated,
+        printed,
+    )
+    shown = [
+        datetime.strptime(found, "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+        for found in TIME_ON_PAGE.findall(text)
+    ]
+    assert len(shown) > 1
+    assert max(shown) == generated, (url, generated, sorted(set(shown))[-5:])
 
 
 def check_page_in_chromium(page_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -57,3 +57,25 @@ def test_a_stale_render_event_is_dropped_without_touching_the_bucket(
 
     main.render(_event(datetime.now(UTC) - timedelta(hours=2)))
     assert fake_gcs.names(bucket) == []
+
+
+def test_a_render_event_naming_its_tick_draws_the_page_as_at_that_tick(
+    store, bucket, fake_gcs, monkeypatch
+):
+    """`tally local --tick-seconds` publishes ticks hours ahead of the wall clock, each
+    named in the `tick` attribute: the page is generated at that tick and shows the
+    samples of the ticks before it, as the terminal does."""
+    monkeypatch.setenv("TALLY_CONFIG_YAML", CONFIG_YAML.replace("every: 1h", "every: 1m"))
+    monkeypatch.delenv("TALLY_CONFIG", raising=False)
+    tick = (datetime.now(UTC) + timedelta(hours=5)).replace(second=0, microsecond=0)
+    store.write_sample(Sample("clicks", tick - timedelta(minutes=1), ok=True, value=5151))
+    event = _event(datetime.now(UTC))
+    event.data["message"]["attributes"] = {"tick": tick.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    import main
+
+    main.render(event)
+    with urllib.request.urlopen(fake_gcs.object_url(bucket, "index.html")) as response:
+        page = response.read().decode()
+    assert f"Generated {tick:%Y-%m-%d %H:%M} UTC" in page
+    assert f"last sample {tick - timedelta(minutes=1):%Y-%m-%d %H:%M} UTC" in page
+    assert "5,151" in page

@@ -1,10 +1,12 @@
 """`tally import ID FILE [--config F]`: a CSV of `time,value[,ok]` into a source's history.
 
-Times are ISO-8601 (`2026-11-22T09:30:00Z`; naive means UTC) or epoch seconds; `ok` is
-true/false (default true). A header row is optional; with one, columns are found by
-name, so a file written by `tally export` imports as it is. Importing the same file
-twice changes nothing. Exit status: 0 when every row was imported or skipped, 1 when
-any row was rejected (the others are imported all the same) or the file is unreadable.
+Times are ISO-8601 (`2026-11-22T09:30:00Z`; naive means UTC) or epoch seconds, from
+1970 to 2199; values are plain numbers or numbers as people write them (`31,500`,
+`¥1,234`; `--decimal ,` for `1.234,5`); `ok` is true/false (default true). A header
+row is optional; with one, columns are found by name, so a file written by `tally
+export` imports as it is. Importing the same file twice changes nothing. Exit status:
+0 when every row was imported or skipped, 1 when any row was rejected (the others are
+imported all the same, and the summary printed) or the file is unreadable.
 """
 
 from __future__ import annotations
@@ -72,6 +74,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("file", metavar="FILE", help="CSV file, or - for standard input")
     add_config_option(parser)
     parser.add_argument(
+        "--decimal",
+        choices=[".", ","],
+        default=".",
+        help="decimal separator of values written as people write them (default '.': "
+        "'31,500' is 31500; with ',', '1.234,5' is 1234.5)",
+    )
+    parser.add_argument(
         "--no-progress", action="store_true", help="no progress bar, even on a terminal"
     )
     parser.set_defaults(func=run)
@@ -89,7 +98,9 @@ def run(args: argparse.Namespace) -> int:
 
     def lines_of(raw: Any, total_bytes: int | None) -> Any:
         lines = CountingLines(raw)
-        return importer.import_lines(lines, progress=Bars(lines, total_bytes) if show else None)
+        return importer.import_lines(
+            lines, progress=Bars(lines, total_bytes) if show else None, decimal=args.decimal
+        )
 
     if args.file == "-":
         result = lines_of(sys.stdin.buffer, None)

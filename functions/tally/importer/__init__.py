@@ -79,11 +79,14 @@ class Importer:
         self.kind = kind or Kind()  # the base kind: a plain value, nothing beside it
         self.writers = writers
 
-    def import_lines(self, lines: Iterable[str], *, progress: Progress | None = None) -> Result:
-        """Parse, plan and write; the result's problems in line order."""
+    def import_lines(
+        self, lines: Iterable[str], *, progress: Progress | None = None, decimal: str = "."
+    ) -> Result:
+        """Parse, plan and write; the result's problems in line order. `decimal`: the
+        decimal separator of values written as people write them (`1.234,5`)."""
         progress = progress or Quiet()
         result = Result()
-        rows = parse_csv(lines, result, progress.row)
+        rows = parse_csv(lines, result, progress.row, decimal=decimal)
         progress.parsed()
         self.write_rows(rows, result, progress=progress)
         result.problems.sort(key=lambda problem: problem.line)

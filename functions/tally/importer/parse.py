@@ -1,9 +1,13 @@
 """Parsing: CSV rows of `time,value[,ok]` into a compact table, every bad row a Problem.
 
-Rows may come in any order; times are ISO-8601 (naive is UTC) or epoch seconds; `ok`
-is true/false, 1/0 or yes/no. A header row is optional: with one, columns are found
-by name, so a `tally export` file imports as it is. Rows are held in compact arrays
-(~21 bytes each), so a million rows need ~20 MB, not a gigabyte of Python objects.
+Rows may come in any order; times are ISO-8601 (naive is UTC) or epoch seconds, from
+1970 to 2199; values are numbers as `tally export` writes them (`1234.5`, `1.5e+20`)
+or as people write them (`31,500`, `¥1,234`: tally/numbers.py, the same rules as a
+page's text); `ok` is true/false, 1/0 or yes/no. A header row is optional: with one,
+columns are found by name, so a `tally export` file imports as it is. Anything a row
+holds that cannot be stored (a time out of range, a value beyond a float) is that
+row's error, never an exception. Rows are held in compact arrays (~21 bytes each), so
+a million rows need ~20 MB, not a gigabyte of Python objects.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -18,10 +23,21 @@ from datetime import UTC, datetime
 
 from tally.events import parse_time
 from tally.importer.result import Problem, Result
+from tally.numbers import NotANumber, parse_number
 
 TRUE = {"true", "1", "yes", "y", "ok", "t", "up"}
 FALSE = {"false", "0", "no", "n", "failed", "fail", "f", "down"}
 MAX_EPOCH_SECONDS = 1e11  # past this an epoch is milliseconds (year 5138 in seconds)
+# The times a row may have. A number on the web has no history before the Unix epoch,
+# and a year past 2199 is a typo: refusing both keeps every stored time, its day
+# document's expiry (up to 100 years of retention later) and every date the page
+# draws (pandas ends in 2262) inside what each of them can hold.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)  # excluded
+# A plain number, as `tally export` writes one (`-3`, `1234.5`, `1.5e+20`): read as it
+# is (with decimal ',', only when it has no '.').
+_NOT_FINITE = {"nan", "inf", "infinity"}  # float() reads them; no chart can draw them
+_PLAIN = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 class RowError(ValueError):
@@ -29,7 +45,7 @@ class RowError(ValueError):
 
 
 def parse_when(text: str) -> datetime:
-    """ISO-8601 (naive is UTC) or epoch seconds, as a UTC datetime."""
+    """ISO-8601 (naive is UTC) or epoch seconds, as a UTC datetime from 1970 to 2199."""
     text = text.strip()
     if not text:
         raise RowError("time is empty")
@@ -42,25 +58,47 @@ def parse_when(text: str) -> datetime:
             raise RowError(f"time {text!r} is not a time")
         if abs(number) >= MAX_EPOCH_SECONDS:
             raise RowError(f"epoch time {text} looks like milliseconds; give seconds")
+        if not EARLIEST.timestamp() <= number < LATEST.timestamp():
+            year = EARLIEST.year - 1 if number < EARLIEST.timestamp() else LATEST.year
+            raise RowError(f"epoch time {text} is {_outside(year)}")
         return datetime.fromtimestamp(number, tz=UTC)
     try:
-        return parse_time(text)
+        moment = parse_time(text)
     except ValueError:
         raise RowError(
             f"time {text[:40]!r} is neither ISO-8601 (2026-11-22T09:30:00Z) nor epoch seconds"
         ) from None
+    try:
+        when = moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00-05:00 is in the year 10000
+        raise RowError(f"time {text[:40]!r} is {_outside(moment.year)}") from None
+    if not EARLIEST <= when < LATEST:
+        raise RowError(f"time {text[:40]!r} is {_outside(when.year)}")
+    return when
 
 
-def parse_value(text: str) -> float | None:
+def _outside(year: int) -> str:
+    side = f"before {EARLIEST.year}" if year < EARLIEST.year else f"after {LATEST.year - 1}"
+    return f"{side}: rows may be from {EARLIEST.year} to {LATEST.year - 1}"
+
+
+def parse_value(text: str, decimal: str = ".") -> float | None:
+    """A plain number as it is, else a number as people write it (tally/numbers.py),
+    with `decimal` as the decimal separator; None for an empty cell."""
     text = text.strip()
     if not text:
         return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise RowError(f"value {text[:40]!r} is not a number") from None
-    if not math.isfinite(value):
+    if text.lower().lstrip("+-") in _NOT_FINITE:
         raise RowError(f"value {text!r} is not a finite number")
+    if _PLAIN.fullmatch(text) and (decimal == "." or "." not in text):
+        value = float(text)  # with decimal ',' a '.' groups thousands: `1.234` is 1234
+    else:
+        try:
+            value = parse_number(text, decimal)
+        except NotANumber as exc:
+            raise RowError(f"value: {exc.problem}") from None
+    if not math.isfinite(value):  # 1e400: beyond a float
+        raise RowError(f"value {text[:40]!r} is too large for a float")
     return value
 
 
@@ -138,10 +176,14 @@ class Rows:
 
 
 def parse_csv(
-    lines: Iterable[str], result: Result, on_row: Callable[[], None] = lambda: None
+    lines: Iterable[str],
+    result: Result,
+    on_row: Callable[[], None] = lambda: None,
+    *,
+    decimal: str = ".",
 ) -> Rows:
     """Every valid row into a Rows table; every invalid one into result.problems.
-    `on_row` is called once a row (progress)."""
+    `on_row` is called once a row (progress); `decimal` is the values' separator."""
     rows = Rows()
     columns: Columns | None = None
     for line, cells in read_rows(lines):
@@ -159,7 +201,7 @@ def parse_csv(
             if len(cells) <= max(columns.time, columns.value):
                 raise RowError(f"has {len(cells)} fields; the header names more")
             when = parse_when(cells[columns.time])
-            value = parse_value(cells[columns.value])
+            value = parse_value(cells[columns.value], decimal)
             ok_text = (
                 cells[columns.ok] if columns.ok is not None and columns.ok < len(cells) else None
             )

@@ -9,11 +9,18 @@
                                        an alert fires and resolves in the first minutes
     /github/repos/demo/tally           a GitHub repository (stars, forks, ...)
     /github/repos/demo/tally/commits   its commits, one per page, with GitHub's Link header
+    PUT /_tally/clock                  `tally local` says which tick it publishes next
 
 Every value is a pure function of the time, so the 120 days of history `tally local`
-imports first and the live values that follow are one continuous line. With a fast
-clock (`--tick-seconds`) the demo's time runs as fast as the ticks: a simulated minute
-per tick, so the price still moves "by day".
+imports first and the live values that follow are one continuous line. The demo's time
+is the tick's: `tally local` tells it each tick before publishing it (on the real
+clock and on the fast one, `--tick-seconds`, alike), so the value a tick stores is the
+function's value at that minute, and the price still moves "by day" under a fast clock.
+
+The health check's occasional failures are a seeded function of the minute, and
+calm in the ten minutes before `tally local` starts and until the first scripted
+outage has been served: the first failure anyone sees is the scripted one, and the
+first page never shows a failed check that no alert speaks of.
 
 Only the standard library: the demo starts in a blink and needs nothing installed.
 """
@@ -28,7 +35,9 @@ import json
 import math
 import random
 import sys
+import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -75,8 +84,9 @@ def price(moment: datetime) -> float:
     return float(round(base * (1 + rng.uniform(-0.02, 0.02)), -1))
 
 
-def health(moment: datetime) -> tuple[float, int, str]:
-    """(latency in ms, HTTP status, body) of the health endpoint at a minute."""
+def health(moment: datetime, *, calm: bool = False) -> tuple[float, int, str]:
+    """(latency in ms, HTTP status, body) of the health endpoint at a minute; `calm`:
+    the same latency, but no failure."""
     minute = int(moment.timestamp() // 60)
     rng = random.Random(f"health-{minute}")
     hour = moment.hour + moment.minute / 60
@@ -84,6 +94,8 @@ def health(moment: datetime) -> tuple[float, int, str]:
     if rng.random() < 0.02:
         latency += rng.uniform(300, 900)  # a slow spell
     roll = rng.random()
+    if calm:
+        return latency, 200, "pong"
     if roll < 0.015:
         return latency, 503, "maintenance"
     if roll < 0.025:
@@ -104,12 +116,20 @@ def stars(moment: datetime) -> float:
     return float(int(300 + 2500 / (1 + math.exp(-(days - 500) / 120)) + days * 0.8))
 
 
-def history(source_id: str, start: datetime, end: datetime, step: timedelta) -> Iterator[tuple]:
-    """(time, value, ok) of a demo source from start (inclusive) to end (exclusive)."""
+def history(
+    source_id: str,
+    start: datetime,
+    end: datetime,
+    step: timedelta,
+    calm_from: datetime | None = None,
+) -> Iterator[tuple]:
+    """(time, value, ok) of a demo source from start (inclusive) to end (exclusive); the
+    health check has no failure from `calm_from` on."""
     moment = start
     while moment < end:
         if source_id == "echo-health":
-            latency, status, body = health(moment)
+            calm = calm_from is not None and moment >= calm_from
+            latency, status, body = health(moment, calm=calm)
             yield moment, round(latency, 1), status == 200 and body == "pong"
         else:
             yield moment, VALUES[source_id](moment), True
@@ -129,27 +149,27 @@ SOURCES = ["clicks", "card-price", "echo-health", "repo-commits", "repo-stars"]
 
 
 class Clock:
-    """Demo time: the real time, or a fast clock where `tick_seconds` real is one minute.
+    """Demo time: the tick `tally local` said it publishes next (`set`), so that what a
+    tick's fetch reads is the value at that tick's minute; before the first, `start`;
+    without either (the demo run by hand), the real time from `time_source`.
 
-    `time_source` is where real seconds come from (time.time; tests pass their own).
+    A fetch that runs so late that the next tick has been announced reads that tick's
+    minute: the value of a later minute, never of an earlier one.
     """
 
-    def __init__(
-        self,
-        start: datetime | None = None,
-        tick_seconds: float | None = None,
-        time_source: Callable[[], float] = time.time,
-    ):
+    def __init__(self, start: datetime | None = None, time_source: Callable[[], float] = time.time):
         self.time_source = time_source
-        self.start = start or datetime.fromtimestamp(time_source(), UTC)
-        self.real_start = time_source()
-        self.factor = 60.0 / tick_seconds if tick_seconds else 1.0
+        self.tick = start
+        self._lock = threading.Lock()
+
+    def set(self, tick: datetime) -> None:
+        with self._lock:
+            self.tick = tick
 
     def now(self) -> datetime:
-        if self.factor == 1.0:
-            return datetime.fromtimestamp(self.time_source(), UTC)
-        elapsed = (self.time_source() - self.real_start) * self.factor
-        return self.start + timedelta(seconds=elapsed)
+        with self._lock:
+            tick = self.tick
+        return tick if tick is not None else datetime.fromtimestamp(self.time_source(), UTC)
 
 
 # --- the server ---------------------------------------------------------------------------
@@ -157,8 +177,13 @@ class Clock:
 # The live health check's scripted outage: checks number 4 and 5 (from 0) of every 30
 # answer 503. With a fast clock of 2 s that is an alert about 10 s after the first tick
 # and its resolution 4 s later; on the real clock, a two-minute outage every half hour.
+# Counted in checks, not minutes: whenever the ticks run, the outage is served. The
+# checks before the first outage ends are calm (no random failure): it is the first.
 OUTAGE_EVERY = 30
 OUTAGE_CHECKS = (4, 5)
+CALM_CHECKS = OUTAGE_CHECKS[-1] + 1
+CALM_BEFORE_START = timedelta(minutes=10)  # of the history: the first page's last checks
+CLOCK_PATH = "/_tally/clock"
 
 SHOP_PAGE = """<!doctype html>
 <html lang="ja"><head><meta charset="utf-8"><title>Black Lotus — Card Shop Demo</title>
@@ -197,6 +222,21 @@ def make_handler(clock: Clock) -> type[BaseHTTPRequestHandler]:
         def do_HEAD(self) -> None:
             self.do_GET()
 
+        def do_PUT(self) -> None:
+            """`tally local` names the tick it is about to publish."""
+            if urlparse(self.path).path != CLOCK_PATH:
+                self._json(404, {"message": "Not Found"})
+                return
+            try:
+                length = min(int(self.headers.get("Content-Length") or 0), 100)
+                text = self.rfile.read(length).decode("utf-8", "replace").strip()
+                tick = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            except ValueError:
+                self._json(400, {"message": "not an ISO-8601 time"})
+                return
+            clock.set(tick if tick.tzinfo else tick.replace(tzinfo=UTC))
+            self._send(204, "", "text/plain")
+
         def do_GET(self) -> None:
             url = urlparse(self.path)
             now = clock.now()
@@ -220,8 +260,9 @@ def make_handler(clock: Clock) -> type[BaseHTTPRequestHandler]:
                 )
                 self._send(200, page, "text/html; charset=utf-8")
             elif url.path == "/ping":
-                latency, status, body = health(now)
-                if next(checks) % OUTAGE_EVERY in OUTAGE_CHECKS:
+                number = next(checks)
+                latency, status, body = health(now, calm=number < CALM_CHECKS)
+                if number % OUTAGE_EVERY in OUTAGE_CHECKS:
                     status, body = 503, "scripted outage (the demo's)"
                 time.sleep(min(latency, 2000) / 1000)
                 self._send(status, body, "text/plain")
@@ -270,6 +311,21 @@ def make_handler(clock: Clock) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def announce_tick(port: int, tick: datetime, timeout: float = 5.0) -> bool:
+    """Tell the demo upstream on `port` the tick about to be published; False when it
+    does not answer (the stack's supervisor reports a demo that died)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{CLOCK_PATH}",
+        data=tick.astimezone(UTC).isoformat().encode("ascii"),
+        method="PUT",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback
+            return response.status == 204
+    except OSError:
+        return False
+
+
 def serve(port: int, clock: Clock, host: str = "127.0.0.1") -> ThreadingHTTPServer:
     server = ThreadingHTTPServer((host, port), make_handler(clock))
     server.daemon_threads = True
@@ -279,11 +335,10 @@ def serve(port: int, clock: Clock, host: str = "127.0.0.1") -> ThreadingHTTPServ
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tally.local.demo")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--start", help="the fast clock's first minute, ISO-8601")
-    parser.add_argument("--tick-seconds", type=float)
+    parser.add_argument("--start", help="the first tick, ISO-8601 (default: real time)")
     args = parser.parse_args(argv)
     start = datetime.fromisoformat(args.start) if args.start else None
-    server = serve(args.port, Clock(start, args.tick_seconds))
+    server = serve(args.port, Clock(start))
     print(f"demo upstream on http://127.0.0.1:{args.port}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()

@@ -103,14 +103,17 @@ def emulators(ports: Ports, run_dir: Path) -> list[Part]:
     ]
 
 
-def demo_upstream(
-    ports: Ports, run_dir: Path, tick_seconds: float | None, start_tick: datetime
-) -> Part:
-    """The demo's sources (tally/local/demo.py); its clock runs with a fast tick."""
+def demo_upstream(ports: Ports, run_dir: Path, start_tick: datetime) -> Part:
+    """The demo's sources (tally/local/demo.py); its clock is the tick's (the stack sets
+    it before each tick: Stack.schedule), the first tick's until then."""
     url = f"http://127.0.0.1:{ports.demo}"
-    argv = [sys.executable, "-m", "tally.local.demo", f"--port={ports.demo}"]
-    if tick_seconds:
-        argv += [f"--tick-seconds={tick_seconds}", f"--start={start_tick}"]
+    argv = [
+        sys.executable,
+        "-m",
+        "tally.local.demo",
+        f"--port={ports.demo}",
+        f"--start={start_tick.isoformat()}",
+    ]
     return Part(
         "demo",
         argv,

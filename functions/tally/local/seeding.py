@@ -37,7 +37,8 @@ def seed_demo_history(
         if source.id not in demo.SOURCES:
             continue
         samples = list(demo.history(source.id, start, dense, HISTORY_STEP))
-        samples += demo.history(source.id, dense, start_tick, timedelta(minutes=1))
+        calm_from = start_tick - demo.CALM_BEFORE_START  # the first page's last checks pass
+        samples += demo.history(source.id, dense, start_tick, timedelta(minutes=1), calm_from)
         result = Result()
         importer = Importer(store, source.id, kind=kind_of(source))
         importer.write_rows(rows_from_samples(samples), result)

@@ -26,10 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-import yaml
-
-from tally.config import Config, ConfigError, load_config, parse_config
-from tally.local import parts
+from tally.config import Config, ConfigError, config_from_text, load_config
+from tally.local import demo, parts
 from tally.local.parts import FUNCTIONS_DIR
 from tally.local.ports import Ports
 from tally.local.reporter import Reporter
@@ -109,9 +107,7 @@ class Stack:
         )
         emulators = parts.emulators(self.ports, self.run_dir)
         if self.with_demo:
-            emulators.append(
-                parts.demo_upstream(self.ports, self.run_dir, self.tick_seconds, self.start_tick)
-            )
+            emulators.append(parts.demo_upstream(self.ports, self.run_dir, self.start_tick))
         self.supervisor.start(*emulators)
         self.supervisor.wait_ready(*emulators)
         self.wiring.create_bucket(BUCKET)
@@ -166,6 +162,8 @@ class Stack:
                 time.sleep(min(0.2, max(0.0, tick.at - time.monotonic())))
             self.supervisor.check()
             reporter.report_previous()
+            if self.with_demo:  # the demo's clock is the tick's: its values at that minute
+                demo.announce_tick(self.ports.demo, tick.tick)
             scheduler.publish(tick, force_render=first)
             reporter.published(tick.tick)
             first = False
@@ -179,7 +177,7 @@ def _load(config: str | None, ports: Ports) -> tuple[Config, Path | None, str | 
     """The config to run and where it came from: the demo's text, or the user's file."""
     if config is None:
         text = demo_config_text(ports.demo)
-        return parse_config(yaml.safe_load(text)), None, text
+        return config_from_text(text, "examples/demo.yaml"), None, text
     path = Path(config).resolve()
     return load_config(str(path)), path, None
 

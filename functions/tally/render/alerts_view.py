@@ -17,7 +17,7 @@ documents, read again only when the state says that source's incidents changed (
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,6 +42,12 @@ class AlertView:
     def load(cls, store: Store, sources: int = 0) -> AlertView:
         """The alert state: one read per shard document (one up to 1,000 sources)."""
         return cls(shards.load(store, sources))
+
+    @property
+    def evaluated(self) -> datetime | None:
+        """The newest tick the rules were evaluated at: the state's own time."""
+        when = self.state.evaluated
+        return None if when is None else datetime.fromtimestamp(when, UTC)
 
     def seq(self, source_id: str) -> int:
         return self.state.seq(source_id)
@@ -175,11 +181,21 @@ def _notes(incident: Incident, tz: ZoneInfo) -> str:
     return "; ".join(notes)
 
 
-def history(store: Store, source_id: str, tz: ZoneInfo) -> list[dict[str, Any]]:
-    """A source's last incidents for its page: a query of up to HISTORY reads."""
+def history(
+    store: Store, source_id: str, tz: ZoneInfo, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """A source's last incidents for its page: a query of up to HISTORY reads. As at
+    `now`: a tick after it may have written them since the state was read, and what it
+    did (opened, resolved) is not shown on a page of an earlier time; the changed `seq`
+    has the next render read them again."""
     out = []
+    until = None if now is None else now.timestamp()
     for doc in incidents(store, source_id, HISTORY):
         opened, resolved = doc.get("opened"), doc.get("resolved")
+        if until is not None and opened is not None and opened > until:
+            continue
+        if until is not None and resolved is not None and resolved > until:
+            resolved = None
         deliveries = sorted((doc.get("deliveries") or {}).values(), key=lambda d: str(d.get("at")))
         out.append(
             {
@@ -188,7 +204,7 @@ def history(store: Store, source_id: str, tz: ZoneInfo) -> list[dict[str, Any]]:
                 "summary": doc.get("opened_summary", ""),
                 "opened": format_time(opened, tz),
                 "resolved": format_time(resolved, tz) if resolved else None,
-                "resolved_summary": doc.get("resolved_summary"),
+                "resolved_summary": doc.get("resolved_summary") if resolved else None,
                 "lasted": format_elapsed(timedelta(seconds=resolved - opened))
                 if resolved and opened
                 else None,

@@ -102,6 +102,10 @@ def render_site(
     overview = Overview.load(store)
     changed = overview.changed_days(store)
     alerting = AlertView.load(store)  # one read: the state the notifications came from
+    # Drawn as at the newest tick it shows: when the ticks ran ahead of this render (the
+    # fast clock of `tally local`, a render that waited its turn), the alert state it
+    # read is theirs, and no incident may be later than the page that shows it.
+    now = max(now, alerting.evaluated or now)
     plan = Plan(
         config=config,
         now=now,
@@ -279,7 +283,7 @@ def _render_source(
     alerts_changed = plan.alerts_changed(source, entry)
     if fresh or alerts_changed or "incidents" not in agg.drawn:
         # a query of up to 20 reads, only when this source's incidents changed
-        agg.drawn["incidents"] = incident_history(store, source.id, run.config.tz)
+        agg.drawn["incidents"] = incident_history(store, source.id, run.config.tz, run.now)
         entry["alert_seq"] = plan.alerting.seq(source.id)
     if fresh or folded or detail_due or alerts_changed:
         site.publish_detail(

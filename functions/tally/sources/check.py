@@ -11,11 +11,12 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from tally.deadlines import MAX_SOURCE_TIMEOUT
 from tally.sample import Reading
 from tally.sources.failure import FetchError
 from tally.sources.http import fetch_source, http_reason
 from tally.sources.kind import Kind
-from tally.sources.model import UrlSource, compiled_regex
+from tally.sources.model import UrlSource, compiled_regex, shown
 from tally.sources.readers import read_body
 
 
@@ -27,15 +28,18 @@ class CheckSource(UrlSource):
     expect_status: list[int] = Field(default_factory=lambda: list(range(200, 300)))
     expect_body: str | None = None
     expect_regex: str | None = None
-    max_response_ms: float | None = Field(default=None, gt=0)
+    # a response slower than the longest timeout never arrives at all
+    max_response_ms: float | None = Field(
+        default=None, gt=0, le=MAX_SOURCE_TIMEOUT.total_seconds() * 1000, allow_inf_nan=False
+    )
 
     @field_validator("expect_status", mode="before")
     @classmethod
     def _statuses(cls, value: Any) -> list[int]:
-        items = [value] if isinstance(value, int) else list(value)
+        items = value if isinstance(value, list) else [value]
         for code in items:
-            if not isinstance(code, int) or not 100 <= code <= 599:
-                raise ValueError(f"{code!r} is not an HTTP status code")
+            if isinstance(code, bool) or not isinstance(code, int) or not 100 <= code <= 599:
+                raise ValueError(f"{shown(code)} is not an HTTP status code")
         return items
 
     _regex = field_validator("expect_regex")(compiled_regex)

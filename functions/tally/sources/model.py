@@ -18,7 +18,7 @@ from croniter import CroniterBadDateError, croniter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tally.deadlines import COLLECT_FUNCTION_TIMEOUT, MAX_SOURCE_TIMEOUT
-from tally.durations import parse_duration
+from tally.durations import bounded_duration, parse_duration
 from tally.reading import patterns
 from tally.secrets import ENV_REF
 from tally.sources.alerting import (
@@ -35,6 +35,11 @@ from tally.sources.alerting import (
 SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 HTTP_URL = re.compile(r"^https?://[^/\s]+")
 
+# The ranges of a source's durations and numbers (README "Limits" lists them with why).
+MINUTE = timedelta(minutes=1)  # the tick: nothing is collected or checked more often
+YEAR = timedelta(days=365)  # the longest period a source's schedule may have
+SHORTEST_TIMEOUT = timedelta(seconds=1)  # less is a failure on any slow day, not a reading
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -42,6 +47,19 @@ class Strict(BaseModel):
 
 def duration(value: Any) -> timedelta:
     return parse_duration(value)
+
+
+def tick_to_year(value: Any) -> timedelta | None:
+    """A duration that is checked on ticks and compared with a source's period: from a
+    minute to a year."""
+    return None if value is None else bounded_duration(value, MINUTE, YEAR)
+
+
+def shown(value: Any, limit: int = 40) -> str:
+    """A value from tally.yaml, quoted for an error line and cut short: it may be a
+    list of a hundred thousand items."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def http_url(value: str) -> str:
@@ -62,10 +80,10 @@ def compiled_regex(value: str | None) -> str | None:
 class ChangeAlert(Strict):
     """Alert when the value moves by more than `percent` within `window`."""
 
-    percent: float = Field(gt=0)
+    percent: float = Field(gt=0, allow_inf_nan=False)
     window: timedelta = timedelta(days=1)
 
-    _window = field_validator("window", mode="before")(duration)
+    _window = field_validator("window", mode="before")(tick_to_year)
 
 
 class Alerts(Strict):
@@ -73,8 +91,9 @@ class Alerts(Strict):
     stores a sample (thresholds, change, failures) and on every collect tick (staleness).
     """
 
-    above: float | None = None
-    below: float | None = None
+    # NaN or infinity would never compare true: a rule that silently never fires
+    above: float | None = Field(default=None, allow_inf_nan=False)
+    below: float | None = Field(default=None, allow_inf_nan=False)
     change: ChangeAlert | None = None
     stale_after: timedelta | None = None
     # consecutive failed samples before the source counts as down; None means the kind's
@@ -90,10 +109,7 @@ class Alerts(Strict):
     flapping: Flapping | bool | None = None
     maintenance: list[Maintenance] = Field(default_factory=list, max_length=50)
 
-    @field_validator("stale_after", "renotify_after", mode="before")
-    @classmethod
-    def _optional_duration(cls, value: Any) -> timedelta | None:
-        return None if value is None else parse_duration(value)
+    _durations = field_validator("stale_after", "renotify_after", mode="before")(tick_to_year)
 
     @field_validator("pending", "recovery", mode="before")
     @classmethod
@@ -129,16 +145,20 @@ class SourceBase(Strict):
     @field_validator("schedule", mode="before")
     @classmethod
     def _schedules(cls, value: Any) -> list[str]:
-        items = [value] if isinstance(value, str) else list(value or [])
+        if value is None:
+            return []
+        if not isinstance(value, (str, list)):
+            raise ValueError(f"{shown(value)} is not a cron expression or a list of them")
+        items = [value] if isinstance(value, str) else value
         for expr in items:
             if not isinstance(expr, str) or len(expr.split()) != 5:
-                raise ValueError(f"{expr!r} is not a 5-field cron expression")
+                raise ValueError(f"{shown(expr)} is not a 5-field cron expression")
             if not croniter.is_valid(expr):
-                raise ValueError(f"{expr!r} is not a valid cron expression")
+                raise ValueError(f"{shown(expr)} is not a valid cron expression")
             try:  # `0 0 31 2 *` is valid syntax for a date that never comes
                 croniter(expr, datetime(2000, 1, 1)).get_next(datetime)
             except CroniterBadDateError:
-                raise ValueError(f"{expr!r} never fires: no such date") from None
+                raise ValueError(f"{shown(expr)} never fires: no such date") from None
         return items
 
     @field_validator("every", mode="before")
@@ -146,7 +166,7 @@ class SourceBase(Strict):
     def _every(cls, value: Any) -> timedelta | None:
         if value is None:
             return None
-        delta = parse_duration(value)
+        delta = bounded_duration(value, MINUTE, YEAR)
         if delta.total_seconds() % 60:
             raise ValueError("must be a whole number of minutes (the tick is a minute)")
         return delta
@@ -155,6 +175,8 @@ class SourceBase(Strict):
     @classmethod
     def _timeout(cls, value: Any) -> timedelta:
         delta = parse_duration(value)
+        if delta < SHORTEST_TIMEOUT:
+            raise ValueError(f"must be at least {SHORTEST_TIMEOUT.seconds}s")
         if delta > MAX_SOURCE_TIMEOUT:  # tally/deadlines.py: the tick must fit in time
             raise ValueError(
                 f"must be at most {MAX_SOURCE_TIMEOUT.seconds}s (with storing and metrics "
