@@ -50,7 +50,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks whose figures are in README.md ("Benchmarks")."""
+    """Benchmarks whose figures are in docs/benchmarks.md."""
     _install(session)
     session.run("python", "-m", "tests.bench", *session.posargs)
 

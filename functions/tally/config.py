@@ -46,7 +46,8 @@ RENDER_MINUTES = frozenset(
     [m for m in range(1, 61) if 60 % m == 0] + [60 * h for h in range(1, 25) if 24 % h == 0]
 )
 # The most sources one deployment holds: alerting's state is measured and guaranteed to
-# fit Firestore's limits up to here, in any storm (alerts/shards.py, README "Alerts").
+# fit Firestore's limits up to here, in any storm (alerts/shards.py; docs/alerts.md,
+# "The alert state").
 MAX_SOURCES = 10_000
 Source = source_union()
 

@@ -1,5 +1,5 @@
 """Store: the one gateway to Firestore, laid out so that cost does not grow with history
-(see design.md; the day document's fields are in `day_document.py`).
+(docs/how-it-works.md; the day document's fields are in `day_document.py`).
 
 Writing a sample is one document write and no read: a merge on the tick's field path,
 so a redelivered tick overwrites itself, plus a server timestamp in the same write:

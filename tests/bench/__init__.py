@@ -1,2 +1,2 @@
 """Benchmarks (`nox -s bench`): each `bench_*.py` module here has `main() -> None`,
-which prints its results as Markdown; README.md ("Benchmarks") quotes them."""
+which prints its results as Markdown; docs/benchmarks.md quotes them."""

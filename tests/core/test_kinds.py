@@ -18,7 +18,7 @@ from tally.sources.registry import KINDS
 
 from tests.support.hostile import Page
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+CONFIGURATION = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 START = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 
@@ -42,8 +42,8 @@ def test_each_registered_kind_reads_its_own_name_from_tally_yaml():
         assert kind.model.model_fields["kind"].annotation.__args__ == (name,)
 
 
-def test_the_readme_documents_every_kind_and_no_other():
-    text = README.read_text(encoding="utf-8")
+def test_the_configuration_reference_documents_every_kind_and_no_other():
+    text = CONFIGURATION.read_text(encoding="utf-8")
     table = text[text.index("The kinds:") : text.index("**Pages.**")]
     assert re.findall(r"^\| `([a-z]+)` \|", table, flags=re.MULTILINE) == list(KINDS)
 

@@ -301,11 +301,11 @@ def test_terraform_never_reads_a_schedule(tmp_path: Path, terraform_bin: Path) -
     }
 
 
-# --- 8. Truths in the README ------------------------------------------------------------------
+# --- 8. Truths in docs/deploy.md ------------------------------------------------------------------
 
 
 def deploy_section() -> str:
-    readme = (tools.REPO / "README.md").read_text(encoding="utf-8")
+    readme = (tools.REPO / "docs" / "deploy.md").read_text(encoding="utf-8")
     return readme[
         readme.index("<!-- section: deploy -->") : readme.index("<!-- end section: deploy -->")
     ]

@@ -61,5 +61,5 @@ def test_required_version_and_blocks_the_offline_checks_cover(
     assert used <= TERRAFORM_1_0_BLOCKS, used - TERRAFORM_1_0_BLOCKS
     versions = (tools.TERRAFORM_DIR / "versions.tf").read_text(encoding="utf-8")
     assert 'required_version = ">= 1.5"' in versions
-    readme = (tools.REPO / "README.md").read_text(encoding="utf-8")
+    readme = (tools.REPO / "docs" / "deploy.md").read_text(encoding="utf-8")
     assert "Terraform ≥ 1.5" in readme

@@ -205,7 +205,10 @@ def run_stack(config: str | None, port_base: int, tick_seconds: float | None) ->
     missing = parts.prerequisites()
     if missing:
         for item in missing:
-            print(f"error: not found on PATH: {item}; see README.md, 'Run it'", file=sys.stderr)
+            print(
+                f"error: not found on PATH: {item}; see the prerequisites at the top of README.md",
+                file=sys.stderr,
+            )
         return 1
     try:
         check_ports(ports.named(with_demo))

@@ -1,6 +1,6 @@
 """The redraw plan: which source's objects a render run rebuilds, when, and in what order.
 
-What is redrawn, and how often (design.md "Cost budget"):
+What is redrawn, and how often (docs/deploy.md, "What it costs"):
     every render          index.html (cards, sparklines, status), status.json
     when the source has   its detail page, recent chart, exports, badge; at most once
       new samples         per `detail_every` (render_every × sources/…, see below)

@@ -2,7 +2,7 @@
 
 A folder is `tally render --out DIR`; the bucket is the public site. Only objects
 whose bytes changed are written. Every upload is a Class A operation
-(5k a month free, see design.md "Cost budget"), so the renderer keeps the md5 of what
+(5k a month free, see docs/deploy.md, "What it costs"), so the renderer keeps the md5 of what
 it uploaded in its state document instead of asking the bucket (a list is Class A
 too). A folder is simply compared with what is on disk.
 """

@@ -35,7 +35,8 @@ from tally.sources.alerting import (
 SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 HTTP_URL = re.compile(r"^https?://[^/\s]+")
 
-# The ranges of a source's durations and numbers (README "Limits" lists them with why).
+# The ranges of a source's durations and numbers (docs/configuration.md, "Limits", lists
+# them with why).
 MINUTE = timedelta(minutes=1)  # the tick: nothing is collected or checked more often
 YEAR = timedelta(days=365)  # the longest period a source's schedule may have
 SHORTEST_TIMEOUT = timedelta(seconds=1)  # less is a failure on any slow day, not a reading

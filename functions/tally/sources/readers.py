@@ -14,7 +14,7 @@ Why processes and not limits inside the collector: html.parser (under Beautiful
 Soup) has slow paths no tree builder sees (a 12 KB page of unclosed `<a ` tags takes
 it seconds, quadratically more for more; one 2 MB tag of attributes costs it 500 MB
 inside a single regular expression call), and a thread that runs them cannot be
-stopped. README.md ("Hostile pages") has the measurements.
+stopped. docs/benchmarks.md ("Hostile bodies") has the measurements.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The README's command table and the parser cannot drift apart (as in git-history)."""
+"""The command reference (docs/cli.md) and the parser cannot drift apart (as in git-history)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tally.cli import build_parser
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+CLI_DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 
 
 def _subcommands() -> dict[str, argparse.ArgumentParser]:
@@ -18,7 +18,7 @@ def _subcommands() -> dict[str, argparse.ArgumentParser]:
 
 
 def _documented() -> dict[str, str]:
-    text = README.read_text(encoding="utf-8")
+    text = CLI_DOC.read_text(encoding="utf-8")
     section = text[text.index("<!-- section: cli -->") : text.index("<!-- end section: cli -->")]
     rows = {}
     for line in section.splitlines():
@@ -42,7 +42,9 @@ def test_documented_options_match_the_parser():
             if opt.startswith("--") and opt != "--help"
         }
         written = set(re.findall(r"--[a-z][a-z-]*", documented[name]))
-        assert written == options, f"tally {name}: README {sorted(written)} != {sorted(options)}"
+        assert written == options, (
+            f"tally {name}: docs/cli.md {sorted(written)} != {sorted(options)}"
+        )
         positionals = [
             action.metavar or action.dest for action in parser._actions if not action.option_strings
         ]
