@@ -15,6 +15,7 @@ from tally.config import ConfigError, UnknownSource
 
 # Subcommand modules under tally/commands, in the order `tally --help` lists them.
 COMMANDS = [
+    "try_source",
     "validate",
     "collect",
     "export",
