@@ -27,12 +27,6 @@ from tally.commands import add_config_option, config_from
 NOT_OPTIONS = {"id", "kind", "url", "name", "description", "schedule", "every", "alerts"}
 TRY_ID = "try"
 URL_PREFIXES = ("http://", "https://")
-# What to ask for when the user does not know the field yet: the whole page or document,
-# whose several numbers are then listed as candidates.
-EXPLORE = {
-    "html": ("selector", "body"),
-    "json": ("query", "@"),
-}
 
 
 def _kinds() -> dict[str, Any]:
@@ -76,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Read a source once, exactly as a tick does; store nothing, send nothing.",
     )
     parser.add_argument(
-        "target", metavar="ID|URL", nargs="?", help="a source id of the config, or a URL"
+        "target", metavar="SOURCE", nargs="?", help="a source id of the config, or a URL (with --kind)"
     )
     add_config_option(parser)
     parser.add_argument(
@@ -132,13 +126,15 @@ def _as_option(problem: str, kind: str) -> str:
     if text.startswith("field '"):
         name, _, message = text[len("field '") :].partition("': ")
         option = "URL" if name == "url" else "--" + name.replace("_", "-")
+        if message == "unknown field (a typo?)":
+            message = f"not a field of kind {kind}"
         text = f"{option}: {message}"
-    explore = EXPLORE.get(kind)
-    if explore and explore[0] in text and ("missing" in text or "exactly one" in text):
-        text += (
-            f" (not sure yet? --{explore[0]} '{explore[1]}' reads the whole "
-            f"{'page' if kind == 'html' else 'document'} and lists its numbers)"
-        )
+    from tally.sources import kind_named
+
+    explore = kind_named(kind).explore
+    if explore and explore[0] in text and ("required" in text or "exactly one" in text):
+        field, value, what = explore
+        text += f" (not sure yet? --{field} '{value}' reads the whole {what} and lists its numbers)"
     return text
 
 

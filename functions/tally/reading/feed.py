@@ -70,7 +70,8 @@ def _refuse_entities(*_: object) -> None:
     raise Unreadable("feed declares entities (<!ENTITY …>): tally does not expand them")
 
 
-FORMATS = {"rss": "RSS 2.0", "RDF": "RSS 1.0 (RDF)", "feed": "Atom"}
+# a feed's root element: its format's name (`tally try` says which it read)
+FORMATS = dict(rss="RSS 2.0", RDF="RSS 1.0 (RDF)", feed="Atom")
 
 
 def entry_count(body: bytes, charset: str | None, notes: dict[str, Any] | None = None) -> float:
