@@ -70,7 +70,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Read a source once, exactly as a tick does; store nothing, send nothing.",
     )
     parser.add_argument(
-        "target", metavar="SOURCE", nargs="?", help="a source id of the config, or a URL (with --kind)"
+        "target",
+        metavar="SOURCE",
+        nargs="?",
+        help="a source id of the config, or a URL (with --kind)",
     )
     add_config_option(parser)
     parser.add_argument(
@@ -267,6 +270,10 @@ def run(args: argparse.Namespace) -> int:
             return 2
         source = config_from(args).source(args.target)  # UnknownSource: said by main()
         hint = source.id
+        from tally.commands import target
+
+        if target.stack_config_used():
+            target.note(f"config {target.stack_config_used()} (the running `tally local`'s)")
     else:
         source = _command_line_source(args)  # ConfigError: said by main()
         hint = ""
