@@ -231,7 +231,7 @@ def run_stack(config: str | None, port_base: int, tick_seconds: float | None) ->
     if missing:
         for item in missing:
             print(
-                f"error: not found on PATH: {item}; see the prerequisites at the top of README.md",
+                f"error: not found on PATH: {item}; see README.md#prerequisites",
                 file=sys.stderr,
             )
         return 1
