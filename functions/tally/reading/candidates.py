@@ -15,6 +15,7 @@ then no regex needed; then the shortest text around the number; then page order.
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
 import math
 import re
@@ -33,6 +34,7 @@ CONTEXT = 60  # characters of context shown with each
 _CHECKED = 40  # candidates checked by the tick's code, best first, until SHOWN pass
 _ELEMENTS = 3_000  # elements holding a digit that are looked at (page order)
 _NUMBERS_PER_TEXT = 4  # numbers of one element's text offered with a regex
+_STRINGS = 50  # pieces of text an element may hold and still be offered
 _JSON_NODES = 200_000  # values of a JSON document walked
 _LIST_ITEMS = 3  # items of a JSON list walked into (the first ones)
 _SKIPPED = frozenset({"script", "style", "template", "noscript", "head", "title"})
@@ -113,8 +115,11 @@ class _Index:
         self.first_id: dict[str, Tag] = {}
         self.first_prop: dict[tuple[str, str], Tag] = {}
         self.tags: dict[str, int] = {}
+        self.with_class: dict[str, list[Tag]] = {}  # in page order
         for element in self.elements:
             self.tags[element.name] = self.tags.get(element.name, 0) + 1
+            for name in element.get("class") or ():
+                self.with_class.setdefault(name, []).append(element)
             element_id = element.get("id")
             if isinstance(element_id, str):
                 self.first_id.setdefault(element_id, element)
@@ -124,7 +129,10 @@ class _Index:
         self._selectors: dict[int, str] = {}
 
     def _first_with_classes(self, name: str, classes: set[str]) -> Tag | None:
-        for element in self.elements:
+        """What `name.class1.class2` selects first: looked for among the elements of
+        its rarest class only."""
+        rarest = min((self.with_class.get(c, []) for c in classes), key=len)
+        for element in rarest:
             if element.name == name and classes <= set(element.get("class") or ()):
                 return element
         return None
@@ -244,7 +252,10 @@ def page_candidates(
     for count, element in enumerate(_text_elements(soup)):
         if count >= _ELEMENTS:
             break
-        text = element.get_text(" ", strip=True)
+        strings = list(itertools.islice(element.stripped_strings, _STRINGS + 1))
+        if len(strings) > _STRINGS:
+            continue  # a container of much of the page: never the place of one number
+        text = " ".join(strings)  # what the selector reads: get_text(" ", strip=True)
         rank = (
             0 if _inside(element, matched) else 1,
             -_overlap(words, _names(element)),
