@@ -104,6 +104,8 @@ def _adc_file() -> Path:
 def _on_google_cloud() -> bool:
     """A Google Cloud machine or serverless runtime (its metadata server holds
     credentials): known without asking the network."""
+    if os.environ.get("NO_GCE_CHECK", "").lower() == "true":  # google-auth's own switch
+        return False
     if os.environ.get("K_SERVICE") or os.environ.get("GAE_ENV"):
         return True
     try:
