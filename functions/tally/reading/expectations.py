@@ -29,4 +29,8 @@ def body_problem(
         return f"body does not contain {expect_body!r}"
     if expect_regex is not None and not patterns.search(expect_regex, text):
         return f"body does not match {expect_regex!r}"
+    if notes is not None:
+        found = [f"contains {expect_body!r}"] if expect_body is not None else []
+        found += [f"matches {expect_regex!r}"] if expect_regex is not None else []
+        notes["matched"] = "the body " + " and ".join(found)
     return None
