@@ -300,3 +300,34 @@ def test_mistakes_are_one_line(pages, no_cloud, tmp_path):
         assert message in result.stderr, (argv, result.stderr)
         assert "Traceback" not in result.stderr
         assert result.stderr.count("\n") == 1, result.stderr
+
+
+def test_candidates_name_elements_and_keys_as_a_user_would_write_them():
+    """An id, an itemprop, classes; JSON keys that need quotes, a list's length: each
+    read back by the tick's own code (the candidates are only what reads)."""
+    from tally.reading import Unreadable
+    from tally.reading.json_text import query_value
+    from tally.reading.page import page_value
+
+    page = (
+        b'<html><body><div><span id="total">42 items</span>'
+        b'<b itemprop="price">9.99</b><i class="n big">7</i><i class="n">8</i></div></body></html>'
+    )
+    notes: dict = {"hint": ""}
+    with pytest.raises(Unreadable):
+        page_value(page, "utf-8", selector="em", notes=notes)
+    assert [(c["value"], c["fields"]) for c in notes["candidates"]] == [
+        (7.0, {"selector": "i.n.big"}),
+        (8.0, {"selector": "body > div > i:nth-of-type(2)"}),
+        (9.99, {"selector": 'b[itemprop="price"]'}),
+        (42.0, {"selector": "#total"}),
+    ]
+    notes = {"hint": ""}
+    with pytest.raises(Unreadable):
+        query_value(b'[{"a-b": 1, "x": {"y z": "2,500 JPY"}}, {"a-b": 3}]', "a", ".", notes)
+    assert [(c["value"], c["fields"]["query"]) for c in notes["candidates"]] == [
+        (1.0, '[0]."a-b"'),
+        (3.0, '[1]."a-b"'),
+        (2500.0, '[0].x."y z"'),
+        (2.0, "length(@)"),
+    ]

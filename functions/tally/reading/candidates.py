@@ -347,9 +347,7 @@ def json_candidates(
     scored: list[tuple[tuple, str, float, Any]] = []
     for place, (path, value, inside, depth, parent) in enumerate(_walk(document, found)):
         if isinstance(value, list):
-            if not path:
-                continue
-            expression, number, text = f"length({path})", float(len(value)), 2
+            expression, number, text = f"length({path or '@'})", float(len(value)), 2
         else:
             read = _number_of(value, decimal)
             if read is None or not path:
