@@ -28,7 +28,8 @@ from tally.config import Config, SourceBase
 from tally.formatting import format_elapsed
 from tally.render import objects
 from tally.render.page import format_time, iso, json_bytes
-from tally.store import Store, incidents
+from tally.store import Store
+from tally.transactions import incidents
 
 HISTORY = 20  # incidents on a source's page
 FAILURES_SHOWN_FOR = 7 * 86400  # undeliverable messages stay on the overview a week
