@@ -196,5 +196,5 @@ def test_the_uptime_legend_names_every_colour_the_bars_use():
     days = np.arange(len(ratios)).astype("datetime64[D]")
     png = charts.draw(ChartSpec("c", "t", "a", bars=Bars(days, ratios)))
     rgb = (image.imread(io.BytesIO(png))[:, :, :3] * 255).round().astype(int)
-    drawn = {"#%02x%02x%02x" % tuple(pixel) for pixel in rgb.reshape(-1, 3)}
+    drawn = {"#" + "".join(f"{c:02x}" for c in pixel) for pixel in rgb.reshape(-1, 3)}
     assert set(legend.values()) <= drawn
