@@ -327,8 +327,10 @@ def test_the_uptime_bars_have_a_legend_in_the_colours_they_are_drawn_in(site, br
     page = context.new_page()
     page.goto(urljoin(site, "s/pulse.html"), wait_until="networkidle")
     legend = page.evaluate(
-        """Array.from(document.querySelectorAll('.legend li'), li =>
-             [li.innerText.trim(), getComputedStyle(li.querySelector('.swatch')).backgroundColor])"""
+        """Array.from(document.querySelectorAll('.legend li'), li => [
+             li.innerText.trim(),
+             getComputedStyle(li.querySelector('.swatch')).backgroundColor,
+           ])"""
     )
     context.close()
     from tally.render.charts import uptime_legend
