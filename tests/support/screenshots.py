@@ -1,0 +1,85 @@
+"""The screenshots in docs/ and examples/, taken from a running page (`tally local`).
+
+    nox -s local -- --tick-seconds 3          # in one terminal; wait for the first alert
+    .nox/tests/bin/python -m tests.support.screenshots http://127.0.0.1:8602/tally-site/
+
+writes docs/screenshots/{overview,detail,check}.png (a 375 px phone at 2x, the top of
+each page) and examples/local-page.png (the overview at 1000 px), each reduced to a
+64-colour palette so that the repository stays small. Before it writes anything it
+measures each page as the browser tests do (tests/support/browser.py) and prints what
+it found: the page a reader sees is the page the tests hold to.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from pathlib import Path
+
+from tests.support.browser import chart_text_sizes, launch, layout_problems
+
+ROOT = Path(__file__).resolve().parents[2]
+PHONE = (375, 812)
+TALLEST = 1400  # CSS px of a phone screenshot: the page's top, charts and incidents
+
+
+def _small_png(png: bytes, height: int | None = None) -> bytes:
+    """The screenshot cut to `height` pixels and saved with a 64-colour palette."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    if height is not None and image.height > height:
+        image = image.crop((0, 0, image.width, height))
+    out = io.BytesIO()
+    image.quantize(colors=64, method=Image.Quantize.MEDIANCUT).save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("site", help="the page's folder URL, e.g. http://127.0.0.1:8602/tally-site/")
+    parser.add_argument("--value", default="card-price", help="the source of detail.png")
+    parser.add_argument("--check", default="echo-health", help="the source of check.png")
+    args = parser.parse_args(argv)
+    site = args.site.rstrip("/") + "/"
+    shots = {
+        ROOT / "docs/screenshots/overview.png": "index.html",
+        ROOT / "docs/screenshots/detail.png": f"s/{args.value}.html",
+        ROOT / "docs/screenshots/check.png": f"s/{args.check}.html",
+    }
+    from playwright.sync_api import sync_playwright
+
+    clean = True
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        for width in (375, 1280):
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            for name in shots.values():
+                page.goto(site + name, wait_until="networkidle")
+                problems = layout_problems(page)
+                sizes = chart_text_sizes(page)
+                smallest = f"{min(sizes.values()):.1f} px" if sizes else "no chart"
+                print(f"{width:>5} px  {name:<24} problems: {len(problems)}  chart text ≥ {smallest}")
+                for problem in problems:
+                    print(f"           {problem}")
+                clean = clean and not problems
+            page.close()
+        phone = browser.new_page(
+            viewport={"width": PHONE[0], "height": PHONE[1]}, device_scale_factor=2
+        )
+        for path, name in shots.items():
+            phone.goto(site + name, wait_until="networkidle")
+            path.write_bytes(_small_png(phone.screenshot(full_page=True), 2 * TALLEST))
+            print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size // 1024} KiB)")
+        desktop = browser.new_page(viewport={"width": 1000, "height": 520})
+        desktop.goto(site + "index.html", wait_until="networkidle")
+        path = ROOT / "examples/local-page.png"
+        path.write_bytes(_small_png(desktop.screenshot()))
+        print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size // 1024} KiB)")
+        browser.close()
+    return 0 if clean else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
