@@ -38,7 +38,9 @@ def _small_png(png: bytes, height: int | None = None) -> bytes:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("site", help="the page's folder URL, e.g. http://127.0.0.1:8602/tally-site/")
+    parser.add_argument(
+        "site", help="the page's folder URL, e.g. http://127.0.0.1:8602/tally-site/"
+    )
     parser.add_argument("--value", default="card-price", help="the source of detail.png")
     parser.add_argument("--check", default="echo-health", help="the source of check.png")
     args = parser.parse_args(argv)
@@ -60,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
                 problems = layout_problems(page)
                 sizes = chart_text_sizes(page)
                 smallest = f"{min(sizes.values()):.1f} px" if sizes else "no chart"
-                print(f"{width:>5} px  {name:<24} problems: {len(problems)}  chart text ≥ {smallest}")
+                found = f"problems: {len(problems)}  chart text ≥ {smallest}"
+                print(f"{width:>5} px  {name:<24} {found}")
                 for problem in problems:
                     print(f"           {problem}")
                 clean = clean and not problems
