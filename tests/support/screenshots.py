@@ -1,11 +1,11 @@
 """The screenshots in docs/ and examples/, taken from a running page (`tally local`).
 
-    nox -s local -- --tick-seconds 3          # in one terminal; wait for the first alert
-    .nox/tests/bin/python -m tests.support.screenshots http://127.0.0.1:8602/tally-site/
+    nox -s local -- --tick-seconds 3          # in one terminal
+    .nox/tests/bin/python -m tests.support.screenshots --incident http://127.0.0.1:8602/tally-site/
 
 writes docs/screenshots/{overview,detail,check}.png (a 375 px phone at 2x, the top of
 each page) and examples/local-page.png (the overview at 1000 px), each reduced to a
-64-colour palette so that the repository stays small. Before it writes anything it
+256-colour palette so that the repository stays small. Before it writes anything it
 measures each page as the browser tests do (tests/support/browser.py) and prints what
 it found: the page a reader sees is the page the tests hold to.
 """
@@ -21,19 +21,34 @@ from tests.support.browser import chart_text_sizes, launch, layout_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 PHONE = (375, 812)
-TALLEST = 1400  # CSS px of a phone screenshot: the page's top, charts and incidents
+TALLEST = 1650  # CSS px of a phone screenshot: the page's top, its charts, its last incident
 
 
 def _small_png(png: bytes, height: int | None = None) -> bytes:
-    """The screenshot cut to `height` pixels and saved with a 64-colour palette."""
+    """The screenshot cut to `height` pixels and saved with a 256-colour palette."""
     from PIL import Image
 
     image = Image.open(io.BytesIO(png)).convert("RGB")
     if height is not None and image.height > height:
         image = image.crop((0, 0, image.width, height))
     out = io.BytesIO()
-    image.quantize(colors=64, method=Image.Quantize.MEDIANCUT).save(out, "PNG", optimize=True)
+    image.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(out, "PNG", optimize=True)
     return out.getvalue()
+
+
+def _wait_for_an_open_incident(url: str, seconds: float = 600) -> None:
+    """Until the overview shows an open incident (the demo's scripted outage, every 30
+    checks, is open for about two ticks and a render must fall in it)."""
+    import time
+    import urllib.request
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            if b"open incident" in response.read():
+                return
+        time.sleep(0.5)
+    raise SystemExit(f"no open incident on {url} within {seconds:.0f} s")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,8 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--value", default="card-price", help="the source of detail.png")
     parser.add_argument("--check", default="echo-health", help="the source of check.png")
+    parser.add_argument(
+        "--incident", action="store_true", help="first wait until an incident is open"
+    )
     args = parser.parse_args(argv)
     site = args.site.rstrip("/") + "/"
+    if args.incident:
+        _wait_for_an_open_incident(site + "index.html")
     shots = {
         ROOT / "docs/screenshots/overview.png": "index.html",
         ROOT / "docs/screenshots/detail.png": f"s/{args.value}.html",
@@ -55,6 +75,13 @@ def main(argv: list[str] | None = None) -> int:
     clean = True
     with sync_playwright() as playwright:
         browser = launch(playwright)
+        phone = browser.new_page(
+            viewport={"width": PHONE[0], "height": PHONE[1]}, device_scale_factor=2
+        )
+        taken = {}
+        for path, name in shots.items():  # the overview first: an incident may not last
+            phone.goto(site + name, wait_until="networkidle")
+            taken[path] = _small_png(phone.screenshot(full_page=True), 2 * TALLEST)
         for width in (375, 1280):
             page = browser.new_page(viewport={"width": width, "height": 900})
             for name in shots.values():
@@ -68,12 +95,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"           {problem}")
                 clean = clean and not problems
             page.close()
-        phone = browser.new_page(
-            viewport={"width": PHONE[0], "height": PHONE[1]}, device_scale_factor=2
-        )
-        for path, name in shots.items():
-            phone.goto(site + name, wait_until="networkidle")
-            path.write_bytes(_small_png(phone.screenshot(full_page=True), 2 * TALLEST))
+        for path, png in taken.items():
+            path.write_bytes(png)
             print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size // 1024} KiB)")
         desktop = browser.new_page(viewport={"width": 1000, "height": 520})
         desktop.goto(site + "index.html", wait_until="networkidle")
