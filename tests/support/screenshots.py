@@ -36,17 +36,21 @@ def _small_png(png: bytes, height: int | None = None) -> bytes:
     return out.getvalue()
 
 
-def _wait_for_an_open_incident(url: str, seconds: float = 600) -> None:
-    """Until the overview shows an open incident (the demo's scripted outage, every 30
+def _wait_for_an_open_incident(url: str, seconds: float = 1500) -> None:
+    """Until the overview shows an open incident (the demo's scripted outage, every 93
     checks, is open for about two ticks and a render must fall in it)."""
     import time
+    import urllib.error
     import urllib.request
 
     end = time.monotonic() + seconds
     while time.monotonic() < end:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            if b"open incident" in response.read():
-                return
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                if b"open incident" in response.read():
+                    return
+        except urllib.error.HTTPError:  # not rendered yet
+            pass
         time.sleep(0.5)
     raise SystemExit(f"no open incident on {url} within {seconds:.0f} s")
 
