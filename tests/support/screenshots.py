@@ -1,6 +1,6 @@
 """The screenshots in docs/ and examples/, taken from a running page (`tally local`).
 
-    nox -s local -- --tick-seconds 3          # in one terminal
+    nox -s local -- --tick-seconds 2          # in one terminal
     .nox/tests/bin/python -m tests.support.screenshots --incident http://127.0.0.1:8602/tally-site/
 
 writes docs/screenshots/{overview,detail,check}.png (a 375 px phone at 2x, the top of
