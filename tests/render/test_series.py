@@ -75,15 +75,18 @@ def test_two_samples_have_no_spacing_of_their_own_the_schedule_decides():
 
 
 def test_sparse_data_stays_one_line_through_the_per_pixel_reduction():
-    """48 hours of hourly history and six of minutes, on 720 pixels (a 4-minute bucket):
-    the empty buckets between hourly samples are left out, not drawn as breaks; a real
-    gap and a failed sample still break the line."""
-    t = _hourly_then_minutes()
+    """A day of hourly history, then 25 hours of minutes: more points than two a pixel
+    on the 48-hour chart's 720 (a 4-minute bucket) and the sparkline's 60, so both are
+    reduced; the empty buckets between hourly samples are left out, not drawn as breaks;
+    a real gap and a failed sample still break the line."""
+    t = _hourly_then_minutes(hours=24, minutes=1500)
     y = np.sin(t / 7000.0)
-    _, ry = reduce_per_pixel(*with_gaps(t, y, step=60), pixels=720, start=t[0], end=t[-1])
-    assert not np.isnan(ry).any()
-    y[200] = np.nan  # a failed sample in the dense part
-    gapped = np.delete(t, 20), np.delete(y, 20)  # and an hour missing from the history
+    for pixels in (720, 60):  # the 48-hour chart, the overview's sparkline (SPARK_PIXELS)
+        assert len(t) > 2 * pixels
+        _, ry = reduce_per_pixel(*with_gaps(t, y, step=60), pixels=pixels, start=t[0], end=t[-1])
+        assert not np.isnan(ry).any(), pixels
+    y[1000] = np.nan  # a failed sample in the dense part
+    gapped = np.delete(t, 10), np.delete(y, 10)  # and an hour missing from the history
     _, ry = reduce_per_pixel(*with_gaps(*gapped, step=60), pixels=720, start=t[0], end=t[-1])
     assert np.isnan(ry).sum() == 2
 
