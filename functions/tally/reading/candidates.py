@@ -19,7 +19,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from tally import secrets
@@ -242,10 +242,11 @@ def page_candidates(
     matched: Tag | None,
     words: set[str],
     decimal: str,
+    read: Callable[..., float],
 ) -> list[dict[str, Any]]:
-    """The numbers of a page, as selectors (and regexes) a user can paste, best first."""
-    from tally.reading.page import _selected  # the tick's own reading of a selector
-
+    """The numbers of a page, as selectors (and regexes) a user can paste, best first;
+    `read(soup, selector, attribute, regex, decimal)` is the tick's own reading of a
+    selector (`page._selected`), each candidate's check."""
     index = _Index(soup)
     order = {id(element): place for place, element in enumerate(index.elements)}
     found: list[tuple[tuple, Tag, str | None, float, str]] = []
@@ -277,7 +278,7 @@ def page_candidates(
         if (selector, regex) in offered or (regex and secrets.redact(regex) != regex):
             continue
         try:
-            if _selected(soup, selector, None, regex, decimal) != number:
+            if read(soup, selector, None, regex, decimal) != number:
                 continue
         except (Unreadable, ValueError):  # ValueError: a regex RE2 refuses
             continue
@@ -321,10 +322,10 @@ def _walk(document: Any, found: Any) -> Iterator[tuple[str, Any, bool, int, Any]
             stack.append((child_path, child, inside, depth + 1, value))
 
 
-def _number_of(value: Any, decimal: str) -> tuple[float, int] | None:
+def _number_of(
+    value: Any, decimal: str, to_number: Callable[[Any, str, str], float]
+) -> tuple[float, int] | None:
     """A scalar's number as the tick reads it, and 1 for a number written as text."""
-    from tally.reading.json_text import to_number
-
     if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
         return None
     if isinstance(value, str) and (len(value) > 40 or not any(c.isdigit() for c in value)):
@@ -337,19 +338,24 @@ def _number_of(value: Any, decimal: str) -> tuple[float, int] | None:
 
 
 def json_candidates(
-    document: Any, *, found: Any, words: set[str], decimal: str
+    document: Any,
+    *,
+    found: Any,
+    words: set[str],
+    decimal: str,
+    to_number: Callable[[Any, str, str], float],
 ) -> list[dict[str, Any]]:
-    """The numbers of a JSON document, as JMESPath expressions, best first."""
+    """The numbers of a JSON document, as JMESPath expressions, best first;
+    `to_number(value, what, decimal)` is the tick's own reading of a JSON value
+    (`json_text.to_number`), each candidate's check."""
     import jmespath
-
-    from tally.reading.json_text import to_number
 
     scored: list[tuple[tuple, str, float, Any]] = []
     for place, (path, value, inside, depth, parent) in enumerate(_walk(document, found)):
         if isinstance(value, list):
             expression, number, text = f"length({path or '@'})", float(len(value)), 2
         else:
-            read = _number_of(value, decimal)
+            read = _number_of(value, decimal, to_number)
             if read is None or not path:
                 continue
             expression, (number, text) = path, read

@@ -97,7 +97,7 @@ def query_value(
             words = hints(query, notes.get("hint"))
             try:  # the read's own reason stands, whatever happens here
                 notes["candidates"] = json_candidates(
-                    document, found=found, words=words, decimal=decimal
+                    document, found=found, words=words, decimal=decimal, to_number=to_number
                 )
             except Exception as exc:  # noqa: BLE001
                 notes["candidates_error"] = f"{type(exc).__name__}: {exc}"

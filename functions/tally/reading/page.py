@@ -214,7 +214,7 @@ def page_value(
             words = hints(selector, notes.get("hint"), "price" if price_from else None)
             try:  # the read's own reason stands, whatever happens here
                 notes["candidates"] = page_candidates(
-                    soup, matched=matched, words=words, decimal=decimal
+                    soup, matched=matched, words=words, decimal=decimal, read=_selected
                 )
             except Exception as exc:  # noqa: BLE001
                 notes["candidates_error"] = f"{type(exc).__name__}: {exc}"
