@@ -9,13 +9,13 @@ resource "google_firestore_database" "main" {
   type        = "FIRESTORE_NATIVE"
 
   # The history is the product: a stray `terraform destroy` must not delete it.
-  # Destroy leaves the database in place (deletion_policy ABANDON); README.md says
+  # Destroy leaves the database in place (deletion_policy ABANDON); docs/deploy.md ("Tear down") says
   # how to delete it on purpose, and how a later apply takes it back (one import).
   delete_protection_state = "DELETE_PROTECTION_ENABLED"
   deletion_policy         = "ABANDON"
 
   # Reads of any minute of the last 7 days: a bad write or delete can be undone
-  # (billed as storage, outside the free tier: README.md, "What it costs").
+  # (billed as storage, outside the free tier: docs/deploy.md, "What it costs").
   point_in_time_recovery_enablement = var.point_in_time_recovery ? "POINT_IN_TIME_RECOVERY_ENABLED" : "POINT_IN_TIME_RECOVERY_DISABLED"
 
   depends_on = [time_sleep.apis_enabled]
@@ -24,7 +24,7 @@ resource "google_firestore_database" "main" {
 # The fields below (TTL, index exemptions, the one collection-group index) are settings
 # of the database, not things of their own: Firestore cannot delete a field, so the
 # provider's destroy clears its TTL and index settings. The database outlives a destroy
-# (above) and these do not, so README.md's tear-down takes them out of the state first;
+# (above) and these do not, so docs/deploy.md's tear-down takes them out of the state first;
 # an apply writes them again either way (creating a field is an update).
 
 # TTL on the collection group `days`. `index_config {}` also turns off the automatic

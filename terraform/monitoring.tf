@@ -1,7 +1,7 @@
 # Cloud Monitoring keeps what it is best at: the custom metrics, the dashboard, and
 # one watchdog for what tally cannot report about itself. tally evaluates the
 # `alerts:` rules of tally.yaml itself and notifies through its `notify:` channels
-# (README.md, "Alerts and notifications"); per-source policies here are an opt-in
+# (docs/alerts.md); per-source policies here are an opt-in
 # (var.per_source_alert_policies), because Cloud Monitoring bills every condition.
 # What depends on tally.yaml (rules, widgets) is derived in main.tf.
 
@@ -83,7 +83,7 @@ locals {
 # Created once the pipeline can tick: five minutes after the trigger may invoke the
 # functions and the scheduler jobs exist, so that a first apply's first heartbeats come
 # before the watchdog and it sends nothing (with render_every longer than 5 minutes the
-# first page may come later: README.md, "Deploy"); a deployment that has not ticked by
+# first page may come later: docs/deploy.md); a deployment that has not ticked by
 # then is reported as it should be.
 resource "time_sleep" "first_ticks" {
   count = var.watchdog_alert ? 1 : 0

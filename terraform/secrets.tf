@@ -1,7 +1,7 @@
 # One Secret Manager secret per ${env:NAME} that tally.yaml uses: in a source's url,
 # headers or github token, and in a `notify:` channel's Apprise URL (main.tf,
 # secret_names). Terraform creates the secret, never its value: add the value with
-# `gcloud secrets versions add` (README.md, "Deploy"), then list the name in
+# `gcloud secrets versions add` (docs/deploy.md, "A GitHub token, a Slack webhook"), then list the name in
 # `secrets_with_value` (in terraform.tfvars) and apply again to expose it to the
 # collector, which fetches the sources and sends the notifications. Until then a
 # source fails with "environment variable NAME is not set", and so does a channel.
@@ -16,7 +16,7 @@ resource "google_secret_manager_secret" "env" {
   }
 
   # Its value was added by hand: neither a destroy nor a `${env:NAME}` dropped from
-  # tally.yaml deletes it unless deletion_protection is turned off first (README.md).
+  # tally.yaml deletes it unless deletion_protection is turned off first (docs/deploy.md, "Tear down").
   deletion_protection = var.deletion_protection
 
   replication {

@@ -33,7 +33,7 @@ resource "google_storage_bucket" "site" {
 # Reader holds storage.objects.get only (Storage Object Viewer would add
 # storage.objects.list, letting anyone list the bucket). The only allUsers binding in
 # tally. An organisation that enforces public access prevention or domain-restricted
-# sharing refuses it: site_public = false leaves it out (README.md, "Deploy").
+# sharing refuses it: site_public = false leaves it out (docs/deploy.md, "An organisation that forbids public buckets").
 resource "google_storage_bucket_iam_member" "site_public_read" {
   #checkov:skip=CKV_GCP_28:The site bucket is public by design: it serves the page; allUsers may get objects by name only.
   count = var.site_public ? 1 : 0

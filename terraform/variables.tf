@@ -123,7 +123,7 @@ variable "notification_emails" {
 
 variable "watchdog_alert" {
   type        = bool
-  description = "The one Cloud Monitoring alert condition tally deploys by default: no tally/ticks heartbeat of the collect function for 10 minutes (also a deployment that never ticked), no tally/renders heartbeat of the render function for 10 minutes past render_every, or deliveries to either function answered with no 2xx for 10 minutes; what tally cannot report about itself. Cloud Monitoring bills $1.50 a month per condition (plus $0.35 per million time series returned; README.md, \"What it costs\"); false saves that and leaves the pipeline unwatched."
+  description = "The one Cloud Monitoring alert condition tally deploys by default: no tally/ticks heartbeat of the collect function for 10 minutes (also a deployment that never ticked), no tally/renders heartbeat of the render function for 10 minutes past render_every, or deliveries to either function answered with no 2xx for 10 minutes; what tally cannot report about itself. Cloud Monitoring bills $1.50 a month per condition (plus $0.35 per million time series returned; docs/deploy.md, \"What it costs\"); false saves that and leaves the pipeline unwatched."
   default     = true
 }
 
@@ -163,12 +163,12 @@ variable "backup_retention_days" {
 
 variable "point_in_time_recovery" {
   type        = bool
-  description = "Firestore point-in-time recovery: any minute of the last 7 days can be read back (and exported), so a bad write or delete can be undone. Billed as storage beyond the free tier (README.md, \"What it costs\"); false turns it off."
+  description = "Firestore point-in-time recovery: any minute of the last 7 days can be read back (and exported), so a bad write or delete can be undone. Billed as storage beyond the free tier (docs/deploy.md, \"What it costs\"); false turns it off."
   default     = true
 }
 
 variable "deletion_protection" {
   type        = bool
-  description = "Protect the Secret Manager secrets (whose values were added by hand) from deletion: while true, an apply or destroy that would delete one stops with an error instead. Set false and apply before a destroy that should delete them too (README.md, \"Tear down\")."
+  description = "Protect the Secret Manager secrets (whose values were added by hand) from deletion: while true, an apply or destroy that would delete one stops with an error instead. Set false and apply before a destroy that should delete them too (docs/deploy.md, \"Tear down\")."
   default     = true
 }

@@ -12,7 +12,7 @@ terraform {
   # lose it and the next apply knows nothing of what it made. The state holds the text
   # of tally.yaml (the config object), with its `notify:` URLs (an ntfy topic is a
   # capability), so keep it private. To keep it in Cloud Storage instead, create a
-  # private, versioned bucket once (README.md, "Where the state lives"), uncomment this
+  # private, versioned bucket once (docs/deploy.md, "Where the state lives"), uncomment this
   # block with its name, and run `terraform -chdir=terraform init -migrate-state`.
   #
   # backend "gcs" {

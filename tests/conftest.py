@@ -21,6 +21,20 @@ def _network_guard_installed() -> Iterator[NetworkGuard]:
     guard.uninstall()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _local_stacks_of_this_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """`tally local` says where it runs in a state folder the `tally` command reads
+    (tally/local/state.py): the suite's own, so that a stack a developer (or another
+    checkout's suite) runs is never found by a test, nor a test's stack by them."""
+    previous = os.environ.get("TALLY_STATE_DIR")
+    os.environ["TALLY_STATE_DIR"] = str(tmp_path_factory.mktemp("local-stacks"))
+    yield
+    if previous is None:
+        os.environ.pop("TALLY_STATE_DIR", None)
+    else:
+        os.environ["TALLY_STATE_DIR"] = previous
+
+
 @pytest.fixture(autouse=True)
 def network_guard(_network_guard_installed: NetworkGuard) -> Iterator[NetworkGuard]:
     """Fails the test if anything tried to reach a non-loopback address (refused before

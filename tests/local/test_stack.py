@@ -134,6 +134,8 @@ def test_the_demo_stack_collects_every_tick_and_serves_the_page(stack_run, tmp_p
 
     check_page_in_chromium(page_url, tmp_path)
 
+    the_cli_finds_the_stack(run, base, tmp_path)
+
     assert_one_clock(run, page_url, start)
 
     # The demo's health check has a scripted outage (its 5th and 6th checks): the
@@ -162,6 +164,69 @@ def test_the_demo_stack_collects_every_tick_and_serves_the_page(stack_run, tmp_p
     assert run.wait(60) == 0, run.output
     assert run.stdout[-1].startswith("stopped: every part has exited")
     assert_no_process_left(groups)
+    # stopped, it is no longer found: the command says what to set
+    demo_config = str(Path(__file__).resolve().parents[2] / "examples" / "demo.yaml")
+    after = cli(tmp_path, "alerts", "--config", demo_config)
+    assert after.returncode == 1 and after.stderr.startswith("error: no Firestore to talk to")
+
+
+def cli(cwd: Path, *argv: str, extra: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    """The `tally` command in another terminal: none of the stack's variables set, no
+    credentials, its own folder (no tally.yaml)."""
+    import subprocess
+
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("GOOGLE_", "FIRESTORE_", "STORAGE_", "PUBSUB_", "CLOUDSDK"))
+        and key not in ("TALLY_CONFIG", "TALLY_CONFIG_YAML", "TALLY_SITE_BUCKET")
+    }  # TALLY_STATE_DIR stays: the suite's own (tests/conftest.py)
+    home = cwd / "home"
+    home.mkdir(exist_ok=True)
+    env.update(HOME=str(home), CLOUDSDK_CONFIG=str(home / "gcloud"), NO_GCE_CHECK="true")
+    env.update(extra or {})
+    return subprocess.run(
+        [sys.executable, "-m", "tally.cli", *argv],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
+
+
+def the_cli_finds_the_stack(run, base: int, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`tally local` prints the lines that point a shell at it, and the `tally` command
+    in another terminal finds it with nothing set: its Firestore, project and config."""
+    at = run.stdout.index(next(line for line in run.stdout if line.startswith("shell ")))
+    exports = [line.strip() for line in run.stdout[at + 1 : at + 4]]
+    assert (
+        exports[0]
+        == f"export FIRESTORE_EMULATOR_HOST=127.0.0.1:{base} GOOGLE_CLOUD_PROJECT={PROJECT}"
+    )
+    assert exports[1] == (
+        f"export STORAGE_EMULATOR_HOST=http://127.0.0.1:{base + 2} TALLY_SITE_BUCKET={BUCKET}"
+    )
+    assert re.fullmatch(r"export TALLY_CONFIG=/\S+/tally\.yaml", exports[2])
+    config = exports[2].split("=", 1)[1]
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    exported = cli(folder, "export", "clicks")
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stderr == (
+        f"note: the running `tally local` (Firestore emulator 127.0.0.1:{base}, project "
+        f"{PROJECT}, config {config}); to use Google Cloud, set GOOGLE_CLOUD_PROJECT\n"
+    )
+    rows = exported.stdout.splitlines()
+    assert rows[0] == "time,value,ok,latency_ms,error"
+    assert len(rows) > 120 * 24  # the demo's hourly history and the live ticks
+    # the printed lines, pasted into a shell, point at the same stack
+    pasted = dict(
+        pair.split("=", 1) for line in exports for pair in line.removeprefix("export ").split()
+    )
+    same = cli(folder, "export", "clicks", extra=pasted)
+    assert same.returncode == 0 and same.stderr == ""
+    assert same.stdout.splitlines()[: len(rows) - 5] == rows[: len(rows) - 5]
 
 
 def fetch(url: str) -> str:

@@ -89,6 +89,23 @@ def _instantiate(url: str) -> Any:
     return plugin
 
 
+# The documented placeholder of the examples' channel addresses (tally.example.yaml,
+# docs/alerts.md): a copied example must never post to an address strangers share (an
+# ntfy.sh topic anyone can subscribe to), so a channel holding it is warned about by
+# `tally validate` and sent nothing until it is replaced.
+PLACEHOLDER = "CHANGE-ME"
+
+
+def placeholder_problem(name: str, template: str) -> str | None:
+    """Why a channel is not to be sent to yet: it still holds the placeholder."""
+    if PLACEHOLDER not in template:
+        return None
+    return (
+        f"channel {name!r}: field 'notify.{name}' still holds the placeholder {PLACEHOLDER}: "
+        "put your own address there (nothing is sent to it until then)"
+    )
+
+
 def check(name: str, template: str, environ: dict[str, str]) -> str | None:
     """The problem with a channel's URL, or None. Unset `${env:NAME}` parts are replaced
     by a placeholder (they are reported separately), unless the whole URL is one."""
@@ -180,6 +197,8 @@ def send(
     redirect = os.environ.get("TALLY_NOTIFY_REDIRECT")
     if redirect:  # `tally local`: every channel's messages go to its terminal sink
         template = f"{redirect.rstrip('/')}/{name}"
+    elif (placeholder := placeholder_problem(name, template)) is not None:
+        return Outcome(name, "unknown service", False, placeholder)
     try:
         plugin = _instantiate(resolved_url(template))
     except MissingSecret as exc:

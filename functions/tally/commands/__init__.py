@@ -7,8 +7,12 @@ Command modules import their heavy dependencies inside the command, so that
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from tally.config import Config, ConfigError, load_config
+
+if TYPE_CHECKING:
+    from tally.store import Store
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:
@@ -20,8 +24,22 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from(args: argparse.Namespace) -> Config:
-    """Load the config named on the command line; ConfigError propagates to main()."""
-    return load_config(getattr(args, "config", None))
+    """Load the config named on the command line (or, when none is named and there is
+    no ./tally.yaml, the running `tally local`'s); ConfigError propagates to main()."""
+    from tally.commands import target
+
+    explicit = getattr(args, "config", None)
+    return load_config(explicit or target.stack_config(explicit))
 
 
-__all__ = ["ConfigError", "add_config_option", "config_from"]
+def store_for(config: Config) -> Store:
+    """The store of the Firestore this command talks to (commands/target.py chooses it,
+    or raises NoTarget saying what to set)."""
+    from tally import runtime
+    from tally.commands import target
+
+    target.choose()
+    return runtime.store(config.retention_days)
+
+
+__all__ = ["ConfigError", "add_config_option", "config_from", "store_for"]

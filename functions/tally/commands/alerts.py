@@ -11,8 +11,7 @@ import argparse
 import sys
 from datetime import UTC, datetime, timedelta
 
-from tally import runtime
-from tally.commands import add_config_option, config_from
+from tally.commands import add_config_option, config_from, store_for
 
 
 def clock() -> datetime:
@@ -44,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from tally.formatting import format_elapsed
 
     config = config_from(args)
-    state = shards.load(runtime.store(config.retention_days), len(config.sources))
+    state = shards.load(store_for(config), len(config.sources))
     tz = config.tz
     if args.all:
         rows = sorted(state.head.recent, key=lambda entry: entry["opened"])
@@ -92,7 +91,7 @@ def _ack(args: argparse.Namespace) -> int:
     from tally.alerts.silences import acknowledge
 
     config = config_from(args)
-    store = runtime.store(config.retention_days)
+    store = store_for(config)
     if not acknowledge(store, config, args.incident, clock()):
         print(f"error: no open incident {args.incident!r} (see `tally alerts`)", file=sys.stderr)
         return 1

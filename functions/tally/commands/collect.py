@@ -12,8 +12,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 from tally import runtime
-from tally.collector import collect_tick
-from tally.commands import add_config_option, config_from
+from tally.collector import collect_tick, due_sources
+from tally.commands import add_config_option, config_from, store_for
 from tally.events import parse_time
 from tally.sample import format_value
 
@@ -87,10 +87,10 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    due_sources(config, tick, only=args.source)  # an unknown id is said before anything
+    store = store_for(config)  # first: it chooses the backend the metrics follow
     metrics = None if args.no_metrics else runtime.metric_writer()
-    result = collect_tick(
-        config, tick, runtime.store(config.retention_days), metrics, only=args.source
-    )
+    result = collect_tick(config, tick, store, metrics, only=args.source)
     units = {source.id: source.unit for source in config.sources}
     if not result.samples:
         print(

@@ -17,8 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import IO
 
-from tally import runtime
-from tally.commands import add_config_option, config_from
+from tally.commands import add_config_option, config_from, store_for
 from tally.sample import Sample
 
 CSV_FIELDS = ["time", "value", "ok", "latency_ms", "error"]
@@ -78,11 +77,12 @@ def run(args: argparse.Namespace) -> int:
         print("error: give a source ID, or --all with --out DIR", file=sys.stderr)
         return 2
     config = config_from(args)
-    store = runtime.store(config.retention_days)
+    if not args.all:
+        config.source(args.source_id)  # UnknownSource: reported by main()
+    store = store_for(config)
     since = args.since.isoformat() if args.since else None
     write = write_json if args.format == "json" else write_csv
     if not args.all:
-        config.source(args.source_id)  # UnknownSource: reported by main()
         write(store.samples(args.source_id, since=since), sys.stdout)
         return 0
     args.out.mkdir(parents=True, exist_ok=True)

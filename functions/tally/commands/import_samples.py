@@ -16,8 +16,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tally import runtime
-from tally.commands import add_config_option, config_from
+from tally.commands import add_config_option, config_from, store_for
 
 if TYPE_CHECKING:  # the importer (and Firestore) load only when `tally import` runs
     from tally.importer.parse import CountingLines
@@ -94,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_from(args)
     source = config.source(args.source_id)  # UnknownSource: reported by main()
     show = not args.no_progress and sys.stderr.isatty()
-    importer = Importer(runtime.store(config.retention_days), source.id, kind=kind_of(source))
+    importer = Importer(store_for(config), source.id, kind=kind_of(source))
 
     def lines_of(raw: Any, total_bytes: int | None) -> Any:
         lines = CountingLines(raw)

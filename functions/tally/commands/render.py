@@ -9,11 +9,11 @@ with its error card) and the exit status is 1.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from tally import runtime
-from tally.commands import add_config_option, config_from
+from tally.commands import add_config_option, config_from, store_for
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,10 +33,15 @@ def run(args: argparse.Namespace) -> int:
     from tally.render.entry import render_site  # pandas/matplotlib only on this path
 
     config = config_from(args)
+    store = store_for(config)  # it also finds a running local stack's bucket
+    if args.out is None and not os.environ.get("TALLY_SITE_BUCKET"):
+        print(
+            "error: no bucket to write the page to: pass --out DIR, or set TALLY_SITE_BUCKET",
+            file=sys.stderr,
+        )
+        return 1
     # no time budget here: the command draws every source in one go, however long
-    result = render_site(
-        config, runtime.store(config.retention_days), args.out, budget=Budget.unlimited()
-    )
+    result = render_site(config, store, args.out, budget=Budget.unlimited())
     where = args.out if args.out is not None else "the site bucket"
     print(
         f"{len(result.redrawn)} of {len(config.sources)} source(s) redrawn, "

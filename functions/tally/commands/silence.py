@@ -13,8 +13,7 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
-from tally import runtime
-from tally.commands import add_config_option, config_from
+from tally.commands import add_config_option, config_from, store_for
 
 
 def clock() -> datetime:
@@ -43,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from tally.durations import parse_duration
 
     config = config_from(args)
-    store = runtime.store(config.retention_days)
+    store = store_for(config)
     wall = clock()
     tz = config.tz
     if args.list:

@@ -43,4 +43,10 @@ def run(args: argparse.Namespace) -> int:
     )
     for line in missing_env(config):
         print(f"warning: {line}", file=sys.stderr)
+    if config.notify:
+        from tally.alerts.channels import placeholder_problem
+
+        for name, url in config.notify.items():
+            if (placeholder := placeholder_problem(name, url)) is not None:
+                print(f"warning: {placeholder}", file=sys.stderr)
     return 0

@@ -15,6 +15,7 @@ What is published when: scheduler.py. Starting and stopping processes: superviso
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import sys
@@ -27,7 +28,7 @@ from pathlib import Path
 from types import FrameType
 
 from tally.config import Config, ConfigError, config_from_text, load_config
-from tally.local import demo, parts
+from tally.local import demo, parts, state
 from tally.local.parts import FUNCTIONS_DIR
 from tally.local.ports import Ports
 from tally.local.reporter import Reporter
@@ -89,6 +90,7 @@ class Stack:
         self.wiring = Wiring(ports)
         self.firestore = self.wiring.firestore()  # connects at first use
         self.sink = NotificationSink(ports.sink, say)
+        self.state_file: Path | None = None
 
     def function_env(self) -> dict[str, str]:
         return parts.function_env(self.ports, self.config_object)
@@ -125,7 +127,30 @@ class Stack:
             seed_demo_history(store, self.config, self.start_tick, self.say)
         self.wiring.push(COLLECT_TOPIC, self.ports.collect)
         self.wiring.push(RENDER_TOPIC, self.ports.render)
+        self.announce()
         self.schedule()
+
+    def announce(self) -> None:
+        """Say where the stack is, for the `tally` command in other terminals (which
+        reads the state file by itself) and for any other client (the export lines)."""
+        config = self.run_dir / "tally.yaml"  # what the functions read, demo ports set
+        config.write_text(self.deployed_text, encoding="utf-8")
+        found = state.LocalStack(
+            pid=os.getpid(),
+            port_base=self.ports.base,
+            firestore=self.ports.firestore_host,
+            project=PROJECT,
+            storage=self.ports.storage_url,
+            bucket=BUCKET,
+            config=str(config),
+        )
+        self.state_file = state.write(found)
+        self.say(
+            f"{'shell':<10} `tally alerts`, `tally export ID` … in another terminal find "
+            "this stack by themselves; other clients:"
+        )
+        for line in found.shell_lines():
+            self.say(f"{'':<10} {line}")
 
     def schedule(self) -> None:
         """Publish tick after tick, watching the parts; say when the page is up."""
@@ -206,7 +231,7 @@ def run_stack(config: str | None, port_base: int, tick_seconds: float | None) ->
     if missing:
         for item in missing:
             print(
-                f"error: not found on PATH: {item}; see the prerequisites at the top of README.md",
+                f"error: not found on PATH: {item}; see README.md#prerequisites",
                 file=sys.stderr,
             )
         return 1
@@ -256,6 +281,8 @@ def run_stack(config: str | None, port_base: int, tick_seconds: float | None) ->
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         for sig in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.SIG_IGN)
+        if stack.state_file is not None:
+            state.remove(stack.state_file)
         stack.supervisor.stop_all()
         stack.sink.stop()
         for sig, handler in previous.items():

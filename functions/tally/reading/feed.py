@@ -11,10 +11,11 @@ while external ones would be fetched from wherever they point.
 
 from __future__ import annotations
 
+from typing import Any
 from xml.parsers import expat
 
 from tally.reading import Unreadable
-from tally.reading.text import decoded
+from tally.reading.text import decoded_with
 
 
 def _layout(root: str | None) -> tuple[str | None, str] | None:
@@ -69,20 +70,35 @@ def _refuse_entities(*_: object) -> None:
     raise Unreadable("feed declares entities (<!ENTITY …>): tally does not expand them")
 
 
-def entry_count(body: bytes, charset: str | None) -> float:
-    """The feed's items (RSS) or entries (Atom); Unreadable if it is no feed."""
+# a feed's root element: its format's name (`tally try` says which it read)
+FORMATS = dict(rss="RSS 2.0", RDF="RSS 1.0 (RDF)", feed="Atom")
+
+
+def entry_count(body: bytes, charset: str | None, notes: dict[str, Any] | None = None) -> float:
+    """The feed's items (RSS) or entries (Atom); Unreadable if it is no feed. With
+    `notes` (`tally try`): the charset read, the feed's format and what was counted."""
     counter = _Counter()
     parser = expat.ParserCreate(namespace_separator=" ")
     parser.StartElementHandler = counter.start
     parser.EndElementHandler = counter.end
     parser.EntityDeclHandler = _refuse_entities
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    text, used = decoded_with(body, charset)
+    if notes is not None:
+        notes["charset"] = used
     try:
-        parser.Parse(decoded(body, charset), True)
+        parser.Parse(text, True)
     except expat.ExpatError as exc:
         raise Unreadable(f"response is not XML: {exc}") from None
     if _layout(counter.root) is None:
         raise Unreadable(f"not an RSS or Atom feed (its root element is <{counter.root}>)")
     if counter.root == "rss" and not counter.containers:
         raise Unreadable("RSS feed without a <channel>")
+    if notes is not None:
+        container, entry = _layout(counter.root) or (None, "")
+        where = f" in <{container}>" if container else ""
+        notes["matched"] = (
+            f"{FORMATS.get(counter.root or '', counter.root)} feed: "
+            f"{counter.entries} <{entry}> elements{where}"
+        )
     return float(counter.entries)

@@ -69,18 +69,50 @@ def to_number(found: object, what: str, decimal: str) -> float:
     raise Unreadable(f"{what} is a {kind}, not a number")
 
 
-def query_value(body: bytes, query: str, decimal: str) -> float:
-    """The number JMESPath `query` picks in the JSON `body`."""
+def query_value(
+    body: bytes, query: str, decimal: str, notes: dict[str, Any] | None = None
+) -> float:
+    """The number JMESPath `query` picks in the JSON `body`. With `notes` (`tally
+    try`): the encoding read, what the query matched and, when that is no number, the
+    document's candidates."""
     import jmespath
 
+    if notes is not None:
+        notes["charset"] = json.detect_encoding(body)
     try:
         document = load_json(body)
     except ValueError as exc:
         raise Unreadable(f"response is not JSON: {exc}") from None
     found = jmespath.search(query, document)
-    if found is None:
-        raise Unreadable(f"JMESPath {query!r} matched nothing")
-    return to_number(found, f"JMESPath {query!r}", decimal)
+    try:
+        if found is None:
+            raise Unreadable(f"JMESPath {query!r} matched nothing")
+        if notes is not None:
+            notes["matched"] = _shown(found)
+        return to_number(found, f"JMESPath {query!r}", decimal)
+    except Unreadable:
+        if notes is not None:
+            from tally.reading.candidates import hints, json_candidates
+
+            words = hints(query, notes.get("hint"))
+            try:  # the read's own reason stands, whatever happens here
+                notes["candidates"] = json_candidates(
+                    document, found=found, words=words, decimal=decimal, to_number=to_number
+                )
+            except Exception as exc:  # noqa: BLE001
+                notes["candidates_error"] = f"{type(exc).__name__}: {exc}"
+        raise
+
+
+def _shown(found: Any) -> str:
+    """What a query matched, as `tally try` shows it (a JSON piece, cut short)."""
+    from tally.reading.candidates import preview
+
+    try:
+        text = json.dumps(found, ensure_ascii=False, default=str)
+    except (ValueError, RecursionError):
+        text = type(found).__name__
+    return preview(text, 200)
 
 
 def github_field(body: bytes, field: str) -> float:

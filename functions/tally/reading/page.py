@@ -147,21 +147,39 @@ def _selected_text(tag: Tag, selector: str, attribute: str | None) -> str:
 
 
 def _selected(
-    soup: BeautifulSoup, selector: str, attribute: str | None, regex: str | None, decimal: str
+    soup: BeautifulSoup,
+    selector: str,
+    attribute: str | None,
+    regex: str | None,
+    decimal: str,
+    notes: dict[str, Any] | None = None,
 ) -> float:
     tag = soup.select_one(selector)
+    if notes is not None:
+        notes["matches"] = len(soup.select(selector, limit=1000))
     if tag is None:
         raise Unreadable(f"CSS selector {selector!r} matched nothing")
     text = _selected_text(tag, selector, attribute)
+    if notes is not None:
+        notes["matched"] = _quoted_piece(text)
     if regex:
         match = patterns.search(regex, text)
         if not match:
             raise Unreadable(f"regex {regex!r} did not match the selected text")
         text = patterns.picked(match)
+        if notes is not None:
+            notes["picked"] = _quoted_piece(text)
     try:
         return parse_number(text, decimal)
     except NotANumber as exc:
         raise Unreadable(f"CSS selector {selector!r}: {exc}") from None
+
+
+def _quoted_piece(text: str) -> str:
+    """A piece of the page as `tally try` shows it (redacted before it is cut)."""
+    from tally.reading.candidates import preview
+
+    return preview(text, 200)
 
 
 def page_value(
@@ -173,12 +191,31 @@ def page_value(
     regex: str | None = None,
     price_from: str | None = None,
     decimal: str = ".",
+    notes: dict[str, Any] | None = None,
 ) -> float:
-    """The number the source asks for on the page `body`; Unreadable saying why not."""
+    """The number the source asks for on the page `body`; Unreadable saying why not.
+    With `notes` (`tally try`), what was read is written into it: the charset, what the
+    selector matched and, when it did not give a number, the page's candidates."""
     soup = bounded_soup(body, charset)
-    if price_from == "ld+json":
-        return _ld_json_price(soup)
-    if price_from == "meta":
-        return _meta_price(soup, decimal)
-    assert selector is not None
-    return _selected(soup, selector, attribute, regex, decimal)
+    if notes is not None:
+        notes["charset"] = soup.original_encoding
+    try:
+        if price_from == "ld+json":
+            return _ld_json_price(soup)
+        if price_from == "meta":
+            return _meta_price(soup, decimal)
+        assert selector is not None
+        return _selected(soup, selector, attribute, regex, decimal, notes)
+    except Unreadable:
+        if notes is not None:
+            from tally.reading.candidates import hints, page_candidates
+
+            matched = soup.select_one(selector) if selector else None
+            words = hints(selector, notes.get("hint"), "price" if price_from else None)
+            try:  # the read's own reason stands, whatever happens here
+                notes["candidates"] = page_candidates(
+                    soup, matched=matched, words=words, decimal=decimal, read=_selected
+                )
+            except Exception as exc:  # noqa: BLE001
+                notes["candidates_error"] = f"{type(exc).__name__}: {exc}"
+        raise

@@ -11,9 +11,10 @@ its source's timeout or takes the instance's memory.
 Frames, both ways: a request is `>II` (length of a JSON header, length of the body),
 the header (`{"job": …, "charset": …, "args": {…}, "secrets": […]}`: the values the
 collector redacts, so that this process redacts them too before it quotes a piece of
-the page), the body; a reply is `>I` and
+the page; `"explain"` from `tally try`), the body; a reply is `>I` and
 a JSON object: `{"ok": true, "result": …}` or `{"ok": false, "reason": …}`, with
-`"restart": true` when this process should not be trusted with another body.
+`"restart": true` when this process should not be trusted with another body, and
+`"notes": {…}` (what was read, the candidates) when the request asked to explain.
 """
 
 from __future__ import annotations
@@ -34,13 +35,21 @@ from tally.reading import Unreadable, expectations, feed, json_text, page
 REQUEST = struct.Struct(">II")
 REPLY = struct.Struct(">I")
 
-JOBS: dict[str, Callable[[bytes, str | None, dict[str, Any]], Any]] = {
-    "page": lambda body, charset, args: page.page_value(body, charset, **args),
-    "feed": lambda body, charset, args: feed.entry_count(body, charset),
-    "json_query": lambda body, charset, args: json_text.query_value(body, **args),
-    "json_field": lambda body, charset, args: json_text.github_field(body, **args),
-    "json_length": lambda body, charset, args: json_text.list_length(body),
-    "check": lambda body, charset, args: expectations.body_problem(body, charset, **args),
+# Each job: (body, declared charset, the source's fields, notes) -> result. `notes` is
+# None on a tick; `tally try` passes a dict the job fills with what it read (reading
+# nothing more, under the same limits).
+Job = Callable[[bytes, str | None, dict[str, Any], dict[str, Any] | None], Any]
+JOBS: dict[str, Job] = {
+    "page": lambda body, charset, args, notes: page.page_value(body, charset, **args, notes=notes),
+    "feed": lambda body, charset, args, notes: feed.entry_count(body, charset, notes),
+    "json_query": lambda body, charset, args, notes: json_text.query_value(
+        body, **args, notes=notes
+    ),
+    "json_field": lambda body, charset, args, notes: json_text.github_field(body, **args),
+    "json_length": lambda body, charset, args, notes: json_text.list_length(body),
+    "check": lambda body, charset, args, notes: expectations.body_problem(
+        body, charset, **args, notes=notes
+    ),
 }
 
 
@@ -105,12 +114,21 @@ def _read_exactly(source: BinaryIO, size: int) -> bytes | None:
     return data
 
 
-def answer(job: str, body: bytes, charset: str | None, args: dict[str, Any], mib: int) -> dict:
-    """What one request gets back."""
+def answer(
+    job: str,
+    body: bytes,
+    charset: str | None,
+    args: dict[str, Any],
+    mib: int,
+    explain: str | None = None,
+) -> dict:
+    """What one request gets back; with `explain` (`tally try`: the source's id, a
+    hint for the candidates), the notes of what was read too, on failure as well."""
+    notes: dict[str, Any] | None = None if explain is None else {"hint": explain}
     try:
-        return {"ok": True, "result": JOBS[job](body, charset, args)}
+        reply = {"ok": True, "result": JOBS[job](body, charset, args, notes)}
     except Unreadable as exc:
-        return {"ok": False, "reason": exc.reason}
+        reply = {"ok": False, "reason": exc.reason}
     except MemoryError:
         return {
             "ok": False,
@@ -118,9 +136,13 @@ def answer(job: str, body: bytes, charset: str | None, args: dict[str, Any], mib
             "restart": True,
         }
     except RecursionError:
-        return {"ok": False, "reason": "the response nests too deeply to read"}
+        reply = {"ok": False, "reason": "the response nests too deeply to read"}
     except Exception as exc:  # noqa: BLE001 - a bug here must be one source's failure
-        return {"ok": False, "reason": f"internal error: {type(exc).__name__}: {exc}"}
+        reply = {"ok": False, "reason": f"internal error: {type(exc).__name__}: {exc}"}
+    if notes is not None:
+        notes.pop("hint", None)
+        reply["notes"] = notes
+    return reply
 
 
 def serve(mib: int) -> None:
@@ -143,7 +165,14 @@ def serve(mib: int) -> None:
         request = json.loads(header)
         for value in request.get("secrets", ()):  # redacted here before any cut, as there
             secrets.protect(value)
-        reply = answer(request["job"], body, request.get("charset"), request["args"], mib)
+        reply = answer(
+            request["job"],
+            body,
+            request.get("charset"),
+            request["args"],
+            mib,
+            request.get("explain"),
+        )
         data = json.dumps(reply).encode()
         replies.write(REPLY.pack(len(data)) + data)
         replies.flush()

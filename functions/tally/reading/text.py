@@ -7,11 +7,16 @@ from __future__ import annotations
 
 def decoded(body: bytes, charset: str | None) -> str:
     """`body` as text; `charset` is what the Content-Type header declares, if anything."""
+    return decoded_with(body, charset)[0]
+
+
+def decoded_with(body: bytes, charset: str | None) -> tuple[str, str]:
+    """`body` as text, and the charset it was read in (what `tally try` shows)."""
     from bs4.dammit import UnicodeDammit  # ~50 ms: imported where a body is read
 
     dammit = UnicodeDammit(
         body, known_definite_encodings=[charset] if charset else [], is_html=True
     )
     if dammit.unicode_markup is None:
-        return body.decode("utf-8", errors="replace")
-    return dammit.unicode_markup
+        return body.decode("utf-8", errors="replace"), "utf-8 (undecodable bytes replaced)"
+    return dammit.unicode_markup, str(dammit.original_encoding or "utf-8")

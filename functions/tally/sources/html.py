@@ -54,6 +54,7 @@ class HtmlSource(UrlSource):
 class Html(Kind):
     name = "html"
     model = HtmlSource
+    explore = ("selector", "body", "page")
 
     def fetch(self, source: HtmlSource, headers: dict[str, str]) -> Reading:
         response = fetch_source(source, headers, accept="text/html")

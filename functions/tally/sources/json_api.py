@@ -34,6 +34,7 @@ class JsonSource(UrlSource):
 class Json(Kind):
     name = "json"
     model = JsonSource
+    explore = ("query", "@", "document")
 
     def fetch(self, source: JsonSource, headers: dict[str, str]) -> Reading:
         response = fetch_source(source, headers, accept="application/json")

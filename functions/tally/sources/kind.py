@@ -29,6 +29,9 @@ class Kind:
     # pages and APIs blink, so a value read waits for three
     down_after: ClassVar[int] = 3
     unit: ClassVar[str] = ""  # shown after the value when the source names no `unit`
+    # (field, value, what): the field's value that reads the whole response, whose
+    # numbers `tally try` then lists, for a user who does not know the field yet
+    explore: ClassVar[tuple[str, str, str] | None] = None
 
     def fetch(self, source: Any, headers: dict[str, str]) -> Reading:
         """Read the source once (`headers` resolved); raise FetchError saying why not."""

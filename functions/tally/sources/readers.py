@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import contextvars
 import heapq
 import itertools
 import json
@@ -199,10 +200,15 @@ class ReaderPool:
         args: dict[str, Any],
         deadline: float,
         timeout: float,
+        notes: dict[str, Any] | None = None,
+        hint: str = "",
     ) -> Any:
         """What reader `job` makes of `body` (its result), by `deadline`. Raises
-        FetchError with the reader's reason, or saying the deadline passed."""
+        FetchError with the reader's reason, or saying the deadline passed. With
+        `notes` (`tally try`), the reader's notes of what it read are added to it."""
         request_header = {"job": job, "charset": charset, "args": args, "secrets": secrets.known()}
+        if notes is not None:
+            request_header["explain"] = hint
         header = json.dumps(request_header).encode()
         request = [REQUEST.pack(len(header), len(body)) + header, body]
         if not self._turns.take(len(body), deadline):
@@ -215,6 +221,8 @@ class ReaderPool:
             reply = self._ask(request, deadline, timeout)
         finally:
             self._turns.give_back()
+        if notes is not None:
+            notes.update(reply.get("notes") or {})
         if not reply.get("ok"):
             raise FetchError(str(reply.get("reason")))
         return reply.get("result")
@@ -293,9 +301,51 @@ POOL = ReaderPool(READERS)
 atexit.register(POOL.close)
 
 
+# `tally try` sets this (`explaining`): each body read in its context is also explained
+_EXPLAINED: contextvars.ContextVar[Explained | None] = contextvars.ContextVar(
+    "explained", default=None
+)
+
+
+class Explained:
+    """What the bodies read under `explaining()` said beside their result: per body,
+    the response (status, size, declared charset) and the reader's notes."""
+
+    def __init__(self, hint: str):
+        self.hint = hint  # the source's id: its words help rank the candidates
+        self.bodies: list[dict[str, Any]] = []
+
+
+@contextlib.contextmanager
+def explaining(hint: str = "") -> Any:
+    """Read bodies as a tick does, and keep what each reader saw (`tally try`)."""
+    explained = Explained(hint)
+    token = _EXPLAINED.set(explained)
+    try:
+        yield explained
+    finally:
+        _EXPLAINED.reset(token)
+
+
 def read_body(job: str, response: Any, **args: Any) -> Any:
     """What reader `job` makes of a fetched `response` (sources/http.Response), within
     the fetch's own deadline; a failure carries the response's status and latency."""
+    explained = _EXPLAINED.get()
+    notes: dict[str, Any] | None = None
+    if explained is not None:
+        notes = {}
+        explained.bodies.append(
+            {
+                "url": response.url,
+                "status": response.status,
+                "bytes": len(response.body),
+                "declared_charset": response.charset,
+                "content_type": next(
+                    (v for k, v in response.headers.items() if k.lower() == "content-type"), None
+                ),
+                "notes": notes,
+            }
+        )
     try:
         return POOL.read(
             job,
@@ -304,6 +354,8 @@ def read_body(job: str, response: Any, **args: Any) -> Any:
             args=args,
             deadline=response.deadline,
             timeout=response.timeout,
+            notes=notes,
+            hint=explained.hint if explained is not None else "",
         )
     except FetchError as exc:
         exc.status = response.status if exc.status is None else exc.status
