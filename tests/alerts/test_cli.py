@@ -115,23 +115,23 @@ def test_alerts_lists_open_incidents_oldest_first_and_all_with_their_end(
     code, out, _ = run(capsys, "alerts", "--config", path)
     assert code == 0
     assert out.splitlines() == [
-        "2026-11-25 17:00 JST  open  early  below: below 10: 1 (rule: below 10)"
+        "2026-11-25 17:00 JST  open  early  below 10: 1 (rule: below 10)"
         "  id early/20261125T0800Z-below",
-        "2026-11-25 17:02 JST  open  late  above: above 10: 50 (rule: above 10)"
+        "2026-11-25 17:02 JST  open  late  above 10: 50 (rule: above 10)"
         "  id late/20261125T0802Z-above",
     ]
     knob.set("early", 20)
     tick_runner(config, 5)
     code, out, _ = run(capsys, "alerts", "--config", path)
     assert out.splitlines() == [
-        "2026-11-25 17:02 JST  open  late  above: above 10: 50 (rule: above 10)"
+        "2026-11-25 17:02 JST  open  late  above 10: 50 (rule: above 10)"
         "  id late/20261125T0802Z-above"
     ]
     code, out, _ = run(capsys, "alerts", "--all", "--config", path)
     assert out.splitlines() == [
-        "2026-11-25 17:00 JST  resolved after 5m  early  below: below 10: 1 (rule: below 10)"
+        "2026-11-25 17:00 JST  resolved after 5m  early  below 10: 1 (rule: below 10)"
         "  id early/20261125T0800Z-below",
-        "2026-11-25 17:02 JST  open  late  above: above 10: 50 (rule: above 10)"
+        "2026-11-25 17:02 JST  open  late  above 10: 50 (rule: above 10)"
         "  id late/20261125T0802Z-above",
     ]
 

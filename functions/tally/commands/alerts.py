@@ -80,10 +80,9 @@ def run(args: argparse.Namespace) -> int:
             notes += "  [flapping]"
         if row.get("acked"):
             notes += "  [acknowledged]"
-        print(
-            f"{when}  {row['source']}  {row['rule']}: {row['summary']} "
-            f"(rule: {row['rule_text']})  id {row['id']}{notes}"
-        )
+        summary = str(row["summary"])  # "down: HTTP 503 …" already names its rule
+        said = summary if summary.startswith(f"{row['rule']}") else f"{row['rule']}: {summary}"
+        print(f"{when}  {row['source']}  {said} (rule: {row['rule_text']})  id {row['id']}{notes}")
     return 0
 
 
