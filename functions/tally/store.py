@@ -411,6 +411,23 @@ class Store:
             self.counter.add("changed", reads=max(1, returned))
         return found
 
+    def source_documents(self, source_id: str, since: str) -> dict[str, dict[str, Any]]:
+        """Every sample document holding the source's samples of `since` and later, by
+        path: its group-hour documents and its own day documents (two queries)."""
+        found: dict[str, dict[str, Any]] = {}
+        legacy = self.client.collection(f"sources/{source_id}/days").where(
+            filter=firestore.FieldFilter("date", ">=", since)
+        )
+        hours = (
+            self.client.collection_group(group_document.HOURS)
+            .where(filter=firestore.FieldFilter("sources", "array_contains", source_id))
+            .where(filter=firestore.FieldFilter("hour", ">=", f"{since}T00"))
+        )
+        for query in (legacy, hours):
+            for snapshot in self._stream(query, "query"):
+                found[snapshot.reference.path] = snapshot.to_dict() or {}
+        return found
+
     def days_in(self, source_id: str, documents: Mapping[str, dict[str, Any] | None]) -> list[Day]:
         """A source's days as these documents (by path; read already) hold them, merged
         as `days` merges them, oldest first."""
