@@ -363,7 +363,7 @@ class Store:
         self, source_id: str, since: str | None, until: str | None, newest_first: bool
     ) -> Iterator[tuple[str, list[tuple[dict[str, Any], dict[str, Any]]]]]:
         """The source's part of each hour document holding it, a day at a time."""
-        query: Any = self.client.collection_group(group_document.HOURS).where(
+        query: Any = self.client.collection_group("hours").where(
             filter=firestore.FieldFilter("sources", "array_contains", source_id)
         )
         if since:
@@ -400,10 +400,13 @@ class Store:
         the next render, whatever was being written while this one ran.
         """
         found: dict[str, dict[str, Any]] = {}
-        for group in (group_document.HOURS, "days"):
-            query = self.client.collection_group(group).where(
-                filter=firestore.FieldFilter("written", ">", after)
-            )
+        hours = self.client.collection_group("hours").where(
+            filter=firestore.FieldFilter("written", ">", after)
+        )
+        days = self.client.collection_group("days").where(
+            filter=firestore.FieldFilter("written", ">", after)
+        )
+        for query in (hours, days):
             returned = 0
             for snapshot in query.stream(retry=self.retry, timeout=self.timeout, read_time=at):
                 returned += 1
@@ -419,7 +422,7 @@ class Store:
             filter=firestore.FieldFilter("date", ">=", since)
         )
         hours = (
-            self.client.collection_group(group_document.HOURS)
+            self.client.collection_group("hours")
             .where(filter=firestore.FieldFilter("sources", "array_contains", source_id))
             .where(filter=firestore.FieldFilter("hour", ">=", f"{since}T00"))
         )
