@@ -22,9 +22,9 @@ counts reads and writes: the benchmarks and tests assert on those counts.
 
 from __future__ import annotations
 
-import os
 import heapq
 import itertools
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -34,11 +34,10 @@ from google.api_core import exceptions as api_exceptions
 from google.api_core import retry as api_retry
 from google.cloud import firestore
 
-from tally import logs
-from tally import group_document
+from tally import group_document, logs
 from tally.day_document import (  # also imported from here by the layout's readers
-    effective_samples,
-    key_of,
+    effective_samples,  # noqa: F401
+    key_of,  # noqa: F401
     merged_samples,
     sample_fields,
     sample_from,
@@ -232,9 +231,7 @@ class Store:
         documents: dict[tuple[str, str], list[Sample]] = {}
         for sample in samples:
             group = group_document.group_of(groups or {}, sample.source_id)
-            documents.setdefault((group, group_document.hour_of(sample.tick)[1]), []).append(
-                sample
-            )
+            documents.setdefault((group, group_document.hour_of(sample.tick)[1]), []).append(sample)
         keys = list(documents)
         stored: dict[int, Sample] = {}
         for start in range(0, len(keys), MAX_WRITES_PER_COMMIT):
@@ -252,9 +249,7 @@ class Store:
                         stored[id(sample)] = sample
                 continue
             self.counter.add("set", writes=len(chunk))
-        by_tick = {
-            (sample.source_id, sample.tick): sample for sample in stored.values()
-        }
+        by_tick = {(sample.source_id, sample.tick): sample for sample in stored.values()}
         return [by_tick.get((sample.source_id, sample.tick), sample) for sample in samples]
 
     def _write_one_by_one(
@@ -318,7 +313,9 @@ class Store:
         own day document (`sources/{id}/days/{date}`: `tally import`, and what tally
         stored before the group layout; left out with `legacy=False`). Two queries; a
         read per document returned."""
-        own = self._legacy_days(source_id, since, until, newest_first, limit) if legacy else iter(())
+        own = (
+            self._legacy_days(source_id, since, until, newest_first, limit) if legacy else iter(())
+        )
         hours = self._hour_days(source_id, since, until, newest_first)
         merged = heapq.merge(own, hours, key=lambda item: item[0], reverse=newest_first)
         count = 0

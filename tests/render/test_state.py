@@ -59,9 +59,7 @@ def _seed_all(store, ids=IDS, days=3):
         seed(store, source_id, days_back(TODAY - timedelta(days=1), days), 60, lambda t, n=n: n)
 
 
-def test_a_render_reads_the_overview_the_changed_documents_and_each_drawn_source(
-    store, tmp_path
-):
+def test_a_render_reads_the_overview_the_changed_documents_and_each_drawn_source(store, tmp_path):
     config = _config()
     _seed_all(store)
     render_site(config, store, tmp_path, now=NOW)

@@ -43,9 +43,13 @@ def test_functions_are_created_after_the_database_and_the_indexes_they_query(
         for _, _, name, body in resources(parsed, "google_firestore_field")
         if "COLLECTION_GROUP" in _scopes(body)
     }
-    assert indexes == {"google_firestore_field.days_written", "google_firestore_field.hours_written"}
+    assert indexes == {
+        "google_firestore_field.days_written",
+        "google_firestore_field.hours_written",
+    }
     indexes |= {
-        f"google_firestore_index.{name}" for _, _, name, _ in resources(parsed, "google_firestore_index")
+        f"google_firestore_index.{name}"
+        for _, _, name, _ in resources(parsed, "google_firestore_index")
     }
     assert len(indexes) == 4
     for name in FUNCTIONS:
