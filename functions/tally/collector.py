@@ -20,7 +20,7 @@ from tally import logs
 from tally.config import Config, SourceBase, UnknownSource
 from tally.deadlines import SOURCE_GRACE, collect_start_budget
 from tally.group_document import assign, group_of
-from tally.metrics import MetricWriter
+from tally.metrics import MetricWriter, wanted_metrics
 from tally.sample import Reading, Sample, format_value
 from tally.schedule import floor_minute, is_due
 from tally.secrets import redact
@@ -235,7 +235,7 @@ def collect_tick(
         store_seconds = time.perf_counter() - started - fetch_seconds
         samples = [sample for sample, _ in timed]
     if metrics is not None:
-        metrics.write(tick, samples, {source.id: kind_of(source) for source in sources})
+        metrics.write(tick, samples, wanted_metrics(config, sources, tick))
     logs.info(
         f"tick {tick.isoformat()}: {len(samples)} sources collected",
         tick=tick.isoformat(),
