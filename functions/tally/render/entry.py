@@ -258,7 +258,10 @@ def _render_source(run: Run, source: SourceBase, entry: dict[str, Any]) -> bool:
     if refold is not None:
         agg.unfold_from(refold)
         entry.pop("refold_from")
-    complete, folded = update_aggregates(store, source.id, agg, plan.closed, run.budget)
+    if refold is None and _fold_listed(run, source, entry, agg):
+        complete = folded = True
+    else:
+        complete, folded = update_aggregates(store, source.id, agg, plan.closed, run.budget)
     if not complete:
         # what is folded so far is saved: a day written later that it already covers
         # must be refolded (note_changes compares with `through`)
@@ -317,6 +320,20 @@ def _render_source(run: Run, source: SourceBase, entry: dict[str, Any]) -> bool:
     entry.update(last_tick=latest, card=shown)
     entry.pop("pending", None)
     entry.pop("render_error", None)
+    return True
+
+
+def _fold_listed(run: Run, source: SourceBase, entry: dict[str, Any], agg: Aggregates) -> bool:
+    """Fold the one day that closed since the last render from the documents the entry
+    lists for it (read by path once a run for the whole group, where a query would read
+    them again for each of its sources); False when that is not the case at hand."""
+    closed = run.plan.closed
+    if "live" not in entry or agg.through != (closed - timedelta(days=1)).isoformat():
+        return False
+    paths = [path for path in entry["live"] if date_of(path) <= closed.isoformat()]
+    missing = [path for path in paths if path not in run.documents]
+    run.documents.update(zip(missing, run.store.get_many(missing), strict=True))
+    agg.fold(run.store.days_in(source.id, {path: run.documents[path] for path in paths}), closed)
     return True
 
 
