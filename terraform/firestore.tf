@@ -153,6 +153,17 @@ resource "google_firestore_field" "hours_failures" {
   index_config {}
 }
 
+# When each source was last written in the document (the renderer tells a source's
+# news from its group's): read whole, never queried.
+resource "google_firestore_field" "hours_touched" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "hours"
+  field      = "touched"
+
+  index_config {}
+}
+
 # The renderer's change query over the collection group `hours` (written > mark).
 resource "google_firestore_field" "hours_written" {
   project    = var.project_id

@@ -7,6 +7,7 @@
         samples.{source}.{MM}    an ok sample, keyed by its tick's minute
         failures.{source}.{MM}   a failed sample, keyed by its tick's minute
         written                  the commit time of the last write (server timestamp)
+        touched.{source}         the commit time of the source's last write here
         expire_at                the TTL policy's field (hour + retention)
 
 Why a group and an hour: Firestore bills a write per document, so a tick of 500 sources

@@ -199,6 +199,8 @@ class Store:
             "hour": hour,
             "expire_at": hour_start + timedelta(hours=1) + self.retention,
             "written": firestore.SERVER_TIMESTAMP,  # the renderer's change mark
+            # and each source's own: the others in the document did not change
+            "touched": {s.source_id: firestore.SERVER_TIMESTAMP for s in samples},
         }
         for sample in samples:
             _, sample_hour, minute = group_document.hour_of(sample.tick)
@@ -451,10 +453,16 @@ class Store:
         return out
 
     @staticmethod
-    def sources_in(path: str, data: dict[str, Any]) -> list[str]:
-        """The sources a sample document holds samples of."""
+    def sources_in(path: str, data: dict[str, Any], after: datetime | None = None) -> list[str]:
+        """The sources a sample document holds samples of (written after `after`, when
+        given: a group-hour document says when each of its sources was last written)."""
         if group_document.is_hour_path(path):
-            return sorted(group_document.fragments(data))
+            touched = data.get("touched") or {}
+            return sorted(
+                source_id
+                for source_id in group_document.fragments(data)
+                if after is None or source_id not in touched or touched[source_id] > after
+            )
         parts = path.split("/")
         return [parts[1]] if len(parts) == 4 and parts[2] == "days" else []
 

@@ -159,7 +159,8 @@ def test_one_event_delivered_100_times_stores_one_sample_per_source(
     assert down.failure_streak == 1 and down.last_error.error == "HTTP 500 Internal Server Error"
     assert down.last_ok is None
     doc = _hour_doc("clicks", tick)
-    fields = {"sources", "group", "date", "hour", "expire_at", "written", "samples", "failures"}
+    fields = {"sources", "group", "date", "hour", "expire_at", "written", "touched"}
+    fields |= {"samples", "failures"}
     assert set(doc) == fields  # nothing unread
     assert doc["sources"] == ["clicks", "down"]  # one document holds the tick of both
     assert list(doc["samples"]) == ["clicks"] and list(doc["failures"]) == ["down"]

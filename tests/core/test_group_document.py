@@ -50,6 +50,7 @@ def _worst_hour(sources: int) -> tuple[str, dict[str, Any]]:
         "hour": HOUR.strftime("%Y-%m-%dT%H"),
         "expire_at": HOUR,
         "written": HOUR,
+        "touched": dict.fromkeys(ids, HOUR),
         "samples": {},
         "failures": {},
     }

@@ -85,6 +85,7 @@ def test_maps_nothing_queries_are_not_indexed(parsed: dict[str, dict[str, Any]])
         ("days", "last_tick"),
         ("hours", "samples"),
         ("hours", "failures"),
+        ("hours", "touched"),
     ):
         assert key in fields, key
         assert _scopes(fields[key]) == set(), key  # index_config {}: no index at all

@@ -41,14 +41,14 @@ from tally.render.alerts_view import AlertView
 from tally.render.alerts_view import history as incident_history
 from tally.render.budget import Budget
 from tally.render.history import Aggregates, closable_day, update_aggregates
-from tally.render.plan import Plan, config_hash, detail_every, rotated
+from tally.render.plan import Plan, card_every, config_hash, detail_every, rotated
 from tally.render.publish import FolderSink, Publisher, Sink, bucket_from_env
 from tally.render.result import RenderResult
 from tally.render.rows import rows_of
 from tally.render.series import weekly_candles
 from tally.render.state import Overview, date_of, note_changes, refold_day
 from tally.render.stats import status_of
-from tally.render.view import SourceView, card
+from tally.render.view import SourceView, advance, card
 from tally.schedule import period
 from tally.store import Day, Store
 
@@ -116,6 +116,7 @@ def render_site(
         every=detail_every(config),
         force=force,
         alerting=alerting,
+        cards=card_every(config),
     )
     run = Run(plan=plan, store=store, sink=sink, result=result, budget=budget)
     if changed is not None:
@@ -135,6 +136,8 @@ def render_site(
         entries[source.id] = entry
         if plan.due(source, entry):
             due.append(source)
+        elif changed is not None and source.id in changed.paths and "card" in entry:
+            _advance(run, source, entry, changed.days(source.id))
 
     cursor = None
     for source in rotated(due, overview.cursor):
@@ -317,10 +320,23 @@ def _render_source(run: Run, source: SourceBase, entry: dict[str, Any]) -> bool:
     if len(run.result.charts) > drawn:
         run.result.redrawn.append(source.id)
     entry.update(cfg=config_hash(run.config, source), through=agg.through)
-    entry.update(last_tick=latest, card=shown)
+    entry.update(last_tick=latest, card=shown, card_at=int(now.timestamp()))
     entry.pop("pending", None)
     entry.pop("render_error", None)
     return True
+
+
+def _advance(run: Run, source: SourceBase, entry: dict[str, Any], days: list[Day]) -> None:
+    """A changed source whose whole card is not due: its value, status and last error
+    from the documents that changed, read already; it stays `pending` for the whole
+    card (plan.card_every). Anything that goes wrong is that card's (as drawing)."""
+    now = run.now.timestamp()
+    try:
+        rows = [row for day in days for row in rows_of(day) if row.tick <= now]
+        entry["card"] = advance(entry["card"], source, rows)
+        entry["last_tick"] = entry["card"].get("last_tick")
+    except Exception as exc:  # noqa: BLE001 - see _contained: drawn whole next time
+        _not_drawn(run, source, entry, exc)
 
 
 def _fold_listed(run: Run, source: SourceBase, entry: dict[str, Any], agg: Aggregates) -> bool:

@@ -63,7 +63,7 @@ class Overview:
         if self.mark is None or self.read_at is None:
             return None
         after = datetime.fromisoformat(self.mark) - MARK_OVERLAP
-        return Changes(store, store.changed_documents(after, self.read_at))
+        return Changes(store, store.changed_documents(after, self.read_at), after)
 
     def advance(self) -> None:
         """The next render looks for what was written after this one read the overview."""
@@ -78,11 +78,14 @@ class Changes:
 
     store: Store
     documents: dict[str, dict[str, Any]]
-    paths: dict[str, list[str]] = field(default_factory=dict)  # source id -> its documents
+    after: datetime  # the mark: what was written after it is new
+    # source id -> its documents written after the mark (a group-hour document that
+    # changed for one of its sources is not news for the others)
+    paths: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for path, data in self.documents.items():
-            for source_id in self.store.sources_in(path, data):
+            for source_id in self.store.sources_in(path, data, self.after):
                 self.paths.setdefault(source_id, []).append(path)
 
     def days(self, source_id: str) -> list[Day]:
