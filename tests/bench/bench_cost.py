@@ -10,11 +10,15 @@ on them; the 48 collect ticks of an hour without samples run alerting (staleness
 half `http` checks, with `stale_after` and `change` rules. Fetching is left out (the
 collect benchmark's business): the stored samples are those a fetch would give.
 
-A whole simulated day of renders of 500 sources is hours of CPU on this machine, so a
-day is measured in three parts and added up: a warm-up hour (first render, not counted),
-a steady hour (12 ticks with samples, 48 without, 12 renders), multiplied by 24, and the
-render at which a day closes (its cost beyond a steady render, once a day). Metric points
-are counted for all 288 ticks of a day from `wanted_metrics` (what the collector sends).
+A whole simulated day of renders of 500 sources is hours of CPU on this machine, so the
+day is added up from each kind of event, measured once on a warmed-up deployment (after
+its first render, which draws everything and is not counted): a tick with samples (288
+a day), a tick without (1,152 a day, alerting's staleness), a render whose sources'
+whole cards are not due (their value follows from the changed documents) and one
+where they are (the render document of every source: every `card_every`, see
+render/plan.py), and the render at which a day closes (once a day, on top). Metric
+points are counted for all 1,440 ticks of a day from `wanted_metrics` (what the
+collector sends).
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ WRITE_PRICE, READ_PRICE = 0.18 / 100_000, 0.06 / 100_000  # Firestore multi-regi
 MIB_PRICE = 0.258  # Cloud Monitoring beyond the free allotment, USD
 POINT_BYTES = 8
 MONTH_DAYS = 30.42
-START = datetime(2026, 3, 1, 21, 0, tzinfo=UTC)  # the steady hour ends 23:00, before midnight
+# Measured at noon, after a tick in each hour of the morning: a render reads the day's
+# documents so far (those of its sources' groups), 12 hours of them: a day's average.
+START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def _config(count: int):  # type: ignore[no-untyped-def]
@@ -96,12 +102,12 @@ class Day:
 
         render_site(self.config, self.store, self.out, now=at, budget=Budget.unlimited())
 
-    def hour(self, start: datetime) -> None:
-        for minute in range(60):
-            at = start + timedelta(minutes=minute)
-            self.minute(at)
-            if minute % 5 == 1:  # a render a minute after each 5-minute tick
-                self.render(at)
+    def cost(self, work) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+        """(reads, writes) of `work()`."""
+        before = self.ops()
+        work()
+        after = self.ops()
+        return after[0] - before[0], after[1] - before[1]
 
 
 def _points_per_day(config) -> int:  # type: ignore[no-untyped-def]
@@ -127,38 +133,50 @@ def _documents(store) -> dict[str, int]:  # type: ignore[no-untyped-def]
 
 
 def measure(count: int) -> dict[str, float]:
+    from tally.render.plan import card_every
+
     with tempfile.TemporaryDirectory() as folder:
         day = Day(count, Path(folder))
-        day.hour(START)  # warm-up: the first render draws everything
-        reads0, writes0 = day.ops()
-        day.hour(START + timedelta(hours=1))
-        reads, writes = (a - b for a, b in zip(day.ops(), (reads0, writes0), strict=True))
-        day.minute(START + timedelta(hours=2))
-        steady_render_reads0 = day.ops()
-        day.render(START + timedelta(hours=2, minutes=1))
-        render_reads = day.ops()[0] - steady_render_reads0[0]
-        # the render at which the day closes (the ticks in between are left out: they
-        # cost what the steady hour's do); added to the day on top of the 288 renders
-        closing0 = day.ops()
-        day.render(START + timedelta(hours=4, minutes=1))
-        closing_reads, closing_writes = (a - b for a, b in zip(day.ops(), closing0, strict=True))
+        for hour in range(12):  # the morning's documents (alerting runs too: settled)
+            day.minute(START.replace(hour=hour))
+        day.minute(START)
+        day.render(START + timedelta(minutes=1))  # the first render: everything, once
+        tick = day.cost(lambda: day.minute(START + timedelta(minutes=5)))
+        idle = day.cost(lambda: day.minute(START + timedelta(minutes=6)))
+        render = day.cost(lambda: day.render(START + timedelta(minutes=6)))
+        every = card_every(day.config)
+        if every > day.config.render_every:  # whole cards not due at that render
+            quick = render
+            at = START + timedelta(minutes=1) + every
+            day.minute(at - timedelta(minutes=1))
+            whole = day.cost(lambda: day.render(at))
+        else:
+            quick, whole = None, render
+        closing = day.cost(lambda: day.render(START + timedelta(hours=13, minutes=1)))
         documents = _documents(day.store)
         points = _points_per_day(day.config)
+    renders = 1440 // int(day.config.render_every.total_seconds() // 60)
+    whole_renders = 1440 / (every.total_seconds() / 60)
+    parts = [(288, tick), (1152, idle), (whole_renders, whole), (1, closing)]
+    if quick is not None:
+        parts.append((renders - whole_renders, quick))
     return {
-        "reads_hour": reads,
-        "writes_hour": writes,
-        "render_reads": render_reads,
-        "closing_reads": closing_reads,
-        "closing_writes": closing_writes,
-        "tick_writes": max(day.sample_writes),
+        "reads_day": sum(n * cost[0] for n, cost in parts),
+        "writes_day": sum(n * cost[1] for n, cost in parts),
+        "tick": tick,
+        "idle": idle,
+        "quick": quick,
+        "whole": whole,
+        "closing": closing,
+        "card_every": every.total_seconds() / 60,
         "points_day": points,
         "group_hour_docs": documents["group-hour"],
+        "tick_writes": max(day.sample_writes),
     }
 
 
-def _row(count: int, m: dict[str, float]) -> str:
-    reads = 24 * m["reads_hour"] + m["closing_reads"]
-    writes = 24 * m["writes_hour"] + m["closing_writes"]
+def _row(count: int, m: dict) -> str:  # type: ignore[type-arg]
+    reads, writes = m["reads_day"], m["writes_day"]
     mib = m["points_day"] * POINT_BYTES * MONTH_DAYS / 2**20
     price = (
         max(0, reads - FREE_READS) * READ_PRICE * MONTH_DAYS
@@ -167,7 +185,7 @@ def _row(count: int, m: dict[str, float]) -> str:
     )
     return (
         f"| {count} × 5 min | {writes:,.0f} ({writes / FREE_WRITES:.0%}) "
-        f"| {reads:,.0f} ({reads / FREE_READS:.0%}) | {m['render_reads']:,.0f} "
+        f"| {reads:,.0f} ({reads / FREE_READS:.0%}) "
         f"| {m['points_day']:,.0f} = {mib:.1f} MiB a month ({mib / FREE_METRIC_MIB:.0%}) "
         f"| {m['tick_writes']:,.0f} | ${price:.2f} |"
     )
@@ -180,19 +198,24 @@ def main() -> None:
         results = {count: measure(count) for count in (50, 500)}
     print(
         "| sources × cadence | Firestore writes a day (of 20,000 free) "
-        "| reads a day (of 50,000 free) | reads of one steady render "
-        "| metric points a day (of 150 MiB a month) | writes a tick | beyond the free tiers, "
-        f"a month (list prices of {PRICES_AS_OF}) |"
+        "| reads a day (of 50,000 free) | metric points a day (of 150 MiB a month) "
+        f"| writes a tick (samples) | beyond the free tiers, a month (list prices of "
+        f"{PRICES_AS_OF}) |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|")
     for count, measured in results.items():
         print(_row(count, measured))
-    print()
+    print(
+        "\n| sources | (reads, writes) of: a tick with samples | a tick without "
+        "| a render, whole cards not due | a render with every whole card "
+        "| the day-closing render | whole cards every | group-hour documents (3 ticks) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for count, m in results.items():
+        quick = "—" if m["quick"] is None else "{}, {}".format(*m["quick"])
         print(
-            f"{count} sources, measured: a steady hour {m['reads_hour']:,} reads and "
-            f"{m['writes_hour']:,} writes (12 ticks with samples, 48 without, 12 renders); "
-            f"one steady render {m['render_reads']:,} reads; the day-closing render "
-            f"{m['closing_reads']:,} reads and {m['closing_writes']:,} writes; "
-            f"{m['group_hour_docs']:,} group-hour documents after 3 hours."
+            f"| {count} | {m['tick'][0]}, {m['tick'][1]} | {m['idle'][0]}, {m['idle'][1]} "
+            f"| {quick} | {m['whole'][0]}, {m['whole'][1]} "
+            f"| {m['closing'][0]}, {m['closing'][1]} | {m['card_every']:.0f} min "
+            f"| {m['group_hour_docs']} |"
         )
