@@ -120,3 +120,96 @@ resource "google_firestore_field" "render_blob" {
 
   index_config {}
 }
+
+# --- group-hour documents (groups/{group}/hours/{hour}): where collected samples go -----
+
+# TTL on the collection group `hours`, as on `days`; `index_config {}` as there.
+resource "google_firestore_field" "hours_expire_at" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "hours"
+  field      = "expire_at"
+
+  ttl_config {}
+  index_config {}
+}
+
+# Nothing queries inside the samples maps: an hour of 25 sources every minute would
+# otherwise be some 20,000 index entries (Firestore allows 40,000 a document).
+resource "google_firestore_field" "hours_samples" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "hours"
+  field      = "samples"
+
+  index_config {}
+}
+
+resource "google_firestore_field" "hours_failures" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "hours"
+  field      = "failures"
+
+  index_config {}
+}
+
+# When each source was last written in the document (the renderer tells a source's
+# news from its group's): read whole, never queried.
+resource "google_firestore_field" "hours_touched" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "hours"
+  field      = "touched"
+
+  index_config {}
+}
+
+# The renderer's change query over the collection group `hours` (written > mark).
+resource "google_firestore_field" "hours_written" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "hours"
+  field      = "written"
+
+  index_config {
+    indexes {
+      order       = "ASCENDING"
+      query_scope = "COLLECTION_GROUP"
+    }
+  }
+}
+
+# One source's history (export, the first render's fold, summaries): the group-hour
+# documents whose `sources` array holds it, in hour order, either way.
+resource "google_firestore_index" "hours_by_source" {
+  project     = var.project_id
+  database    = google_firestore_database.main.name
+  collection  = "hours"
+  query_scope = "COLLECTION_GROUP"
+
+  fields {
+    field_path   = "sources"
+    array_config = "CONTAINS"
+  }
+  fields {
+    field_path = "hour"
+    order      = "ASCENDING"
+  }
+}
+
+resource "google_firestore_index" "hours_by_source_newest_first" {
+  project     = var.project_id
+  database    = google_firestore_database.main.name
+  collection  = "hours"
+  query_scope = "COLLECTION_GROUP"
+
+  fields {
+    field_path   = "sources"
+    array_config = "CONTAINS"
+  }
+  fields {
+    field_path = "hour"
+    order      = "DESCENDING"
+  }
+}

@@ -69,6 +69,9 @@ resource "google_cloudfunctions2_function" "collect" {
     google_monitoring_metric_descriptor.tally,
     google_firestore_database.main,
     google_firestore_field.days_written,
+    google_firestore_field.hours_written,
+    google_firestore_index.hours_by_source,
+    google_firestore_index.hours_by_source_newest_first,
   ]
 }
 
@@ -116,5 +119,8 @@ resource "google_cloudfunctions2_function" "render" {
     google_monitoring_metric_descriptor.tally,
     google_firestore_database.main,
     google_firestore_field.days_written,
+    google_firestore_field.hours_written,
+    google_firestore_index.hours_by_source,
+    google_firestore_index.hours_by_source_newest_first,
   ]
 }

@@ -1,8 +1,9 @@
 """One tick: fetch every due source concurrently, store each sample, push metrics.
 
 A source's failure is its own failed sample; only the store failing raises, so that
-the platform retries the event. Samples are stored by group commit as they arrive
-(one document write each), so the tick lasts about as long as its slowest source.
+the platform retries the event. A group of sources (`group_document`) is stored in one
+document write as soon as its last due source has answered, so the tick lasts about as
+long as its slowest source and costs a write per group, not per source.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import TYPE_CHECKING
 from tally import logs
 from tally.config import Config, SourceBase, UnknownSource
 from tally.deadlines import SOURCE_GRACE, collect_start_budget
-from tally.metrics import MetricWriter
+from tally.group_document import assign, group_of
+from tally.metrics import MetricWriter, wanted_metrics
 from tally.sample import Reading, Sample, format_value
 from tally.schedule import floor_minute, is_due
 from tally.secrets import redact
@@ -97,13 +99,14 @@ def _sample_of(source: SourceBase, tick: datetime, reading: Reading) -> Sample:
 
 
 def _fetch_and_store(
-    sources: list[SourceBase], tick: datetime, store: Store
+    sources: list[SourceBase], tick: datetime, store: Store, groups: dict[str, str]
 ) -> list[tuple[Sample, float]]:
-    """Fetch concurrently and store by group commit: while one commit is in flight the
-    samples that arrive wait, then go together in the next. A tick then lasts about as
-    long as its slowest source plus one small commit, at one document write per sample
-    and a handful of round trips. Returns (sample, seconds after start) in config order,
-    each sample as stored (one Firestore refused is stored as a failure saying why).
+    """Fetch concurrently and store each group of sources once all its due sources have
+    answered: while one commit is in flight the groups completed meanwhile wait, then go
+    together in the next. A tick then lasts about as long as its slowest source plus one
+    small commit, at one document write per group (`groups`: source id → group) and a
+    handful of round trips. Returns (sample, seconds after start) in config order, each
+    sample as stored (one Firestore refused is stored as a failure saying why).
 
     Whatever the sources do, the tick ends in time: a source still busy after its
     `timeout` plus the grace (its page taking ages to parse) is a failed sample, and so
@@ -119,8 +122,15 @@ def _fetch_and_store(
     stored: dict[str, Sample] = {}
 
     def commit(batch: list[Sample]) -> None:
-        for sample in store.write_samples(batch):
+        for sample in store.write_samples(batch, groups):
             stored[sample.source_id] = sample
+
+    # a group's samples wait until its last due source is in: one write per group
+    missing: dict[str, int] = {}
+    for source in sources:
+        group = group_of(groups, source.id)
+        missing[group] = missing.get(group, 0) + 1
+    waiting_for: dict[str, list[Sample]] = {}
 
     def fetch(index: int, source: SourceBase) -> Sample:
         began[index] = time.perf_counter()
@@ -169,13 +179,18 @@ def _fetch_and_store(
             for future, sample in finished:
                 waiting.discard(future)
                 results[futures[future]] = (sample, now - started)
-                pending.append(sample)
+                group = group_of(groups, sample.source_id)
+                waiting_for.setdefault(group, []).append(sample)
+                missing[group] -= 1
+                if missing[group] == 0:
+                    pending.extend(waiting_for.pop(group))
             if pending and (in_flight is None or in_flight.done()):
                 if in_flight is not None:
                     in_flight.result()  # a failed commit raises here
                 in_flight, pending = writer.submit(commit, pending), []
         if in_flight is not None:
             in_flight.result()
+        pending.extend(sample for group in waiting_for.values() for sample in group)
         if pending:
             commit(pending)
     finally:
@@ -208,7 +223,7 @@ def collect_tick(
     if sources:
         started = time.perf_counter()
         try:
-            timed = _fetch_and_store(sources, tick, store)
+            timed = _fetch_and_store(sources, tick, store, assign(s.id for s in config.sources))
         except Exception as exc:  # the store is infrastructure: let the platform retry
             logs.error(
                 "storing samples failed; the event will be retried",
@@ -220,7 +235,7 @@ def collect_tick(
         store_seconds = time.perf_counter() - started - fetch_seconds
         samples = [sample for sample, _ in timed]
     if metrics is not None:
-        metrics.write(tick, samples, {source.id: kind_of(source) for source in sources})
+        metrics.write(tick, samples, wanted_metrics(config, sources, tick))
     logs.info(
         f"tick {tick.isoformat()}: {len(samples)} sources collected",
         tick=tick.isoformat(),

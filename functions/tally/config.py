@@ -26,17 +26,20 @@ from tally.config_object import read_config_object
 from tally.config_yaml import YamlRefused, read_yaml
 from tally.durations import bounded_duration
 from tally.secrets import ENV_REF
+from tally.sources import kind_of
 from tally.sources.alerting import AlertDefaults
 from tally.sources.model import (  # noqa: F401 - re-exported: the schema as one import
     MINUTE,
     SLUG,
     Alerts,
     ChangeAlert,
+    MetricsChoice,
     SourceBase,
     Strict,
     UrlSource,
     duration,
     http_url,
+    metrics_window,
     shown,
     tick_to_year,
 )
@@ -71,7 +74,28 @@ class Config(Strict):
     renotify_after: timedelta | None = None  # default of the sources' alerts.renotify_after
     # defaults of every source's damping, and maintenance windows for all of them
     alerts: AlertDefaults = Field(default_factory=AlertDefaults)
+    # Cloud Monitoring, for every source that does not say: all of its kind's metrics,
+    # at every tick (500 sources every 5 minutes, all checks: ~99 of the 150 free MiB
+    # a month; docs/deploy.md)
+    metrics: MetricsChoice = "all"
+    metrics_every: timedelta = MINUTE
     sources: list[Source] = Field(default_factory=list)
+
+    @field_validator("metrics_every", mode="before")
+    @classmethod
+    def _metrics_every(cls, value: Any) -> timedelta:
+        return metrics_window(value)
+
+    def metrics_of(self, source: SourceBase) -> tuple[str, ...]:
+        """The Cloud Monitoring metrics a sample of `source` writes (`metrics`)."""
+        choice = source.metrics or self.metrics
+        names = kind_of(source).metrics
+        if choice == "none":
+            return ()
+        return tuple(name for name in names if name == "value") if choice == "value" else names
+
+    def metrics_every_of(self, source: SourceBase) -> timedelta:
+        return source.metrics_every or self.metrics_every
 
     _renotify = field_validator("renotify_after", mode="before")(tick_to_year)
 

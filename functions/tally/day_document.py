@@ -15,6 +15,7 @@ same tick, in whatever order they land (documents of the older layout, failures 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,6 +60,32 @@ def effective_samples(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
             merged[key] = failures[key]
         elif isinstance(value, dict):
             merged[key] = value  # the older layout kept failures under `samples`
+    return merged
+
+
+def merged_samples(
+    day_document: dict[str, Any] | None, hour_parts: Iterable[tuple[dict[str, Any], dict[str, Any]]]
+) -> dict[str, dict[str, Any]]:
+    """One source's samples of one day, by key, from its group-hour documents' parts
+    (ok samples, failures; `group_document.fragments`) and its own day document.
+
+    Among the hour documents an ok sample wins over a failure of the same tick (a
+    source written twice in a minute: a redelivery, a deploy with two groupings). The
+    source's own day document decides the ticks it holds: it is written by `tally
+    import`, which says what a minute was, and by tally before the group layout.
+    """
+    merged: dict[str, dict[str, Any]] = {}
+    for ok_samples, failures in hour_parts:
+        for key, fields in failures.items():
+            if isinstance(fields, dict):
+                merged.setdefault(key, fields)
+        for key, fields in ok_samples.items():
+            if isinstance(fields, dict) and fields.get("ok"):
+                merged[key] = fields
+            elif isinstance(fields, dict):
+                merged.setdefault(key, fields)
+    if day_document:
+        merged.update(effective_samples(day_document))
     return merged
 
 

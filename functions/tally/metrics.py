@@ -9,6 +9,14 @@
                                              that published the page, even 0: its
                                              absence is the "no page" alert
 
+Which of its kind's metrics a source writes, and at most how often, is the config's
+(`metrics: none | value | all`, `metrics_every`): Cloud Monitoring bills the bytes of
+every point beyond 150 MiB a month, and a point is 8 bytes: the defaults (all, at every
+tick) keep 500 sources every 5 minutes under 99 MiB, and `metrics_every: 5m` keeps them
+there at any schedule (docs/deploy.md). A tick writes a source's points when it is the source's
+first due tick of its `metrics_every` window (windows aligned to UTC midnight): decided
+from the schedule alone, so a redelivered tick decides the same.
+
 Monitoring rejects a point older than the newest one of its series, so a redelivered
 tick's points are refused; that is expected and logged, never an error of the tick.
 Metrics are best effort: the samples are already in Firestore when they are written,
@@ -18,16 +26,17 @@ and failing the tick here would refetch every source for nothing.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tally import logs
 from tally.sample import Sample
+from tally.schedule import is_due
 from tally.secrets import redact
 
 if TYPE_CHECKING:
-    from tally.sources import Kind
+    from tally.config import Config, SourceBase
 
 PREFIX = "custom.googleapis.com/tally/"
 MAX_SERIES_PER_CALL = 200
@@ -69,19 +78,43 @@ POINTS: dict[str, Callable[[Sample], float | int | None]] = {
 DEFAULT_METRICS = ("value",)  # a source whose kind is not given
 
 
+def first_in_window(config: Config, source: SourceBase, tick: datetime) -> bool:
+    """Is `tick` the source's first due tick in its `metrics_every` window? Looked up
+    in the schedule minute by minute back to the window's start (one step for a source
+    due every minute; none when the source's own period is at least the window)."""
+    window = int(config.metrics_every_of(source).total_seconds() // 60)
+    if source.every is not None and source.every.total_seconds() // 60 >= window:
+        return True  # two of its ticks never share a window
+    tick = tick.replace(second=0, microsecond=0)
+    into = int(tick.timestamp() // 60) % window  # minutes since the window began
+    earlier = (tick - timedelta(minutes=back) for back in range(1, into + 1))
+    return not any(is_due(source, minute, config.tz) for minute in earlier)
+
+
+def wanted_metrics(
+    config: Config, sources: Iterable[SourceBase], tick: datetime
+) -> dict[str, tuple[str, ...]]:
+    """Each source's metrics to write at this tick: its choice (`metrics`), and none
+    when an earlier tick of the same `metrics_every` window wrote them."""
+    wanted = {}
+    for source in sources:
+        names = config.metrics_of(source)
+        wanted[source.id] = names if names and first_in_window(config, source, tick) else ()
+    return wanted
+
+
 def series_for(
     tick: datetime,
     samples: Iterable[Sample],
-    kinds: Mapping[str, Kind],
+    wanted: Mapping[str, Sequence[str]],
 ) -> list[tuple[str, str | None, float | int]]:
-    """(metric, source label, value) triples for a tick, heartbeat included; `kinds`
-    gives each source's kind, which says what metrics it writes."""
+    """(metric, source label, value) triples for a tick, heartbeat included; `wanted`
+    gives the metrics each source writes at this tick (`wanted_metrics`)."""
     rows: list[tuple[str, str | None, float | int]] = []
     count = 0
     for sample in samples:
         count += 1
-        kind = kinds.get(sample.source_id)
-        for metric in kind.metrics if kind is not None else DEFAULT_METRICS:
+        for metric in wanted.get(sample.source_id, DEFAULT_METRICS):
             point = POINTS[metric](sample)
             if point is not None:
                 rows.append((metric, sample.source_id, point))
@@ -123,8 +156,10 @@ class MetricWriter:
         series.points = [point]
         return series
 
-    def write(self, tick: datetime, samples: list[Sample], kinds: Mapping[str, Kind]) -> None:
-        rows = series_for(tick, samples, kinds)
+    def write(
+        self, tick: datetime, samples: list[Sample], wanted: Mapping[str, Sequence[str]]
+    ) -> None:
+        rows = series_for(tick, samples, wanted)
         self._send(tick, [self._time_series(tick, *row) for row in rows])
 
     def heartbeat(self, tick: datetime, metric: str, value: int) -> None:

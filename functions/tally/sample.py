@@ -10,20 +10,25 @@ from typing import Any
 from tally.secrets import redact
 
 # A reason is read by a person (page, `tally collect`, alert messages) and stored with
-# every failed sample: a few hundred characters say why; more would only fill the day
-# document towards Firestore's 1 MiB limit (1,440 per-minute failures a day).
+# every failed sample: a few hundred characters say why; more would only fill the
+# group-hour document towards Firestore's 1 MiB limit (25 sources × 60 per-minute
+# failures an hour). Firestore counts bytes, so the bytes are bounded too (300 kana
+# would be 900): tests/core/test_group_document.py builds the worst document.
 MAX_REASON_CHARS = 300
+MAX_REASON_BYTES = 400  # UTF-8
 
 
 def short_reason(text: str | None) -> str | None:
-    """A reason redacted, then cut to MAX_REASON_CHARS with an ellipsis when it was
-    longer (in that order: a cut secret is no longer one the redactor knows)."""
+    """A reason redacted, then cut to MAX_REASON_CHARS characters and MAX_REASON_BYTES
+    bytes with an ellipsis when it was longer (in that order: a cut secret is no longer
+    one the redactor knows)."""
     if text is None:
         return None
     text = redact(text)
-    if len(text) <= MAX_REASON_CHARS:
+    if len(text) <= MAX_REASON_CHARS and len(text.encode()) <= MAX_REASON_BYTES:
         return text
-    return text[: MAX_REASON_CHARS - 1] + "…"
+    cut = text[: MAX_REASON_CHARS - 1].encode()[: MAX_REASON_BYTES - len("…".encode())]
+    return cut.decode(errors="ignore") + "…"
 
 
 def finite(value: float | None) -> bool:

@@ -1,26 +1,31 @@
 """Store: the one gateway to Firestore, laid out so that cost does not grow with history
-(docs/how-it-works.md; the day document's fields are in `day_document.py`).
+nor with the number of sources (docs/how-it-works.md; the documents' fields are in
+`group_document.py` and `day_document.py`).
 
-Writing a sample is one document write and no read: a merge on the tick's field path,
-so a redelivered tick overwrites itself, plus a server timestamp in the same write:
-`written` is when the document last changed, which is how the renderer finds what
-changed since its last run in one query (`changed_days`). A tick may run twice (a redelivery, two
-instances at once) and the upstream may blink in between: failures and ok samples live
-under different field paths, and when both exist for a tick the ok sample is the one
-read, so a failure never replaces a stored success of the same tick. The source's
-summary (last value, last ok, last error, failure streak) is derived when read from
-the newest day documents: nothing is ever incremented, so duplicates cannot skew it.
+Collected samples go to group-hour documents: a tick stores each group's samples in one
+document write, no read: a merge on the samples' field paths, so a redelivered tick
+overwrites itself, plus a server timestamp in the same write: `written` is when the
+document last changed, which is how the renderer finds what changed since its last run
+(`changed_documents`). A tick may run twice (a redelivery, two instances at once) and the
+upstream may blink in between: failures and ok samples live under different field
+paths, and when both exist for a tick the ok sample is the one read, so a failure never
+replaces a stored success of the same tick. A source's days read back merged from every
+document holding it and its own day document (`tally import`'s, and what tally stored
+before the group layout: still read, never moved). The source's summary (last value,
+last ok, last error, failure streak) is derived when read from the newest days: nothing
+is ever incremented, so duplicates cannot skew it.
 
 Every document access goes through this class (and `transactions.py`, alerting's
 transactions on its client, and `store_import.py`, the import's day documents), which
-counts reads and writes: the benchmarks and tests
-assert on those counts.
+counts reads and writes: the benchmarks and tests assert on those counts.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -29,10 +34,11 @@ from google.api_core import exceptions as api_exceptions
 from google.api_core import retry as api_retry
 from google.cloud import firestore
 
-from tally import logs
+from tally import group_document, logs
 from tally.day_document import (  # also imported from here by the layout's readers
-    effective_samples,
-    key_of,
+    effective_samples,  # noqa: F401
+    key_of,  # noqa: F401
+    merged_samples,
     sample_fields,
     sample_from,
 )
@@ -176,55 +182,94 @@ class Store:
                 data[path] = entries
         return self.day_path(source_id, day), data
 
-    def _sample_write(self, sample: Sample) -> tuple[str, dict[str, Any]]:
-        """The document path and merge data that store one sample."""
-        day, key = key_of(sample.tick)
-        return self.day_write(sample.source_id, day, {key: sample_fields(sample)})
+    def hour_write(self, group: str, samples: list[Sample]) -> tuple[str, dict[str, Any]]:
+        """The document path and merge data that store these samples (of one UTC hour)
+        in their group's hour document: one write whatever their number.
 
-    def write_sample(self, sample: Sample) -> None:
+        Ok samples go to `samples.{source}.{MM}`, failures to `failures.{source}.{MM}`, so
+        a failure written after an ok sample of the same tick never hides it; `sources`
+        gains their ids (an array union), which is how readers find the document.
+        """
+        day, hour, _ = group_document.hour_of(samples[0].tick)
+        hour_start = datetime.fromisoformat(f"{hour}:00").replace(tzinfo=UTC)
+        data: dict[str, Any] = {
+            "sources": firestore.ArrayUnion(sorted({s.source_id for s in samples})),
+            "group": group,
+            "date": day,
+            "hour": hour,
+            "expire_at": hour_start + timedelta(hours=1) + self.retention,
+            "written": firestore.SERVER_TIMESTAMP,  # the renderer's change mark
+            # and each source's own: the others in the document did not change
+            "touched": {s.source_id: firestore.SERVER_TIMESTAMP for s in samples},
+        }
+        for sample in samples:
+            _, sample_hour, minute = group_document.hour_of(sample.tick)
+            if sample_hour != hour:
+                raise ValueError(f"{sample.source_id}: a sample of {sample_hour} among {hour}'s")
+            field = "samples" if sample.ok else "failures"
+            by_source = data.setdefault(field, {}).setdefault(sample.source_id, {})
+            by_source[minute] = sample_fields(sample)
+        return group_document.hour_path(group, hour), data
+
+    def write_sample(self, sample: Sample, groups: Mapping[str, str] | None = None) -> None:
         """Store one sample: exactly one document write, no read."""
-        path, data = self._sample_write(sample)
+        group = group_document.group_of(groups or {}, sample.source_id)
+        path, data = self.hour_write(group, [sample])
         self.set(path, data, merge=True)
 
-    def write_samples(self, samples: list[Sample]) -> list[Sample]:
-        """Store a tick's samples: still one document write each, in as few commits as
-        Firestore allows (500 writes a commit), so a tick costs one round trip.
+    def write_samples(
+        self, samples: list[Sample], groups: Mapping[str, str] | None = None
+    ) -> list[Sample]:
+        """Store samples: one document write per group and hour they fall in (a tick of
+        500 sources: 20 writes), in as few commits as Firestore allows (500 writes a
+        commit). `groups` is the config's grouping (`group_document.assign`).
 
-        Returns the tick's samples as they stand, in order: the samples themselves,
-        except one that Firestore refused (a day document past its 1 MiB limit, say),
-        which is stored as a failed sample saying why, so it costs neither the tick nor
-        the others. If even that cannot be stored (logged), the failed sample is still
-        returned: the tick reports it and alerting counts the failure.
+        Returns the samples as they stand, in order: the samples themselves, except one
+        that Firestore refused (its document past the 1 MiB limit, say), which is stored
+        as a failed sample saying why, so it costs neither the tick nor the others. If
+        even that cannot be stored (logged), the failed sample is still returned: the
+        tick reports it and alerting counts the failure.
         """
-        stored: list[Sample] = []
-        for start in range(0, len(samples), MAX_WRITES_PER_COMMIT):
+        documents: dict[tuple[str, str], list[Sample]] = {}
+        for sample in samples:
+            group = group_document.group_of(groups or {}, sample.source_id)
+            documents.setdefault((group, group_document.hour_of(sample.tick)[1]), []).append(sample)
+        keys = list(documents)
+        stored: dict[int, Sample] = {}
+        for start in range(0, len(keys), MAX_WRITES_PER_COMMIT):
+            chunk = keys[start : start + MAX_WRITES_PER_COMMIT]
             batch = self.client.batch()
-            chunk = samples[start : start + MAX_WRITES_PER_COMMIT]
-            for sample in chunk:
-                path, data = self._sample_write(sample)
+            for group, _hour in chunk:
+                path, data = self.hour_write(group, documents[(group, _hour)])
                 batch.set(self.client.document(path), data, merge=True)
             try:
                 batch.commit(retry=self.retry, timeout=self.timeout)
             except api_exceptions.InvalidArgument:
                 # the commit is all or nothing: find the offending samples one by one
-                stored.extend(self._write_one_by_one(chunk))
+                for key in chunk:
+                    for sample in self._write_one_by_one(documents[key], groups):
+                        stored[id(sample)] = sample
                 continue
             self.counter.add("set", writes=len(chunk))
-            stored.extend(chunk)
-        return stored
+        by_tick = {(sample.source_id, sample.tick): sample for sample in stored.values()}
+        return [by_tick.get((sample.source_id, sample.tick), sample) for sample in samples]
 
-    def _write_one_by_one(self, samples: list[Sample]) -> list[Sample]:
+    def _write_one_by_one(
+        self, samples: list[Sample], groups: Mapping[str, str] | None
+    ) -> list[Sample]:
         stored = []
         for sample in samples:
             try:
-                self.write_sample(sample)
+                self.write_sample(sample, groups)
             except api_exceptions.InvalidArgument as exc:
-                stored.append(self._store_refusal(sample, str(exc.message)))
+                stored.append(self._store_refusal(sample, str(exc.message), groups))
             else:
                 stored.append(sample)
         return stored
 
-    def _store_refusal(self, sample: Sample, why: str) -> Sample:
+    def _store_refusal(
+        self, sample: Sample, why: str, groups: Mapping[str, str] | None = None
+    ) -> Sample:
         """Store, in place of a sample Firestore refused, a failed sample saying why."""
         logs.error(
             f"{sample.source_id}: Firestore refused the sample; storing why instead",
@@ -239,7 +284,7 @@ class Store:
             error=short_reason(f"not stored: Firestore refused the sample: {why}"),
         )
         try:
-            self.write_sample(refused)
+            self.write_sample(refused, groups)
         except api_exceptions.InvalidArgument as exc:  # not even that fits: say so, go on
             logs.error(
                 f"{sample.source_id}: the failed sample could not be stored either",
@@ -249,16 +294,11 @@ class Store:
             )
         return refused
 
-    def _day_from(self, source_id: str, data: dict[str, Any]) -> Day:
-        return Day(
-            source_id=source_id,
-            date=data["date"],
-            samples=effective_samples(data),
-        )
+    # --- reading: a source's days, from both layouts --------------------------------
 
     def day(self, source_id: str, day: str) -> Day | None:
-        data = self.get(self.day_path(source_id, day))
-        return self._day_from(source_id, data) if data else None
+        """One day of a source (its hour documents and its own day document, if any)."""
+        return next(self.days(source_id, since=day, until=day), None)
 
     def days(
         self,
@@ -268,8 +308,43 @@ class Store:
         *,
         newest_first: bool = False,
         limit: int | None = None,
+        legacy: bool = True,
     ) -> Iterator[Day]:
-        """Day documents of a source in date order; reads one document per day yielded."""
+        """A source's days in date order, each merged from every group-hour document
+        holding it (found by `sources` array-contains, whatever group it was in) and its
+        own day document (`sources/{id}/days/{date}`: `tally import`, and what tally
+        stored before the group layout; left out with `legacy=False`). Two queries; a
+        read per document returned."""
+        own = (
+            self._legacy_days(source_id, since, until, newest_first, limit) if legacy else iter(())
+        )
+        hours = self._hour_days(source_id, since, until, newest_first)
+        merged = heapq.merge(own, hours, key=lambda item: item[0], reverse=newest_first)
+        count = 0
+        for day, parts in itertools.groupby(merged, key=lambda item: item[0]):
+            document: dict[str, Any] | None = None
+            hour_parts: list[tuple[dict[str, Any], dict[str, Any]]] = []
+            for _, part in parts:
+                if isinstance(part, dict):
+                    document = part
+                else:
+                    hour_parts.extend(part)
+            samples = merged_samples(document, hour_parts)
+            if not samples:
+                continue
+            yield Day(source_id=source_id, date=day, samples=samples)
+            count += 1
+            if limit and count >= limit:
+                return
+
+    def _legacy_days(
+        self,
+        source_id: str,
+        since: str | None,
+        until: str | None,
+        newest_first: bool,
+        limit: int | None,
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
         query: Any = self.client.collection(f"sources/{source_id}/days")
         if since:
             query = query.where(filter=firestore.FieldFilter("date", ">=", since))
@@ -279,33 +354,117 @@ class Store:
         query = query.order_by("date", direction=direction)
         if limit:
             query = query.limit(limit)
+        for snapshot in self._stream(query, "query"):
+            data = snapshot.to_dict()
+            yield data["date"], data
+
+    def _hour_days(
+        self, source_id: str, since: str | None, until: str | None, newest_first: bool
+    ) -> Iterator[tuple[str, list[tuple[dict[str, Any], dict[str, Any]]]]]:
+        """The source's part of each hour document holding it, a day at a time."""
+        query: Any = self.client.collection_group("hours").where(
+            filter=firestore.FieldFilter("sources", "array_contains", source_id)
+        )
+        if since:
+            query = query.where(filter=firestore.FieldFilter("hour", ">=", f"{since}T00"))
+        if until:
+            query = query.where(filter=firestore.FieldFilter("hour", "<=", f"{until}T23"))
+        direction = firestore.Query.DESCENDING if newest_first else firestore.Query.ASCENDING
+        query = query.order_by("hour", direction=direction)
+        parts = (
+            group_document.fragments(snapshot.to_dict()).get(source_id)
+            for snapshot in self._stream(query, "query")
+        )
+        found = ((part[0], [(part[1], part[2])]) for part in parts if part)
+        for day, same_day in itertools.groupby(found, key=lambda item: item[0]):
+            yield day, [piece for _, pieces in same_day for piece in pieces]
+
+    def _stream(self, query: Any, kind: str) -> Iterator[Any]:
+        """A query's documents, each counted as a read (an empty query as one)."""
         returned = 0
         for snapshot in query.stream(retry=self.retry, timeout=self.timeout):
             returned += 1
-            self.counter.add("query", reads=1)
-            yield self._day_from(source_id, snapshot.to_dict())
+            self.counter.add(kind, reads=1)
+            yield snapshot
         if returned == 0:
-            self.counter.add("query", reads=1)  # Firestore bills an empty query as one read
+            self.counter.add(kind, reads=1)  # Firestore bills an empty query as one read
 
-    def changed_days(self, after: datetime, at: datetime) -> Iterator[Day]:
-        """Every day document (of any source) written after `after`, as it was at `at`:
-        one query over the collection group `days`, one read per document returned.
+    def changed_documents(self, after: datetime, at: datetime) -> dict[str, dict[str, Any]]:
+        """Every sample document (group-hour and day documents, of any source) written
+        after `after`, as it was at `at`, by path: one query over each collection group,
+        one read per document returned (an empty query: one).
 
         Reading at a fixed time (the renderer's `get_at` of its state) makes the marks
         of consecutive renders meet exactly: what is committed after `at` is found by
         the next render, whatever was being written while this one ran.
         """
-        query = self.client.collection_group("days").where(
+        found: dict[str, dict[str, Any]] = {}
+        hours = self.client.collection_group("hours").where(
             filter=firestore.FieldFilter("written", ">", after)
         )
-        returned = 0
-        for snapshot in query.stream(retry=self.retry, timeout=self.timeout, read_time=at):
-            returned += 1
-            self.counter.add("changed", reads=1)
-            source_id = snapshot.reference.parent.parent.id
-            yield self._day_from(source_id, snapshot.to_dict())
-        if returned == 0:
-            self.counter.add("changed", reads=1)  # Firestore bills an empty query as one read
+        days = self.client.collection_group("days").where(
+            filter=firestore.FieldFilter("written", ">", after)
+        )
+        for query in (hours, days):
+            returned = 0
+            for snapshot in query.stream(retry=self.retry, timeout=self.timeout, read_time=at):
+                returned += 1
+                found[snapshot.reference.path] = snapshot.to_dict() or {}
+            self.counter.add("changed", reads=max(1, returned))
+        return found
+
+    def source_documents(self, source_id: str, since: str) -> dict[str, dict[str, Any]]:
+        """Every sample document holding the source's samples of `since` and later, by
+        path: its group-hour documents and its own day documents (two queries)."""
+        found: dict[str, dict[str, Any]] = {}
+        legacy = self.client.collection(f"sources/{source_id}/days").where(
+            filter=firestore.FieldFilter("date", ">=", since)
+        )
+        hours = (
+            self.client.collection_group("hours")
+            .where(filter=firestore.FieldFilter("sources", "array_contains", source_id))
+            .where(filter=firestore.FieldFilter("hour", ">=", f"{since}T00"))
+        )
+        for query in (legacy, hours):
+            for snapshot in self._stream(query, "query"):
+                found[snapshot.reference.path] = snapshot.to_dict() or {}
+        return found
+
+    def days_in(self, source_id: str, documents: Mapping[str, dict[str, Any] | None]) -> list[Day]:
+        """A source's days as these documents (by path; read already) hold them, merged
+        as `days` merges them, oldest first."""
+        legacy: dict[str, dict[str, Any]] = {}
+        hours: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+        own = f"sources/{source_id}/days/"
+        for path, data in documents.items():
+            if not data:
+                continue
+            if group_document.is_hour_path(path):
+                part = group_document.fragments(data).get(source_id)
+                if part:
+                    hours.setdefault(part[0], []).append((part[1], part[2]))
+            elif path.startswith(own) and "date" in data:
+                legacy[data["date"]] = data
+        out = []
+        for day in sorted(legacy.keys() | hours.keys()):
+            samples = merged_samples(legacy.get(day), hours.get(day, []))
+            if samples:
+                out.append(Day(source_id=source_id, date=day, samples=samples))
+        return out
+
+    @staticmethod
+    def sources_in(path: str, data: dict[str, Any], after: datetime | None = None) -> list[str]:
+        """The sources a sample document holds samples of (written after `after`, when
+        given: a group-hour document says when each of its sources was last written)."""
+        if group_document.is_hour_path(path):
+            touched = data.get("touched") or {}
+            return sorted(
+                source_id
+                for source_id in group_document.fragments(data)
+                if after is None or source_id not in touched or touched[source_id] > after
+            )
+        parts = path.split("/")
+        return [parts[1]] if len(parts) == 4 and parts[2] == "days" else []
 
     def samples(self, source_id: str, since: str | None = None) -> Iterator[Sample]:
         """Every stored sample of a source, oldest first."""

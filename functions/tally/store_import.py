@@ -1,6 +1,9 @@
 """The store's writes for `tally import`: a day document created whole, or merged into.
 
-A collected sample is one merge on one field path (Store.write_sample). An imported
+An imported day is written to the source's own day document (`sources/{id}/days/{date}`,
+the layout tally stored every sample in before group-hour documents), which readers
+merge with the group-hour documents and which decides the minutes it holds.
+A collected sample is one merge on its field paths (Store.write_sample). An imported
 day carries up to 1,440 samples, and a merge sends one field-mask path per sample
 field (~10,000 for a full day), which costs both the client and the emulator several
 times more than the same data as a create. So a day document that does not exist is
@@ -19,12 +22,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from tally.day_document import merged_samples
 from tally.store import Store
 
 
-def read_day(store: Store, source_id: str, day: str) -> dict[str, Any] | None:
-    """The day document as stored (one read), or None when there is none yet."""
-    return store.get(store.day_path(source_id, day))
+def read_day(
+    store: Store, source_id: str, day: str
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """The source's own day document as stored (None when there is none yet) and what
+    the day holds in both layouts (collected samples are in group-hour documents), as
+    a day document's `samples`: one read, plus one query (a read per hour document)."""
+    document = store.get(store.day_path(source_id, day))
+    found = next(store.days(source_id, since=day, until=day, legacy=False), None)
+    held = merged_samples(document, [(found.samples, {})] if found else [])
+    return document, {"samples": held}
 
 
 def create_day(store: Store, source_id: str, day: str, samples: dict[str, dict[str, Any]]) -> bool:

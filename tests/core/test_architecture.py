@@ -36,7 +36,15 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("config", ["config", "config_errors", "config_yaml", "config_object", "schedule"]),
     (
         "storage and outputs",
-        ["store", "day_document", "transactions", "store_import", "metrics", "events"],
+        [
+            "store",
+            "day_document",
+            "group_document",
+            "transactions",
+            "store_import",
+            "metrics",
+            "events",
+        ],
     ),
     ("alerts", ["alerts/"]),
     ("the work", ["collector", "importer/", "render/"]),

@@ -28,9 +28,15 @@ def counter(upstream, source_id: str, **when: str) -> dict:
     }
 
 
-def _day_doc(source_id: str, tick: datetime) -> dict:
+def _hour_doc(source_id: str, tick: datetime) -> dict:
+    """The group-hour document holding the source's sample of the tick."""
     client = gcf.Client(project=PROJECT)
-    snapshot = client.document(f"sources/{source_id}/days/{tick:%Y-%m-%d}").get()
+    query = (
+        client.collection_group("hours")
+        .where(filter=gcf.FieldFilter("sources", "array_contains", source_id))
+        .where(filter=gcf.FieldFilter("hour", "==", f"{tick:%Y-%m-%dT%H}"))
+    )
+    [snapshot] = list(query.stream())
     return snapshot.to_dict() or {}
 
 
@@ -152,8 +158,12 @@ def test_one_event_delivered_100_times_stores_one_sample_per_source(
     assert clicks.failure_streak == 0 and clicks.last_error is None
     assert down.failure_streak == 1 and down.last_error.error == "HTTP 500 Internal Server Error"
     assert down.last_ok is None
-    doc = _day_doc("clicks", tick)
-    assert set(doc) == {"source", "date", "expire_at", "written", "samples"}  # nothing unread
+    doc = _hour_doc("clicks", tick)
+    fields = {"sources", "group", "date", "hour", "expire_at", "written", "touched"}
+    fields |= {"samples", "failures"}
+    assert set(doc) == fields  # nothing unread
+    assert doc["sources"] == ["clicks", "down"]  # one document holds the tick of both
+    assert list(doc["samples"]) == ["clicks"] and list(doc["failures"]) == ["down"]
 
 
 def test_summary_follows_ticks_whatever_their_delivery_order(firestore, upstream, write_config):
@@ -277,7 +287,7 @@ def test_a_token_reaches_the_upstream_and_nowhere_else(
     [hidden] = _all_samples("hidden")
     assert hidden.error == "host not found: ***"  # the host came from a secret too
     ids = ("stars", "private", "keyed", "hidden")
-    stored = json.dumps([_day_doc(i, recent_tick()) for i in ids], default=str)
+    stored = json.dumps([_hour_doc(i, recent_tick()) for i in ids], default=str)
     logged = json.dumps(log_lines()) + capsys.readouterr().err
     for text in (stored, logged):
         assert secret not in text and secret[::-1] not in text

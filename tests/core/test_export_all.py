@@ -65,9 +65,9 @@ def test_export_all_writes_every_source_and_imports_back(
         f"gone\t3 samples\t{out / 'gone.csv'}",
         f"quiet\t0 samples\t{out / 'quiet.csv'}",
     ]
-    # one read per day document (3 days of 2 sources), and one for the source that has
-    # none: Firestore bills an empty query as one read
-    assert counted[-1].counter.reads == 3 * 2 + 1
+    # per source two queries: its day documents (none: Firestore bills an empty query
+    # as one read) and its group-hour documents (one a day here; none for `quiet`)
+    assert counted[-1].counter.reads == (1 + 3) * 2 + (1 + 1)
     exported = {path.stem: rows(path) for path in sorted(out.glob("*.csv"))}
     assert [row["time"] for row in exported["clicks"]] == [at for at in DAYS]
     assert {row["ok"] for row in exported["gone"]} == {"false"}

@@ -69,7 +69,8 @@ def test_the_metrics_a_sample_writes_are_its_kinds():
         Sample("up", START, ok=False, value=None, latency_ms=None, up=0),
         Sample("n", START, ok=True, value=7.0, latency_ms=30.0),
     ]
-    assert series_for(START, samples, {"up": kind_of(check), "n": kind_of(value)}) == [
+    wanted = {"up": kind_of(check).metrics, "n": kind_of(value).metrics}
+    assert series_for(START, samples, wanted) == [
         ("up", "up", 0),
         ("value", "n", 7.0),
         ("ticks", None, 2),

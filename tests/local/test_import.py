@@ -96,28 +96,32 @@ def test_rows_cost_one_write_per_day_document(store):
     result = Importer(store, "clicks").import_lines(rows)
     assert result.imported == 3 * 1440
     assert store.counter.writes == 3  # three days, one merge write each
-    # each day document read once to skip what is stored, and nothing else: the renderer
-    # finds the written days by their commit time (`written`), so import tells it nothing
-    assert store.counter.reads == 3
+    # each day read once to skip what is stored (its day document, and one query for the
+    # group-hour documents of collected samples: none, billed one read), and nothing
+    # else: the renderer finds the written days by their commit time (`written`)
+    assert store.counter.reads == 3 * (1 + 1)
     day = store.day("clicks", "2026-11-02")
     assert day is not None and len(day.samples) == 1440
     assert day.ordered()[-1].tick == T0 + timedelta(days=1, minutes=1439)
 
 
-def test_imported_day_documents_look_like_collected_ones(store):
-    """Same fields as Store.write_sample, so the renderer and summaries cannot tell."""
+def test_imported_samples_read_back_as_collected_ones(store):
+    """Imported rows go to the source's own day document, collected samples to
+    group-hour documents; both carry their commit time and read back the same, so the
+    renderer and summaries cannot tell."""
+    from dataclasses import replace
+
     from tally.sample import Sample
 
     tick = T0 + timedelta(hours=3)
     store.write_sample(Sample(source_id="live", tick=tick, ok=True, value=5.0))
     Importer(store, "imported").import_lines([f"{iso(tick)},5"])
-    live = store.get("sources/live/days/2026-11-01")
     imported = store.get("sources/imported/days/2026-11-01")
     assert imported["source"] == "imported"
-    for data in (live, imported):
-        data.pop("source")
-        assert data.pop("written") > datetime.now(UTC) - timedelta(minutes=1)  # commit time
-    assert imported == live
+    assert imported["written"] > datetime.now(UTC) - timedelta(minutes=1)  # commit time
+    [live_sample] = store.samples("live")
+    [imported_sample] = store.samples("imported")
+    assert replace(imported_sample, source_id="live") == live_sample
     assert store.summary("imported").last.value == 5.0
 
 

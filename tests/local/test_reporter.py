@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tally.config import parse_config
+from tally.group_document import assign
 from tally.local.reporter import Reporter
 from tally.sample import Sample
 
@@ -37,7 +38,8 @@ def test_the_tick_line_shows_each_stored_value_as_the_page_does(store):
             Sample("price", TICK, ok=False, error="selector '.price' matched nothing"),
             Sample("echo", TICK, ok=True, value=85.3, latency_ms=85.3, up=1),
             Sample("ratio", TICK, ok=True, value=0.123456),
-        ]
+        ],
+        assign(source.id for source in config().sources),  # as the collector groups them
     )
     lines: list[str] = []
     reporter = Reporter(config(), store, lines.append)

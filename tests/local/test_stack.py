@@ -54,22 +54,20 @@ def live_values(firestore_host: str, start: datetime) -> dict[str, dict[datetime
     """Per demo source, the value of each sample at or after the stack's first tick."""
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import firestore
-    from tally.store import effective_samples
+    from tally.store import Store
 
     previous = os.environ.get("FIRESTORE_EMULATOR_HOST")
     os.environ["FIRESTORE_EMULATOR_HOST"] = firestore_host
     try:
         client = firestore.Client(project=PROJECT, credentials=AnonymousCredentials())
+        store = Store(client)
         found: dict[str, dict[datetime, float | None]] = {}
         for source_id in demo.SOURCES:
-            values: dict[datetime, float | None] = {}
-            for day in {start.date(), (start + timedelta(days=1)).date()}:
-                data = client.document(f"sources/{source_id}/days/{day}").get().to_dict() or {}
-                for key, sample in effective_samples(data).items():  # ok samples and failures
-                    moment = datetime.strptime(f"{day} {key}", "%Y-%m-%d %H%M").replace(tzinfo=UTC)
-                    if moment >= start:
-                        values[moment] = sample.get("value")
-            found[source_id] = values
+            found[source_id] = {  # ok samples and failures, from every layout
+                sample.tick: sample.value
+                for sample in store.samples(source_id, since=start.date().isoformat())
+                if sample.tick >= start
+            }
         return found
     finally:
         if previous is None:

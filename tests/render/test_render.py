@@ -93,16 +93,17 @@ def test_steady_state_render_reads_a_few_documents_and_redraws_only_the_changed_
     # the overview shows the new value at once; the source's own objects wait for
     # detail_every (cost: design.md), so nothing else is drawn or uploaded yet
     assert soon.uploaded == ["status.json", "index.html"] and soon.redrawn == []
-    # the overview, the alert state, price's changed day, price's aggregates
-    assert soon.reads == 4
+    # the overview, the alert state, the change queries (price's group-hour document;
+    # no day document: one read), price's aggregates
+    assert soon.reads == 5
     assert "140" in (tmp_path / "index.html").read_text()
     assert "140" not in (tmp_path / "s/price.html").read_text()
 
     second = render_site(config, store, tmp_path, now=NOW + detail_every(config))
     assert second.redrawn == ["price"]
-    # the overview, the alert state, nothing new (the query is billed one read), then
-    # price's aggregates and today
-    assert second.reads == 1 + 1 + 1 + 2, second.reads
+    # the overview, the alert state, nothing new (each change query is billed one
+    # read), then price's aggregates and today's group-hour document
+    assert second.reads == 1 + 1 + 2 + 2, second.reads
     assert "140" in (tmp_path / "s/price.html").read_text()
     assert "charts/price-recent.png" in second.uploaded
     assert not [name for name in second.uploaded if "pulse" in name]
@@ -122,8 +123,10 @@ def test_reads_per_render_do_not_grow_with_history(store, tmp_path):
         ).reads
         store.client.recursive_delete(store.client.collection("sources"))
         store.client.recursive_delete(store.client.collection("render"))
-    # the overview, the alert state, price's day and its aggregates
-    assert reads[2] == reads[200] == 4
+        store.client.recursive_delete(store.client.collection("groups"))
+    # the overview, the alert state, the two change queries (price's hour document, no
+    # day document), price's aggregates
+    assert reads[2] == reads[200] == 5
 
 
 def test_long_range_charts_are_redrawn_when_the_day_closes_not_before(store, tmp_path):

@@ -59,25 +59,26 @@ def _seed_all(store, ids=IDS, days=3):
         seed(store, source_id, days_back(TODAY - timedelta(days=1), days), 60, lambda t, n=n: n)
 
 
-def test_a_render_reads_the_overview_and_two_documents_per_changed_source(store, tmp_path):
+def test_a_render_reads_the_overview_the_changed_documents_and_each_drawn_source(store, tmp_path):
     config = _config()
     _seed_all(store)
     render_site(config, store, tmp_path, now=NOW)
 
     nothing = render_site(config, store, tmp_path, now=NOW + timedelta(minutes=5))
-    # the overview, the alert state, and the change query (billed as one read)
-    assert nothing.reads == 3
+    # the overview, the alert state, and the two change queries (each billed one read)
+    assert nothing.reads == 4
 
     for source_id in ("b", "e"):
         store.write_sample(Sample(source_id, NOW + timedelta(minutes=6), ok=True, value=77.0))
     two = render_site(config, store, tmp_path, now=NOW + timedelta(minutes=10))
-    # the overview and the alert state; per changed source its day document and its state
-    assert two.reads == 2 + 2 * 2
+    # the overview and the alert state; the changed documents (b's and e's group-hour
+    # documents; no day document: one read); per changed source its aggregates
+    assert two.reads == 2 + (2 + 1) + 2
     assert _values(tmp_path) == {"a": 0, "b": 77, "c": 2, "d": 3, "e": 77, "f": 5}
 
     store.write_sample(Sample("c", NOW + timedelta(minutes=11), ok=True, value=78.0))
     one = render_site(config, store, tmp_path, now=NOW + timedelta(minutes=15))
-    assert one.reads == 2 + 2
+    assert one.reads == 2 + (1 + 1) + 1
     assert _values(tmp_path)["c"] == 78
 
 
@@ -286,7 +287,7 @@ def test_a_render_out_of_time_continues_where_it_stopped_and_writes_the_overview
         assert _closes(tmp_path, source_id)[TODAY.isoformat()] == 100.0 + IDS.index(source_id)
 
     quiet = render_site(config, store, tmp_path, now=closing + timedelta(minutes=5 * len(runs)))
-    assert quiet.redrawn == [] and quiet.reads == 3
+    assert quiet.redrawn == [] and quiet.reads == 4
 
 
 class OnePageBudget(Budget):

@@ -32,23 +32,60 @@ def _collection_group_filters() -> set[tuple[str, str]]:
     found = set()
     for path in CODE.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
-        for match in re.finditer(r'collection_group\("(\w+)"\)(.{0,300})', text, flags=re.S):
-            for field in re.findall(r'FieldFilter\("(\w+)"', match.group(2)):
+        for match in re.finditer(r'collection_group\("(\w+)"\)(?=(.{0,300}))', text, flags=re.S):
+            following = match.group(2).split("collection_group(")[0]  # up to the next query
+            for field in re.findall(r'FieldFilter\("(\w+)"', following):
                 found.add((match.group(1), field))
+    return found
+
+
+def _composite(parsed: dict[str, dict[str, Any]]) -> dict[str, list[tuple[str, str]]]:
+    """Each google_firestore_index of collection-group scope: its (field, order) list."""
+    found = {}
+    for _, _, name, body in resources(parsed, "google_firestore_index"):
+        assert literal(body["query_scope"]) == "COLLECTION_GROUP", name
+        found[name] = [
+            (
+                literal(field["field_path"]),
+                literal(field.get("array_config") or field.get("order")),
+            )
+            for field in body["fields"]
+        ]
     return found
 
 
 def test_every_collection_group_query_has_its_index(parsed: dict[str, dict[str, Any]]) -> None:
     queries = _collection_group_filters()
-    assert ("days", "written") in queries  # the renderer's change query, found in the code
+    # the renderer's change queries, found in the code
+    assert {("days", "written"), ("hours", "written")} <= queries
     fields = _fields(parsed)
-    for group, field in sorted(queries):
+    single = {(group, field) for group, field in queries if field != "sources"}
+    for group, field in sorted(single - {("hours", "hour")}):
         assert (group, field) in fields, f"no google_firestore_field for {group}.{field}"
         assert "COLLECTION_GROUP" in _scopes(fields[(group, field)]), (group, field)
 
 
+def test_a_source_history_query_has_its_composite_indexes(
+    parsed: dict[str, dict[str, Any]],
+) -> None:
+    """`sources` array-contains with a range and an order on `hour` (Store.days, oldest
+    or newest first) needs a composite index each way."""
+    assert {("hours", "sources"), ("hours", "hour")} <= _collection_group_filters()
+    assert sorted(_composite(parsed).values()) == [
+        [("sources", "CONTAINS"), ("hour", "ASCENDING")],
+        [("sources", "CONTAINS"), ("hour", "DESCENDING")],
+    ]
+
+
 def test_maps_nothing_queries_are_not_indexed(parsed: dict[str, dict[str, Any]]) -> None:
     fields = _fields(parsed)
-    for key in (("days", "samples"), ("days", "failures"), ("days", "last_tick")):
+    for key in (
+        ("days", "samples"),
+        ("days", "failures"),
+        ("days", "last_tick"),
+        ("hours", "samples"),
+        ("hours", "failures"),
+        ("hours", "touched"),
+    ):
         assert key in fields, key
         assert _scopes(fields[key]) == set(), key  # index_config {}: no index at all

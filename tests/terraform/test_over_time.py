@@ -43,7 +43,15 @@ def test_functions_are_created_after_the_database_and_the_indexes_they_query(
         for _, _, name, body in resources(parsed, "google_firestore_field")
         if "COLLECTION_GROUP" in _scopes(body)
     }
-    assert indexes == {"google_firestore_field.days_written"}
+    assert indexes == {
+        "google_firestore_field.days_written",
+        "google_firestore_field.hours_written",
+    }
+    indexes |= {
+        f"google_firestore_index.{name}"
+        for _, _, name, _ in resources(parsed, "google_firestore_index")
+    }
+    assert len(indexes) == 4
     for name in FUNCTIONS:
         function = one(parsed, "google_cloudfunctions2_function", name)
         assert {"google_firestore_database.main", *indexes} <= deps(function), name
@@ -118,7 +126,7 @@ def test_the_documented_tear_down_keeps_the_settings_of_the_database(
     fields = [
         f"google_firestore_field.{n}" for _, _, n, _ in resources(parsed, "google_firestore_field")
     ]
-    assert sorted(kept) == sorted(fields) and len(fields) == 7
+    assert sorted(kept) == sorted(fields) and len(fields) == 12
     assert any(line == "terraform -chdir=terraform destroy" for line in readme_commands())
 
 

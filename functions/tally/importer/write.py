@@ -33,9 +33,9 @@ class DayWritten:
 
 
 def write_day(store: Store, source_id: str, batch: DayBatch) -> DayWritten:
-    """One day: one read, at most one write."""
-    document = store_import.read_day(store, source_id, batch.day)
-    change = changes(batch, document)
+    """One day: one read and one query, at most one write."""
+    document, held = store_import.read_day(store, source_id, batch.day)
+    change = changes(batch, held)
     if not change.new:
         return DayWritten(0, 0, change.skipped, False)
     counts = DayWritten(len(change.new), change.replaced, change.skipped, True)

@@ -14,8 +14,9 @@ from datetime import datetime
 
 from tally.config import Config
 from tally.formatting import format_quantity
+from tally.group_document import assign, group_of, hour_of, hour_path
 from tally.schedule import is_due
-from tally.store import Store, effective_samples, key_of
+from tally.store import Store
 
 MAX_SHOWN = 6
 
@@ -36,15 +37,21 @@ class Reporter:
         if self.pending is None:
             return
         tick, self.pending = self.pending, None
-        day, key = key_of(tick)
+        _, hour, minute = hour_of(tick)
         shown = []
         due = [s for s in self.config.sources if is_due(s, tick, self.config.tz)]
+        groups = assign(source.id for source in self.config.sources)
+        path_of = {s.id: hour_path(group_of(groups, s.id), hour) for s in due[:MAX_SHOWN]}
+        paths = sorted(set(path_of.values()))  # one read per group, not per source
+        try:
+            documents = dict(zip(paths, self.store.get_many(paths), strict=True))
+        except Exception:  # noqa: BLE001 - a report line is worth less than the run
+            return
         for source in due[:MAX_SHOWN]:
-            try:
-                data = self.store.get(self.store.day_path(source.id, day)) or {}
-            except Exception:  # noqa: BLE001 - a report line is worth less than the run
-                return
-            sample = effective_samples(data).get(key)
+            held = self.store.days_in(
+                source.id, {path_of[source.id]: documents[path_of[source.id]]}
+            )
+            sample = held[0].samples.get(f"{hour[11:13]}{minute}") if held else None
             if sample is None:
                 shown.append(f"{source.id} …")
             elif not sample.get("ok"):

@@ -29,8 +29,8 @@ from __future__ import annotations
 import copy
 import json
 import traceback
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,15 +40,15 @@ from tally.render import objects, page, site, specs
 from tally.render.alerts_view import AlertView
 from tally.render.alerts_view import history as incident_history
 from tally.render.budget import Budget
-from tally.render.history import Aggregates, closable_day, live_days, update_aggregates
-from tally.render.plan import Plan, config_hash, detail_every, rotated
+from tally.render.history import Aggregates, closable_day, update_aggregates
+from tally.render.plan import Plan, card_every, config_hash, detail_every, rotated
 from tally.render.publish import FolderSink, Publisher, Sink, bucket_from_env
 from tally.render.result import RenderResult
 from tally.render.rows import rows_of
 from tally.render.series import weekly_candles
-from tally.render.state import Overview, note_changes, refold_day
+from tally.render.state import Overview, date_of, note_changes, refold_day
 from tally.render.stats import status_of
-from tally.render.view import SourceView, card
+from tally.render.view import SourceView, advance, card
 from tally.schedule import period
 from tally.store import Day, Store
 
@@ -62,6 +62,9 @@ class Run:
     sink: Sink
     result: RenderResult
     budget: Budget
+    # sample documents read this run, by path: a group's document is read once however
+    # many of its sources are drawn (the changed ones come with the change query)
+    documents: dict[str, dict[str, Any] | None] = field(default_factory=dict)
 
     @property
     def config(self) -> Config:
@@ -100,7 +103,7 @@ def render_site(
     if sink is None:
         sink = FolderSink(out_dir) if out_dir is not None else bucket_from_env()
     overview = Overview.load(store)
-    changed = overview.changed_days(store)
+    changed = overview.changed(store)
     alerting = AlertView.load(store)  # one read: the state the notifications came from
     # Drawn as at the newest tick it shows: when the ticks ran ahead of this render (the
     # fast clock of `tally local`, a render that waited its turn), the alert state it
@@ -113,8 +116,11 @@ def render_site(
         every=detail_every(config),
         force=force,
         alerting=alerting,
+        cards=card_every(config),
     )
     run = Run(plan=plan, store=store, sink=sink, result=result, budget=budget)
+    if changed is not None:
+        run.documents.update(changed.documents)
     publisher = Publisher(sink, {} if force else dict(overview.objects), result)
     for name, data in page.static_files().items():
         publisher.put(name, data)
@@ -126,15 +132,16 @@ def render_site(
         if changed is None:
             entry["pending"] = True  # a first render: everything is new
         else:
-            note_changes(entry, changed.get(source.id, []))
+            note_changes(entry, changed.days(source.id), changed.paths.get(source.id, []))
         entries[source.id] = entry
         if plan.due(source, entry):
             due.append(source)
+        elif changed is not None and source.id in changed.paths and "card" in entry:
+            _advance(run, source, entry, changed.days(source.id))
 
     cursor = None
     for source in rotated(due, overview.cursor):
-        days = {} if changed is None else {d.date: d for d in changed.get(source.id, [])}
-        if budget.exhausted() or not _contained(run, source, entries[source.id], days):
+        if budget.exhausted() or not _contained(run, source, entries[source.id]):
             cursor = cursor or source.id
             result.pending.append(source.id)
 
@@ -164,14 +171,12 @@ def render_site(
     return result
 
 
-def _contained(
-    run: Run, source: SourceBase, entry: dict[str, Any], changed: dict[str, Day]
-) -> bool:
+def _contained(run: Run, source: SourceBase, entry: dict[str, Any]) -> bool:
     """_render_source, with whatever it raises kept to this source (see the top);
     True when the source is done with for this run, drawn or not."""
     before = copy.deepcopy(entry)
     try:
-        return _render_source(run, source, entry, changed)
+        return _render_source(run, source, entry)
     except _infrastructure():
         raise
     except Exception as exc:  # noqa: BLE001 - one source's failure is that source's only
@@ -244,9 +249,7 @@ def _overview_item(run: Run, source: SourceBase, entry: dict[str, Any]) -> site.
         return site.overview_item(site.blank_card(source), "no data", run.config, error)
 
 
-def _render_source(
-    run: Run, source: SourceBase, entry: dict[str, Any], changed: dict[str, Day]
-) -> bool:
+def _render_source(run: Run, source: SourceBase, entry: dict[str, Any]) -> bool:
     """Fold, draw and upload one source; False when the budget ran out while folding."""
     store, now, plan = run.store, run.now, run.plan
     fresh = plan.fresh(source, entry)
@@ -258,7 +261,10 @@ def _render_source(
     if refold is not None:
         agg.unfold_from(refold)
         entry.pop("refold_from")
-    complete, folded = update_aggregates(store, source.id, agg, plan.closed, run.budget)
+    if refold is None and _fold_listed(run, source, entry, agg):
+        complete = folded = True
+    else:
+        complete, folded = update_aggregates(store, source.id, agg, plan.closed, run.budget)
     if not complete:
         # what is folded so far is saved: a day written later that it already covers
         # must be refolded (note_changes compares with `through`)
@@ -267,7 +273,7 @@ def _render_source(
     through = date.fromisoformat(agg.through) if agg.through else plan.closed
     live = [
         row
-        for day in live_days(store, source.id, through, now.date(), changed)
+        for day in _live_days(run, source, entry, through)
         for row in rows_of(day)
         if row.tick <= now.timestamp()
     ]
@@ -314,10 +320,54 @@ def _render_source(
     if len(run.result.charts) > drawn:
         run.result.redrawn.append(source.id)
     entry.update(cfg=config_hash(run.config, source), through=agg.through)
-    entry.update(last_tick=latest, card=shown)
+    entry.update(last_tick=latest, card=shown, card_at=int(now.timestamp()))
     entry.pop("pending", None)
     entry.pop("render_error", None)
     return True
+
+
+def _advance(run: Run, source: SourceBase, entry: dict[str, Any], days: list[Day]) -> None:
+    """A changed source whose whole card is not due: its value, status and last error
+    from the documents that changed, read already; it stays `pending` for the whole
+    card (plan.card_every). Anything that goes wrong is that card's (as drawing)."""
+    now = run.now.timestamp()
+    try:
+        rows = [row for day in days for row in rows_of(day) if row.tick <= now]
+        entry["card"] = advance(entry["card"], source, rows)
+        entry["last_tick"] = entry["card"].get("last_tick")
+    except Exception as exc:  # noqa: BLE001 - see _contained: drawn whole next time
+        _not_drawn(run, source, entry, exc)
+
+
+def _fold_listed(run: Run, source: SourceBase, entry: dict[str, Any], agg: Aggregates) -> bool:
+    """Fold the one day that closed since the last render from the documents the entry
+    lists for it (read by path once a run for the whole group, where a query would read
+    them again for each of its sources); False when that is not the case at hand."""
+    closed = run.plan.closed
+    if "live" not in entry or agg.through != (closed - timedelta(days=1)).isoformat():
+        return False
+    paths = [path for path in entry["live"] if date_of(path) <= closed.isoformat()]
+    missing = [path for path in paths if path not in run.documents]
+    run.documents.update(zip(missing, run.store.get_many(missing), strict=True))
+    agg.fold(run.store.days_in(source.id, {path: run.documents[path] for path in paths}), closed)
+    return True
+
+
+def _live_days(run: Run, source: SourceBase, entry: dict[str, Any], through: date) -> list[Day]:
+    """The source's days after `through` (its last folded day), from the documents its
+    entry lists (`live`): each read by path once a run, whichever source asks first.
+    A source with no list yet (its first render, or an overview older than the list)
+    finds them with one query over each layout, once."""
+    after = through.isoformat()
+    if "live" not in entry:
+        found = run.store.source_documents(source.id, (through + timedelta(days=1)).isoformat())
+        run.documents.update(found)
+        entry["live"] = sorted(found)
+    entry["live"] = [path for path in entry["live"] if date_of(path) > after]
+    missing = [path for path in entry["live"] if path not in run.documents]
+    run.documents.update(zip(missing, run.store.get_many(missing), strict=True))
+    held = {path: run.documents[path] for path in entry["live"]}
+    return run.store.days_in(source.id, held)
 
 
 def _no_card(run: Run, source: SourceBase) -> dict[str, Any]:

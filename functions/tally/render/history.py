@@ -161,18 +161,3 @@ def update_aggregates(
         agg.save(store, source_id)
         if budget.exhausted():
             return False, True
-
-
-def live_days(
-    store: Store, source_id: str, through: date, today: date, known: dict[str, Day]
-) -> list[Day]:
-    """The day documents after the last closed day (today, and yesterday shortly after
-    midnight): those the change query returned (`known`, by date), the others read."""
-    out = []
-    day = through + timedelta(days=1)
-    while day <= today:
-        found = known.get(day.isoformat()) or store.day(source_id, day.isoformat())
-        if found:
-            out.append(found)
-        day += timedelta(days=1)
-    return out

@@ -1,7 +1,10 @@
 """The redraw plan: which source's objects a render run rebuilds, when, and in what order.
 
 What is redrawn, and how often (docs/deploy.md, "What it costs"):
-    every render          index.html (cards, sparklines, status), status.json
+    every render          index.html, status.json: a changed source's value, status
+                          and last error from the documents that changed (no read)
+    every `card_every`    a changed source's whole card (sparkline, changes, uptime):
+                          render_every at up to 50 sources, × sources/50 beyond
     when the source has   its detail page, recent chart, exports, badge; at most once
       new samples         per `detail_every` (render_every × sources/…, see below)
     when a day closes     30-day, 1-year, 90-day uptime charts
@@ -27,6 +30,19 @@ from tally.render.alerts_view import AlertView
 RENDER_VERSION = "2"  # bump to redraw everything after a change of the drawing code
 DETAIL_PER_SOURCE = timedelta(minutes=10)
 DETAIL_MAX = timedelta(hours=6)
+CARDS_PER_RENDER = 50  # whole cards a render redraws at most, on average
+
+
+def card_every(config: Config) -> timedelta:
+    """How often a changed source's whole card is redrawn (its render document read).
+
+    Every render up to CARDS_PER_RENDER sources; beyond, every render_every × sources /
+    CARDS_PER_RENDER, so a render reads about CARDS_PER_RENDER render documents however
+    many sources there are (500 every 5 minutes: a whole card every 50 minutes, the
+    value, status and last error of every card at every render).
+    """
+    renders = -(-max(1, len(config.sources)) // CARDS_PER_RENDER)
+    return config.render_every * renders
 
 
 def detail_every(config: Config) -> timedelta:
@@ -67,6 +83,7 @@ class Plan:
     every: timedelta  # detail_every(config)
     force: bool  # redraw and rewrite everything
     alerting: AlertView
+    cards: timedelta = timedelta(0)  # card_every(config)
 
     def fresh(self, source: SourceBase, entry: dict[str, Any]) -> bool:
         """Never drawn, or drawn from another config or drawing code: draw it all."""
@@ -87,15 +104,23 @@ class Plan:
     def alerts_changed(self, source: SourceBase, entry: dict[str, Any]) -> bool:
         return entry.get("alert_seq") != self.alerting.seq(source.id)
 
+    def card_due(self, entry: dict[str, Any]) -> bool:
+        """The whole card was drawn `card_every` ago or more (never: due)."""
+        card_every = self.cards.total_seconds()
+        return self.now.timestamp() - entry.get("card_at", 0) >= card_every
+
     def due(self, source: SourceBase, entry: dict[str, Any]) -> bool:
-        """Does the source need drawing this run? Decided from the overview, with no read."""
+        """Does the source need drawing this run? Decided from the overview, with no read.
+        A source with new samples and none of these due has its card advanced instead
+        (`view.advance`)."""
         fold_due = (entry.get("through") or "") < self.closed.isoformat()
         return (
             self.fresh(source, entry)
             or fold_due
             or self.detail_due(entry, entry.get("last_tick"))
             or self.alerts_changed(source, entry)
-            or bool(entry.get("pending"))
+            or "refold_from" in entry
+            or (bool(entry.get("pending")) and self.card_due(entry))
         )
 
     def long_due(self, drawn: dict[str, Any], through: str | None, redraw: bool) -> bool:

@@ -12,15 +12,19 @@ with nothing new costs no read at all. It holds no object list: a source's objec
 are in its own document, which is read only when the source is drawn, and dropped
 with its objects when the source leaves the config.
 
-The change mark is the server time the overview was read at. Every day write carries
-its commit time (`written`), so the next render asks Firestore once for the day
-documents written after the mark (Store.changed_days) and finds exactly the sources
-with new samples, whenever and by whom they were written: a retried collect, a late
-tick, or `tally import` of past days, even one that failed half-way.
+The change mark is the server time the overview was read at. Every sample write carries
+its commit time (`written`), so the next render asks Firestore once for the group-hour
+documents and once for the day documents written after the mark
+(Store.changed_documents) and finds exactly the sources with new samples, whenever and
+by whom they were written: a retried collect, a late tick, or `tally import` of past
+days, even one that failed half-way. A source's entry lists the documents that hold its
+live days (`live`, the days after its last folded one), so a render reads each of
+them by path, once however many of the group's sources it draws.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -53,16 +57,13 @@ class Overview:
         data = {key: value for key, value in self.__dict__.items() if key != "read_at"}
         save_blob(store, OVERVIEW_PATH, data)
 
-    def changed_days(self, store: Store) -> dict[str, list[Day]] | None:
-        """Day documents written since the last render, by source; None on a first
-        render (no mark: every source is read as new)."""
+    def changed(self, store: Store) -> Changes | None:
+        """The sample documents written since the last render; None on a first render
+        (no mark: every source is read as new)."""
         if self.mark is None or self.read_at is None:
             return None
-        found: dict[str, list[Day]] = {}
         after = datetime.fromisoformat(self.mark) - MARK_OVERLAP
-        for day in store.changed_days(after, self.read_at):
-            found.setdefault(day.source_id, []).append(day)
-        return found
+        return Changes(store, store.changed_documents(after, self.read_at), after)
 
     def advance(self) -> None:
         """The next render looks for what was written after this one read the overview."""
@@ -70,13 +71,48 @@ class Overview:
             self.mark = self.read_at.isoformat()
 
 
-def note_changes(entry: dict[str, Any], days: list[Day]) -> None:
-    """Record in a source's overview entry that these day documents changed: it has
-    new samples (`pending` until it is drawn), and days it had already folded must be
-    folded again (`refold_from`, only ever moved earlier until a render does it)."""
+@dataclass
+class Changes:
+    """The sample documents (group-hour and day documents) written since the last
+    render, by path, and what each source has in them."""
+
+    store: Store
+    documents: dict[str, dict[str, Any]]
+    after: datetime  # the mark: what was written after it is new
+    # source id -> its documents written after the mark (a group-hour document that
+    # changed for one of its sources is not news for the others)
+    paths: dict[str, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for path, data in self.documents.items():
+            for source_id in self.store.sources_in(path, data, self.after):
+                self.paths.setdefault(source_id, []).append(path)
+
+    def days(self, source_id: str) -> list[Day]:
+        """The source's days as the changed documents hold them (part of a day only)."""
+        paths = self.paths.get(source_id, [])
+        return self.store.days_in(source_id, {path: self.documents[path] for path in paths})
+
+
+def date_of(path: str) -> str:
+    """The UTC date of a sample document, from its id ('…/hours/2026-11-22T09',
+    '…/days/2026-11-22')."""
+    return path.rsplit("/", 1)[-1][:10]
+
+
+def note_changes(entry: dict[str, Any], days: list[Day], paths: Sequence[str] = ()) -> None:
+    """Record in a source's overview entry that these documents changed: it has new
+    samples (`pending` until it is drawn), the documents its live days are in (`live`,
+    once a render has listed them), and days it had already folded must be folded
+    again (`refold_from`, only ever moved earlier until a render does it)."""
     if not days:
         return
     entry["pending"] = True
+    if "live" in entry:
+        through = entry.get("through") or ""
+        entry["live"] = sorted(
+            set(entry["live"]) | {path for path in paths if date_of(path) > through}
+        )
     through = entry.get("through")
     past = [day.date for day in days if through and day.date <= through]
     if past:

@@ -119,3 +119,27 @@ def card(view: SourceView) -> dict[str, Any]:
             f" · {format_number(latency)} ms" if latency is not None else ""
         )
     return result
+
+
+def advance(shown: dict[str, Any], source: SourceBase, rows: list[Row]) -> dict[str, Any]:
+    """The card with newer samples applied, from no more than the samples themselves:
+    its value, status and last error are those of the newest sample at once; its
+    sparkline, changes and uptime wait for the next whole card (plan.card_every)."""
+    out = dict(shown)
+    for row in sorted(rows, key=lambda r: r.tick):
+        if out.get("last_tick") is not None and row.tick < out["last_tick"]:
+            continue  # a late sample of an older tick: the whole card will have it
+        out.update(last_tick=row.tick, last_ok=row.ok, last_degraded=row.degraded)
+        if row.ok:
+            out.update(last_ok_tick=row.tick, value=row.ok_value)
+        else:
+            out.update(last_error=row.error, last_error_tick=row.tick)
+        out["latency_ms"] = row.latency_ms
+    out["value_text"] = format_quantity(out.get("value"), source.unit)
+    if out.get("check") and out.get("last_tick") is not None:
+        latency = out.get("latency_ms")
+        out["value_text"] = ("up" if out["last_ok"] else "down") + (
+            f" · {format_number(latency)} ms" if latency is not None else ""
+        )
+    out.pop("latency_ms", None)
+    return out

@@ -123,6 +123,24 @@ class Alerts(Strict):
         return flapping_spec(value)
 
 
+MetricsChoice = Literal["none", "value", "all"]
+# metrics_every in minutes: windows that tile an hour or a day, aligned to UTC midnight
+METRIC_WINDOW_MINUTES = frozenset(
+    [m for m in range(1, 61) if 60 % m == 0] + [60 * h for h in range(1, 25) if 24 % h == 0]
+)
+
+
+def metrics_window(value: Any) -> timedelta:
+    """A `metrics_every`: at most one point per series in each such window."""
+    delta = bounded_duration(value, MINUTE, timedelta(days=1))
+    if delta.total_seconds() / 60 not in METRIC_WINDOW_MINUTES:
+        raise ValueError(
+            "must divide an hour (1m, 2m, 3m, 4m, 5m, 6m, 10m, 12m, 15m, 20m, 30m) "
+            "or a day (1h, 2h, 3h, 4h, 6h, 8h, 12h, 24h)"
+        )
+    return delta
+
+
 class SourceBase(Strict):
     id: str
     kind: str  # each kind's model narrows it to its name: the union's discriminator
@@ -135,6 +153,15 @@ class SourceBase(Strict):
     headers: dict[str, str] = Field(default_factory=dict)
     decimal: Literal[".", ","] = "."
     alerts: Alerts = Field(default_factory=Alerts)
+    # Cloud Monitoring: which of the kind's metrics to write, and at most how often
+    # (None: the config's `metrics` / `metrics_every`)
+    metrics: MetricsChoice | None = None
+    metrics_every: timedelta | None = None
+
+    @field_validator("metrics_every", mode="before")
+    @classmethod
+    def _metrics_every(cls, value: Any) -> timedelta | None:
+        return None if value is None else metrics_window(value)
 
     @field_validator("id")
     @classmethod
