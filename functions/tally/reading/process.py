@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from tally import secrets
-from tally.reading import Unreadable, expectations, feed, json_text, page
+from tally.reading import Unreadable, entries, expectations, feed, json_text, page
 
 REQUEST = struct.Struct(">II")
 REPLY = struct.Struct(">I")
@@ -40,6 +40,10 @@ JOBS: dict[str, Callable[[bytes, str | None, dict[str, Any]], Any]] = {
     "json_query": lambda body, charset, args: json_text.query_value(body, **args),
     "json_field": lambda body, charset, args: json_text.github_field(body, **args),
     "json_length": lambda body, charset, args: json_text.list_length(body),
+    "feed_entries": lambda body, charset, args: entries.feed_entries(body, charset, **args),
+    "page_entries": lambda body, charset, args: entries.page_entries(body, charset, **args),
+    "json_entries": lambda body, charset, args: entries.json_entries(body, **args),
+    "github_entries": lambda body, charset, args: entries.github_entries(body, **args),
     "check": lambda body, charset, args: expectations.body_problem(body, charset, **args),
 }
 

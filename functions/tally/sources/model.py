@@ -135,6 +135,9 @@ class SourceBase(Strict):
     headers: dict[str, str] = Field(default_factory=dict)
     decimal: Literal[".", ","] = "."
     alerts: Alerts = Field(default_factory=Alerts)
+    # tell each new entry (kinds that list entries): true for every channel of
+    # `notify:`, or a list of channel names
+    announce: bool | list[str] = False
 
     @field_validator("id")
     @classmethod
@@ -191,6 +194,15 @@ class SourceBase(Strict):
         if bool(self.schedule) == (self.every is not None):
             raise ValueError("set exactly one of 'schedule' (cron) or 'every' (e.g. 5m)")
         return self
+
+    def announced_to(self, channels: Iterable[str]) -> list[str]:
+        """The channels each new entry goes to (of those defined in `notify:`)."""
+        known = list(channels)
+        if self.announce is True:
+            return known
+        if not self.announce:
+            return []
+        return [name for name in self.announce if name in known]
 
     @property
     def display_name(self) -> str:
