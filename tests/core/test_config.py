@@ -108,7 +108,7 @@ def test_the_example_config_expresses_the_five_systems():
         ),
         (
             {"id": "shop", "kind": "html", "url": "https://x.test", "every": "1d"},
-            "source 'shop': set exactly one of 'selector' or 'price_from'",
+            "source 'shop': set exactly one of 'selector', 'price_from' or 'entries'",
         ),
         (
             {
