@@ -39,6 +39,7 @@ _XML_BASE = "http://www.w3.org/XML/1998/namespace base"
 _RDF_ABOUT = "http://www.w3.org/1999/02/22-rdf-syntax-ns# about"
 _DUBLIN_CORE = "http://purl.org/dc/elements/1.1/"
 _SPACE = re.compile(r"\s+")
+_LINK_SAFE = "/:?#&=%+-._~!$*,;@"  # what stays as it is in a link; the rest is %-encoded
 
 
 # --- one entry's fields ------------------------------------------------------------
@@ -94,6 +95,9 @@ def resolved_link(link: str | None, base: str) -> str | None:
         return None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
+    # what a Markdown or HTML renderer could take for syntax is percent-encoded (a link
+    # goes into chat messages bare): brackets, parentheses, quotes, angle brackets, spaces
+    absolute = quote(absolute, safe=_LINK_SAFE)
     return absolute if len(absolute) <= MAX_LINK else None
 
 

@@ -52,6 +52,11 @@ class AlertView:
     def seq(self, source_id: str) -> int:
         return self.state.seq(source_id)
 
+    def entries_seq(self, source_id: str) -> int:
+        """How often the source's entries document changed (alerts/entries.py)."""
+        record = self.state.sources.get(source_id)
+        return record.facts.entries_seq if record else 0
+
     def open_of(self, source_id: str) -> dict[str, Incident]:
         record = self.state.sources.get(source_id)
         if record is None:

@@ -87,6 +87,10 @@ class Plan:
     def alerts_changed(self, source: SourceBase, entry: dict[str, Any]) -> bool:
         return entry.get("alert_seq") != self.alerting.seq(source.id)
 
+    def entries_changed(self, source: SourceBase, entry: dict[str, Any]) -> bool:
+        """The source's entries document was written since its page was drawn."""
+        return entry.get("entries_seq", 0) != self.alerting.entries_seq(source.id)
+
     def due(self, source: SourceBase, entry: dict[str, Any]) -> bool:
         """Does the source need drawing this run? Decided from the overview, with no read."""
         fold_due = (entry.get("through") or "") < self.closed.isoformat()
@@ -95,6 +99,7 @@ class Plan:
             or fold_due
             or self.detail_due(entry, entry.get("last_tick"))
             or self.alerts_changed(source, entry)
+            or self.entries_changed(source, entry)
             or bool(entry.get("pending"))
         )
 
