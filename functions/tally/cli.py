@@ -23,6 +23,7 @@ COMMANDS = [
     "render",
     "alerts",
     "silence",
+    "entries",
     "notify",
     "preflight",
 ]

@@ -260,3 +260,44 @@ def test_the_seen_set_is_bounded_and_never_forgets_the_list_it_just_read():
     assert new == []
     new, _ = alert_entries.fold(document, listing(range(999, 1000)), 5)  # forgotten
     assert [entry["title"] for entry in new] == ["999"]
+
+
+def test_tally_entries_lists_them_and_tell_again_sends_the_latest_once_more(
+    hostile, receiver, tick_runner, capsys, tmp_path
+):
+    import yaml
+    from tally.cli import main
+
+    serve(hostile, *OLD)
+    data = {
+        "timezone": "Asia/Tokyo",
+        "notify": {"hook": receiver.url("json")},
+        "sources": [
+            {
+                "id": "uploads",
+                "kind": "rss",
+                "url": f"{hostile.url}/uploads.rss",
+                "every": "1m",
+                "announce": ["hook"],
+            }
+        ],
+    }
+    path = tmp_path / "tally.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    conf = make_config(data["sources"], data["notify"])
+    assert main(["entries", "uploads", "--config", str(path)]) == 0
+    assert capsys.readouterr().out == "uploads: no entries seen yet (the first read records them)\n"
+    tick_runner(conf, 0)
+    assert main(["entries", "uploads", "--config", str(path)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"2026-11-25 17:00 JST  {title}  https://uploads.example.test/watch/{guid}"
+        for guid, title in OLD
+    ]
+    assert main(["entries", "uploads", "--tell-again", "1", "--config", str(path)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "forgot Third",
+        "the next tick of uploads tells them to: hook",
+    ]
+    for minute in (1, 1, 2):
+        tick_runner(conf, minute)
+    assert [item.title for item in receiver.take()] == ["New in uploads: Third"]

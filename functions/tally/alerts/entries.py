@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from tally.alerts import messages
+from tally.alerts import messages, silences
 from tally.alerts.judge import Judgement, Note
 from tally.alerts.state import Facts
 from tally.config import Config, SourceBase
@@ -203,3 +203,35 @@ def apply(
                 for channel in channels
             ]
     return run
+
+
+# --- the command line: `tally entries` ------------------------------------------------
+
+
+def latest(store: Any, source_id: str) -> list[dict[str, Any]] | None:
+    """The latest entries tally saw (one read); None before the first read."""
+    document = store.get(entries_path(source_id))
+    return None if document is None else list(document.get("latest", []))
+
+
+def tell_again(store: Any, source_id: str, count: int) -> list[dict[str, Any]]:
+    """Forget the `count` newest entries of a source, so that the next tick that reads
+    its list finds them new and tells them (through the outbox, exactly once, as any new
+    entry): how to see a source's messages arrive without waiting for a new entry. One
+    transaction: the entries document and the source's mark in the alert state."""
+
+    def work(state: Any, txn: Any) -> list[dict[str, Any]]:
+        document = txn.get(entries_path(source_id))
+        if document is None:
+            return []
+        forgotten = list(document.get("latest", []))[:count]
+        keys = {item["key"] for item in forgotten}
+        document["seen"] = [key for key in document.get("seen", []) if key not in keys]
+        document["latest"] = [item for item in document["latest"] if item["key"] not in keys]
+        txn.set(entries_path(source_id), document)
+        record = state.sources.get(source_id)
+        if record is not None:
+            record.facts.entries_mark = None  # the next read compares with the document
+        return forgotten
+
+    return silences.change(store, work, source_id)
