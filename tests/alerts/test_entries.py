@@ -121,6 +121,11 @@ def test_a_tick_with_nothing_new_costs_what_a_tick_without_entries_costs(
         "New in Kanade's uploads (uploads): Four",
         "New in Kanade's uploads (uploads): Five",
     ]
+    burst = [(f"b{n}", f"Burst {n}") for n in range(4)]
+    serve(hostile, *burst, ("sm5", "Five"), ("sm4", "Four"), *OLD)
+    assert cost(listing, 7) == (3, 4)  # one digest: no per-entry deliveries to merge
+    assert [item.title for item in receiver.take()] == ["tally: 4 new entries"]
+    assert cost(listing, 8) == (1, 2)  # and steady again
 
 
 def test_duplicate_deliveries_of_a_tick_tell_once(hostile, receiver, tick_runner):
@@ -233,13 +238,16 @@ def test_a_channel_that_is_down_gets_the_entry_once_it_is_back(hostile, receiver
 
 
 def test_without_announce_entries_are_kept_for_the_page_and_nothing_is_sent(
-    hostile, receiver, tick_runner
+    hostile, receiver, store, tick_runner
 ):
     serve(hostile, *OLD)
     conf = config(hostile, receiver, announce=False)
     tick_runner(conf, 0)
     serve(hostile, ("sm4", "Four"), *OLD)
+    reads, writes = store.counter.reads, store.counter.writes
     result = tick_runner(conf, 1)
+    # the entries document read and written, beside the tick's 1 read and 2 writes
+    assert (store.counter.reads - reads, store.counter.writes - writes) == (2, 3)
     assert result.alerts.entries.new == {"uploads": 1}
     assert receiver.take() == []
     assert document()["latest"][0]["title"] == "Four"
