@@ -99,7 +99,8 @@ resource "google_firestore_field" "days_written" {
   }
 }
 
-# The alert state (alerts/state) is one compressed blob, read whole by its path.
+# The alert state (alerts/state, and alerts/state-N shards past 1,000 sources) is a
+# compressed blob per document, read whole by its path.
 resource "google_firestore_field" "alerts_blob" {
   project    = var.project_id
   database   = google_firestore_database.main.name

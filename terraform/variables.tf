@@ -68,12 +68,12 @@ variable "site_bucket_name" {
 
 variable "collect_memory" {
   type        = string
-  description = "Memory of the collect function (Cloud Run notation, e.g. 256Mi, 512Mi). It fetches sources and writes samples; pandas and matplotlib are never imported on its path."
+  description = "Memory of the collect function (Cloud Run notation: 512Mi or 1Gi). It fetches sources and writes samples; idle it uses about 213 MiB, and each of its two reader processes may take 48 MiB more, so 256Mi is refused."
   default     = "512Mi"
 
   validation {
-    condition     = contains(["256Mi", "512Mi", "1Gi"], var.collect_memory)
-    error_message = "The collect_memory must be one of 256Mi, 512Mi, 1Gi."
+    condition     = contains(["512Mi", "1Gi", "2Gi"], var.collect_memory)
+    error_message = "The collect_memory must be one of 512Mi, 1Gi, 2Gi (the function with its two capped reader processes needs more than 256Mi)."
   }
 }
 

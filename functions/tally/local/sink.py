@@ -18,7 +18,9 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-LABELS = {"failure": "alert", "success": "resolved", "warning": "reminder", "info": "message"}
+# Apprise's notify types: warning carries reminders, flapping and mixed digests; info
+# carries "closed: removed from the config" and test messages.
+LABELS = {"failure": "alert", "success": "resolved", "warning": "notice", "info": "info"}
 
 
 class NotificationSink:
