@@ -298,4 +298,4 @@ def test_the_demo_uploads_grow_and_the_terminal_sink_shows_each_new_one(store, m
     expected = [demo.upload_title(demo.upload_slots(t)[0]) for t in new_at[:2]]
     told = [line for line in lines if "Kanade's uploads (uploads): " in line]
     assert [line.split("(uploads): ", 1)[1].split(" (published")[0] for line in told] == expected
-    assert all(line.startswith("message ") and line.endswith("[terminal]") for line in told)
+    assert all(line.startswith("new ") and line.endswith("[terminal]") for line in told)
