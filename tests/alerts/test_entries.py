@@ -309,3 +309,20 @@ def test_tally_entries_lists_them_and_tell_again_sends_the_latest_once_more(
     for minute in (1, 1, 2):
         tick_runner(conf, minute)
     assert [item.title for item in receiver.take()] == ["New in uploads: Third"]
+
+
+def test_an_entry_s_title_is_inert_and_its_link_is_the_one_link(hostile, receiver, tick_runner):
+    """A title from the web becomes no link or mention in a chat app; the entry's own
+    (checked, http) link is the message's link."""
+    serve(hostile, *OLD)
+    conf = config(hostile, receiver)
+    tick_runner(conf, 0)
+    serve(hostile, ("sm9", "@everyone free gift at https://ev.il/x now"), *OLD)
+    tick_runner(conf, 1)
+    [hook] = receiver.take()
+    assert (
+        hook.title
+        == "New in Kanade's uploads (uploads): @\u2024everyone free gift at hxxps[:]//ev[.]il/x now"
+    )
+    assert hook.message.endswith(" — https://uploads.example.test/watch/sm9")
+    assert "https://ev.il" not in hook.message and "@everyone" not in hook.message
