@@ -326,3 +326,12 @@ def test_an_entry_s_title_is_inert_and_its_link_is_the_one_link(hostile, receive
     )
     assert hook.message.endswith(" — https://uploads.example.test/watch/sm9")
     assert "https://ev.il" not in hook.message and "@everyone" not in hook.message
+
+
+def test_a_document_with_only_deliveries_in_it_is_a_first_read():
+    """A delivery recorded (a merge) for a source removed meanwhile leaves a document
+    without a seen set: the next read seeds it rather than telling the whole list."""
+    entries = [{"key": "id:a", "title": "A"}, {"key": "id:b", "title": "B"}]
+    new, document = alert_entries.fold({"told": {"x": {"hook": {}}}}, entries, 60)
+    assert new == []
+    assert sorted(document["seen"]) == sorted(alert_entries.key_of(e) for e in entries)

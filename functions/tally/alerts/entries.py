@@ -97,10 +97,11 @@ def fold(
     listed: dict[str, dict[str, Any]] = {}
     for entry in entries:
         listed.setdefault(key_of(entry), entry)
-    if document is None:
+    if document is None or "seen" not in document:  # (deliveries recorded, never read)
         latest = [kept(entry, key, tick) for key, entry in list(listed.items())[:LATEST]]
         seen = list(reversed(listed))[-SEEN_LIMIT:]
-        return [], {"seen": seen, "latest": latest, "seeded": tick, "told": {}}
+        told = (document or {}).get("told") or {}
+        return [], {"seen": seen, "latest": latest, "seeded": tick, "told": told}
     seen_before = set(document.get("seen", []))
     new_keys = [key for key in reversed(listed) if key not in seen_before]  # oldest first
     if not new_keys:
@@ -185,7 +186,7 @@ def apply(
             txn.set(entries_path(source.id), written)
             run.written.append(source.id)
             facts.entries_seq += 1
-        if document is None:
+        if document is None or "seen" not in document:
             run.seeded.append(source.id)
         if facts.entries_tick is None or tick >= facts.entries_tick:
             facts.entries_mark, facts.entries_tick = item.mark, tick

@@ -320,6 +320,16 @@ def steady_resolved(
     )
 
 
+def epoch_of(iso: Any) -> int | None:
+    """An entry's time (ISO 8601, as reading/entries.py keeps it) as epoch seconds."""
+    if not iso:
+        return None
+    try:
+        return int(datetime.fromisoformat(str(iso).replace("Z", "+00:00")).timestamp())
+    except (ValueError, OverflowError):
+        return None
+
+
 def new_entry(config: Config, source: SourceBase, entry: dict[str, Any], tick: int) -> Text:
     """`New in Uploads (uploads): Piano cover (published 2026-12-05 06:00 JST)`: the
     entry's title is inert text like any other from the web; its link (http or https,
@@ -327,10 +337,8 @@ def new_entry(config: Config, source: SourceBase, entry: dict[str, Any], tick: i
     else the source's page."""
     name = label(source, source.id)
     title = entry.get("title") or "(no title)"
-    published = None
-    if entry.get("time"):
-        moment = datetime.fromisoformat(str(entry["time"]).replace("Z", "+00:00"))
-        published = local_time(int(moment.timestamp()), config.tz)
+    moment = epoch_of(entry.get("time"))
+    published = None if moment is None else local_time(moment, config.tz)
     body = f"{name}: {title}" + (f" (published {published})" if published else "")
     return _text(
         config,

@@ -16,7 +16,7 @@ from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 from tally.alerts.entries import entries_path
-from tally.alerts.messages import site_url
+from tally.alerts.messages import epoch_of, site_url
 from tally.config import Config, SourceBase
 from tally.render import objects
 from tally.render.page import format_time, json_bytes
@@ -45,10 +45,8 @@ def shown(entries: list[dict[str, Any]], tz: ZoneInfo) -> list[dict[str, Any]]:
     """Rows of the page's list: title, link, when it was published and when seen."""
     rows = []
     for item in entries:
-        published = None
-        if item.get("time"):
-            moment = datetime.fromisoformat(str(item["time"]).replace("Z", "+00:00"))
-            published = format_time(int(moment.timestamp()), tz)
+        moment = epoch_of(item.get("time"))
+        published = None if moment is None else format_time(moment, tz)
         rows.append(
             {
                 "title": item.get("title") or "(no title)",
