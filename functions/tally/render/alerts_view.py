@@ -116,11 +116,12 @@ class AlertView:
         for item in self.state.head.failures:
             if now - item["at"] > FAILURES_SHOWN_FOR:
                 continue
-            what = (
-                f"the {item['kind']} message of {item['incident']}"
-                if item.get("incident")
-                else f"the digest of {item.get('count', 0):,} incidents"
-            )
+            if item.get("kind") == "entry":  # alerts/entries.py: one new entry of a list
+                what = f"a new entry of {item['incident'].partition('/')[0]}"
+            elif item.get("incident"):
+                what = f"the {item['kind']} message of {item['incident']}"
+            else:
+                what = f"the digest of {item.get('count', 0):,} incidents"
             shown.append({**item, "what": what, "when": format_time(item["at"], config.tz)})
         return shown
 
