@@ -117,3 +117,26 @@ def test_a_render_reads_the_entries_document_only_when_it_changed(
     assert store.counter.by_kind.get("get", 0) - reads == entries_reads + 1
     listed = json.loads((tmp_path / "s/feed.entries.json").read_text(encoding="utf-8"))
     assert [e["title"] for e in listed["entries"]] == ["B", "A"]
+
+
+def test_a_new_entry_given_up_on_is_named_on_the_overview(
+    hostile, receiver, store, tick_runner, tmp_path
+):
+    def feed(*guids: str) -> Page:
+        items = "".join(f"<item><guid>{g}</guid><title>{g}</title></item>" for g in guids)
+        return Page(f"<rss><channel>{items}</channel></rss>".encode(), "text/xml")
+
+    hostile.pages["/gone"] = feed("a")
+    source = {"id": "feed", "kind": "rss", "url": f"{hostile.url}/gone", "every": "1m"}
+    config = make_config([{**source, "announce": True}], {"hook": receiver.url()})
+    tick_runner(config, 0)
+    receiver.down()
+    hostile.pages["/gone"] = feed("b", "a")
+    tick_runner(config, 1)  # not delivered: retried …
+    tick_runner(config, 70)  # … until a try finds it an hour old: given up on
+    receiver.up()
+    tick_runner(config, 71)
+    assert receiver.take() == []
+    render_site(config, store, tmp_path, now=START + timedelta(minutes=72))
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "Messages that could not be delivered" in index and "a new entry of feed" in index
