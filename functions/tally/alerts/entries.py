@@ -29,8 +29,8 @@ tells nothing: a feed's hundred old posts are not news.
 Bounded. The seen set keeps SEEN_LIMIT keys, never dropping one of the list just read
 (a list holds at most `reading.entries.MAX_ENTRIES` = 500), so an entry that leaves the
 list and comes back is not new again while fewer than 500 newer entries have come
-after it left. The document stays under ~60 KB: 1,000 keys of 16 characters and 50
-entries of at most ~2.5 KB.
+after it left. The document stays under 200 KB at worst: 1,000 keys of 16 characters
+(17 KB) and 50 entries of a title (≤ 300 characters) and a link (≤ 2,048) each.
 """
 
 from __future__ import annotations
