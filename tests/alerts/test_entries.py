@@ -335,3 +335,25 @@ def test_a_document_with_only_deliveries_in_it_is_a_first_read():
     new, document = alert_entries.fold({"told": {"x": {"hook": {}}}}, entries, 60)
     assert new == []
     assert sorted(document["seen"]) == sorted(alert_entries.key_of(e) for e in entries)
+
+
+def test_the_entries_document_at_its_worst_stays_under_200_kb():
+    import json
+
+    def worst(start: int) -> list[dict]:
+        link = "https://x.test/" + "a" * 2000
+        return [
+            {"key": f"id:{n}", "title": "字" * 300, "link": f"{link}{n}", "time": None}
+            for n in range(start, start + 500)
+        ]
+
+    _, document = alert_entries.fold(None, worst(0), 0)
+    for tick in range(1, 4):
+        _, document = alert_entries.fold(document, worst(tick * 500), tick)
+    document["told"] = {
+        item["key"]: {"hook": {"status": "delivered", "attempts": 10}}
+        for item in document["latest"]
+    }
+    size = len(json.dumps(document, ensure_ascii=False).encode("utf-8"))
+    assert len(document["seen"]) == 1000 and len(document["latest"]) == 50
+    assert size < 200_000, size
