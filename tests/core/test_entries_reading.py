@@ -278,7 +278,7 @@ def test_a_huge_title_is_cut_and_an_entity_bomb_still_refused(hostile):
         b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "aaaa">]>'
         b"<rss><channel><item><title>&a;</title></item></channel></rss>"
     )
-    reading = read(source(kind="rss", url=serve(hostile, "/bomb", bomb, "text/xml")))
+    reading = read(source(kind="rss", url=serve(hostile, "/entity-bomb", bomb, "text/xml")))
     assert not reading.ok and reading.error.startswith("feed declares entities"), reading.error
 
 
