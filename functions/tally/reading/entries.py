@@ -1,10 +1,6 @@
 """The entries of a list: a feed's items, the items of a page (CSS selectors), a JSON
-list (JMESPath), a repository's releases or tags. Each entry is a small dict:
-
-    {"id": "urn:1" | None, "title": "…", "link": "https://…" | None, "time": ISO | None,
-     "key": "id:urn:1"}
-
-`key` is the entry's identity: its id (an RSS guid, an Atom id, an RDF item's
+list (JMESPath), a repository's releases or tags. Each entry is a small dict
+(`entry.py`); its `key` is the entry's identity: its id (an RSS guid, an Atom id, an RDF item's
 rdf:about, the id the config points at), else its link, else its title (hashed where
 it is kept). Links are resolved against the page's address (or an Atom `xml:base`) and
 kept only when they are http(s); titles are plain text: markup stripped, whitespace
@@ -18,129 +14,19 @@ all inside the reader process's memory limit and deadline.
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, urljoin
 from xml.parsers import expat
 
 from tally.reading import Unreadable
-from tally.reading.feed import _layout, _local, _refuse_entities
+from tally.reading.entry import RAW_LIMIT, entry, page_base, resolved_link
+from tally.reading.feed import layout, local_name, refuse_entities
 from tally.reading.text import decoded
 
 MAX_ENTRIES = 500  # entries returned per read (a feed rarely carries more than 100)
-MAX_TITLE = 300
-MAX_LINK = 2048
-MAX_ID = 512
-_RAW_LIMIT = 8192  # characters of one field collected before it is cut
 _XML_BASE = "http://www.w3.org/XML/1998/namespace base"
 _RDF_ABOUT = "http://www.w3.org/1999/02/22-rdf-syntax-ns# about"
 _DUBLIN_CORE = "http://purl.org/dc/elements/1.1/"
-_SPACE = re.compile(r"\s+")
-_LINK_SAFE = "/:?#&=%+-._~!$*,;@"  # what stays as it is in a link; the rest is %-encoded
-
-
-# --- one entry's fields ------------------------------------------------------------
-
-
-class _TextOnly(HTMLParser):
-    """The text of a piece of markup (a feed's HTML title): tags dropped, references
-    decoded; html.parser never fetches or runs anything."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def plain(text: str | None, limit: int = MAX_TITLE) -> str:
-    """Text as an entry keeps it: no markup, whitespace folded, at most `limit`."""
-    if not text:
-        return ""
-    text = text[:_RAW_LIMIT]
-    if "<" in text or "&" in text:
-        parser = _TextOnly()
-        parser.feed(text)
-        parser.close()
-        text = "".join(parser.parts)
-    text = _SPACE.sub(" ", text).strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def page_base(url: str | None) -> str:
-    """The address relative links are resolved against: the page's, without its query
-    and fragment (a query may hold an API key, and `href=""` would copy it)."""
-    if not url:
-        return ""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-
-
-def resolved_link(link: str | None, base: str) -> str | None:
-    """An http(s) link, resolved against `base`; None for anything else (javascript:,
-    data:, mailto:, a link too long to be one)."""
-    if not link:
-        return None
-    link = link.strip()
-    if not link or len(link) > MAX_LINK or any(c in link for c in "\r\n\t"):
-        return None
-    try:
-        absolute = urljoin(base, link) if base else link
-        parts = urlsplit(absolute)
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    # what a Markdown or HTML renderer could take for syntax is percent-encoded (a link
-    # goes into chat messages bare): brackets, parentheses, quotes, angle brackets, spaces
-    absolute = quote(absolute, safe=_LINK_SAFE)
-    return absolute if len(absolute) <= MAX_LINK else None
-
-
-def timestamp(text: str | None) -> str | None:
-    """An entry's time as ISO 8601 in UTC (`2026-12-05T07:00:00Z`), from RFC 822 (RSS)
-    or ISO 8601 (Atom, JSON APIs); None when it is neither."""
-    if not text:
-        return None
-    text = str(text).strip()[:100]
-    moment: datetime | None = None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            moment = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    try:
-        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except (OverflowError, ValueError):
-        return None
-
-
-def entry(
-    *, id: str | None, title: str | None, link: str | None, time: str | None, base: str
-) -> dict[str, Any] | None:
-    """One entry from its raw fields; None when it has nothing to tell it by."""
-    ident = plain(id, MAX_ID) or None
-    shown = plain(title)
-    address = resolved_link(link, base)
-    if ident is not None:
-        key = f"id:{ident}"
-    elif address is not None:
-        key = f"link:{address}"
-    elif shown:
-        key = f"title:{shown}"
-    else:
-        return None
-    return {"id": ident, "title": shown, "link": address, "time": timestamp(time), "key": key}
 
 
 def _listed(found: list[dict[str, Any]], count: int) -> dict[str, Any]:
@@ -186,13 +72,13 @@ class _FeedEntries:
 
     def start(self, name: str, attributes: dict[str, str]) -> None:
         self.depth += 1
-        local = _local(name)
+        local = local_name(name)
         if self.depth == 1:
             self.root = local
             if attributes.get(_XML_BASE):
                 self.base = urljoin(self.base, attributes[_XML_BASE])
             return
-        container, item = _layout(self.root) or (None, None)
+        container, item = layout(self.root) or (None, None)
         if self.entry_depth is None:
             if self.depth == 2 and container is not None and local == container:
                 self.containers += 1
@@ -224,8 +110,8 @@ class _FeedEntries:
         self.field, self.field_depth, self.text, self.size = field, self.depth, [], 0
 
     def data(self, text: str) -> None:
-        if self.field is not None and self.size < _RAW_LIMIT:
-            self.text.append(text[: _RAW_LIMIT - self.size])
+        if self.field is not None and self.size < RAW_LIMIT:
+            self.text.append(text[: RAW_LIMIT - self.size])
             self.size += len(text)
 
     def end(self, name: str) -> None:
@@ -233,7 +119,7 @@ class _FeedEntries:
             value = "".join(self.text)
             if self.field not in self.fields:
                 self.fields[self.field] = value
-            if self.field == "id" and _local(name) == "guid" and self.permalink_guid:
+            if self.field == "id" and local_name(name) == "guid" and self.permalink_guid:
                 self.fields.setdefault("link", value)
             self.field = None
         if self.entry_depth is not None and self.depth == self.entry_depth:
@@ -265,13 +151,13 @@ def feed_entries(body: bytes, charset: str | None, url: str = "") -> dict[str, A
     parser.StartElementHandler = reader.start
     parser.EndElementHandler = reader.end
     parser.CharacterDataHandler = reader.data
-    parser.EntityDeclHandler = _refuse_entities
+    parser.EntityDeclHandler = refuse_entities
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     try:
         parser.Parse(decoded(body, charset), True)
     except expat.ExpatError as exc:
         raise Unreadable(f"response is not XML: {exc}") from None
-    if _layout(reader.root) is None:
+    if layout(reader.root) is None:
         raise Unreadable(f"not an RSS or Atom feed (its root element is <{reader.root}>)")
     if reader.root == "rss" and not reader.containers:
         raise Unreadable("RSS feed without a <channel>")
