@@ -13,6 +13,7 @@ limit, and alerting keeps evaluating every tick and opens its incidents.
 from __future__ import annotations
 
 import random
+import zlib
 from datetime import timedelta
 
 from google.cloud import firestore as gcf
@@ -215,3 +216,23 @@ def test_the_worst_record_ten_thousand_times_over_fits_through_the_guard(store):
     again = shards.load(store, MAX_SOURCES)
     assert len(again.sources) == MAX_SOURCES
     assert len(again.open_incidents()) == 4 * MAX_SOURCES  # decisions survive the trim
+
+
+def test_the_sampled_estimate_sizes_a_shard_as_the_whole_compresses():
+    """The guard skips a trim level on an estimate only: the estimate must track the
+    measured size, for incompressible storm text and for the trimmed, regular state."""
+    state = _worst_state(1000, random.Random(7))
+
+    def measured() -> int:
+        return len(zlib.compress(shards.encode(state, 1)[0].encode("utf-8"), 6))
+
+    for level in (0, shards.TRIM_LEVELS):
+        if level:
+            shards.trim(state, level)
+        estimated = shards.estimate(state, 1)
+        assert estimated is not None
+        assert abs(estimated[0] - measured()) <= 0.1 * measured()
+
+
+def test_a_small_shard_is_measured_not_estimated():
+    assert shards.estimate(_worst_state(4 * shards.ESTIMATE_SAMPLE, random.Random(3)), 1) is None

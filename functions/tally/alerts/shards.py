@@ -53,6 +53,11 @@ DOCUMENT_BUDGET = 900_000  # bytes of one shard's blob (a document holds 1,048,5
 TOTAL_BUDGET = 3_300_000
 MAX_SHARDS = 256
 TRIM_LEVELS = 4
+# A shard with more sources than twice this is first sized from this many of its records:
+# encoding and compressing a worst-case state of 10,000 sources takes tens of seconds a
+# pass, inside the tick's transaction (which Firestore closes after 60 s idle).
+ESTIMATE_SAMPLE = 50
+ESTIMATE_MARGIN = 1.25  # a level is skipped on an estimate only when this far over
 
 
 def shard_path(index: int) -> str:
@@ -178,6 +183,10 @@ def write(txn: Any, stored: Stored, state: AlertState, wanted: int | None = None
     shards = state.head.shards if stored.partial or wanted is None else wanted
     level = 0
     while True:
+        if level < TRIM_LEVELS and _clearly_over(state, shards, stored):
+            level += 1
+            trim(state, level)
+            continue
         texts = encode(state, shards)
         if stored.partial:
             texts = {index: text for index, text in texts.items() if index in stored.texts}
@@ -222,6 +231,36 @@ def write(txn: Any, stored: Stored, state: AlertState, wanted: int | None = None
         txn.delete(shard_path(index))
         paths.append(shard_path(index))
     return Written(shards, sizes, level, paths)
+
+
+def estimate(state: AlertState, shards: int) -> dict[int, int] | None:
+    """Each shard's compressed size, extrapolated from ESTIMATE_SAMPLE of its records,
+    or None when a shard is too small for a sample to save anything. zlib looks back
+    32 kB, so a sample of dozens of records compresses as the whole shard does."""
+    members: list[list[str]] = [[] for _ in range(shards)]
+    for source_id in state.sources:
+        members[shard_of(source_id, shards)].append(source_id)
+    if min(len(ids) for ids in members) <= 4 * ESTIMATE_SAMPLE:
+        return None
+    sizes = {}
+    for index, ids in enumerate(members):
+        sample = {source_id: pack(state.sources[source_id]) for source_id in ids[:ESTIMATE_SAMPLE]}
+        text = json.dumps(sample, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        sizes[index] = len(zlib.compress(text, 6)) * len(ids) // ESTIMATE_SAMPLE
+    return sizes
+
+
+def _clearly_over(state: AlertState, shards: int, stored: Stored) -> bool:
+    """The estimate says the budgets are far exceeded: trim without measuring."""
+    sizes = estimate(state, shards)
+    if sizes is None:
+        return False
+    if stored.partial:
+        sizes = {index: size for index, size in sizes.items() if index in stored.texts}
+    return (
+        max(sizes.values()) > ESTIMATE_MARGIN * DOCUMENT_BUDGET
+        or sum(sizes.values()) > ESTIMATE_MARGIN * TOTAL_BUDGET
+    )
 
 
 def trim(state: AlertState, level: int) -> None:

@@ -279,6 +279,12 @@ def pack(obj: Any) -> Any:
     (a series) are taken as they are: a state of 10,000 sources is packed in a blink."""
     if isinstance(obj, _PLAIN):
         return obj
+    if isinstance(obj, dict):
+        return {key: pack(value) for key, value in obj.items()}
+    if isinstance(obj, list):
+        if not obj or isinstance(obj[0], (*_PLAIN, list)):
+            return obj  # a series: plain values or [tick, value] pairs
+        return [pack(value) for value in obj]
     spec = _SPECS.get(type(obj))
     if spec is None and dataclasses.is_dataclass(obj):
         spec = _spec(type(obj))
@@ -289,12 +295,6 @@ def pack(obj: Any) -> Any:
             if default is _REQUIRED or value != default:
                 out[name] = value if isinstance(value, _PLAIN) else pack(value)
         return out
-    if isinstance(obj, dict):
-        return {key: pack(value) for key, value in obj.items()}
-    if isinstance(obj, list):
-        if not obj or isinstance(obj[0], _PLAIN):
-            return obj
-        return [pack(value) for value in obj]
     return obj
 
 
