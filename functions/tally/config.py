@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
+from tally.config_errors import ConfigError, UnknownSource
+from tally.config_object import read_config_object
 from tally.config_yaml import YamlRefused, read_yaml
 from tally.durations import bounded_duration
 from tally.secrets import ENV_REF
@@ -50,22 +52,6 @@ RENDER_MINUTES = frozenset(
 # "The alert state").
 MAX_SOURCES = 10_000
 Source = source_union()
-
-
-class ConfigError(Exception):
-    """A config that cannot be used; `problems` holds one readable line per problem."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
-
-
-class UnknownSource(LookupError):
-    """An id (on the command line, in an import) that tally.yaml does not have."""
-
-    def __init__(self, source_ids: list[str]):
-        super().__init__(", ".join(source_ids))
-        self.source_ids = source_ids
 
 
 class Config(Strict):
@@ -257,8 +243,6 @@ def load_config(explicit: str | None = None) -> Config:
     if explicit is None and inline:
         text, origin = inline, "$TALLY_CONFIG_YAML"
     elif explicit is None and deployed:
-        from tally.config_object import read_config_object
-
         text, origin = read_config_object(deployed), deployed
     else:
         path = config_path(explicit)

@@ -19,7 +19,7 @@ import os
 import re
 from urllib.parse import quote
 
-from tally.config import ConfigError
+from tally.config_errors import ConfigError
 
 PREFIX = "config/tally-"
 _URL = re.compile(r"^gs://(?P<bucket>[a-z0-9][a-z0-9._-]{1,220}[a-z0-9])/(?P<name>.+)$")

@@ -21,6 +21,22 @@ def format_number(value: float | None) -> str:
     return f"{value:.4g}"
 
 
+def format_column(values: list[float | None]) -> list[str]:
+    """Numbers that share a column, in one format: the most decimals any of them shows
+    in format_number, for all (`105.40`, `94.4`, `57` → `105.4`, `94.4`, `57.0`), so
+    that right-aligned they line up at the point; `–` where there is none."""
+    shown = [format_number(value) for value in values]
+    if any("e" in text for text in shown):  # 1e-07: no common number of decimals
+        return shown
+    decimals = max(
+        (len(text.split(".")[1].rstrip("0")) for text in shown if "." in text), default=0
+    )
+    return [
+        text if value is None or text == "–" else f"{value:,.{decimals}f}"
+        for value, text in zip(values, shown, strict=True)
+    ]
+
+
 def format_quantity(value: float | None, unit: str) -> str:
     """A value with its unit: `45,940 JPY`, `85.3 ms`, `–` when there is none."""
     if value is None:

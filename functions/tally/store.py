@@ -38,7 +38,7 @@ from tally.day_document import (  # also imported from here by the layout's read
 )
 from tally.sample import Sample, short_reason
 from tally.secrets import redact
-from tally.transactions import Transaction, incidents, read_many, transact  # noqa: F401 - alerts/ and render/ import them from here
+from tally.transactions import read_many
 
 DEFAULT_PROJECT = "demo-tally"
 MAX_WRITES_PER_COMMIT = 500  # Firestore's limit for one commit

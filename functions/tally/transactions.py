@@ -1,21 +1,31 @@
 """Firestore transactions (how alerting decides exactly once) and the incidents query:
-document access beside `Store`'s, through its client and counted in its counter."""
+document access beside `Store`'s, through its client and counted in its counter.
+
+`Store` uses `read_many` from here, so this module knows the store only by the four
+attributes it reads (`DocumentAccess`): an import of `tally.store` would be a circle.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from google.api_core import exceptions as api_exceptions
 from google.cloud import firestore
 
-if TYPE_CHECKING:
-    from tally.store import Store
+
+class DocumentAccess(Protocol):
+    """What a transaction needs of the `Store`: its client, retry, timeout and counter."""
+
+    client: Any
+    retry: Any
+    timeout: float
+    counter: Any
 
 
 class Transaction:
     """A Firestore transaction's reads and writes, counted like the Store's own."""
 
-    def __init__(self, store: Store, transaction: Any):
+    def __init__(self, store: DocumentAccess, transaction: Any):
         self.store = store
         self.transaction = transaction
         self.reads = 0
@@ -80,7 +90,7 @@ def read_many(
     return found
 
 
-def transact(store: Store, work: Any, attempts: int = 10) -> Any:
+def transact(store: DocumentAccess, work: Any, attempts: int = 10) -> Any:
     """Run `work(Transaction)` in a Firestore transaction and return what it returns.
 
     Firestore retries the whole function when another transaction changed what it read
@@ -108,7 +118,7 @@ def transact(store: Store, work: Any, attempts: int = 10) -> Any:
     return result
 
 
-def incidents(store: Store, source_id: str, limit: int = 20) -> list[dict[str, Any]]:
+def incidents(store: DocumentAccess, source_id: str, limit: int = 20) -> list[dict[str, Any]]:
     """A source's newest incidents, newest first (a single-field index: no setup)."""
     query = (
         store.client.collection(f"sources/{source_id}/incidents")

@@ -56,12 +56,15 @@ def test_an_open_incident_is_on_the_overview_and_its_rule_fires_on_the_source_pa
 
     index = _text(tmp_path / "index.html")
     assert "1 open incident</h2>" in index
-    assert '<b class="rule-above">above 150 円: 160 円</b>' in index
-    assert 'since <time datetime="2026-11-25T08:01:00Z">2026-11-25 17:01 JST</time>' in index
+    # what held, when, then the value: `カード価格 above 150 円 since 17:01 JST: 160 円`
+    assert (
+        '<b class="rule-above">above 150 円</b> <span class="since">since '
+        '<time datetime="2026-11-25T08:01:00Z">2026-11-25 17:01 JST</time></span>: 160 円'
+    ) in index
     assert _rules(_text(tmp_path / "s/price.html")) == [
         "down after 3 failed samples: not firing",
         "stale after 90m: not firing",
-        "above 150 円: firing since 2026-11-25 17:01 JST — above 150 円: 160 円",
+        "above 150 円: firing since 2026-11-25 17:01 JST — 160 円",  # the rule said once
         "below 10 円: not firing",
     ]
     assert message.message.startswith("カード価格 (price): above 150 円: 160 円")  # the same
@@ -140,8 +143,8 @@ def test_the_incident_shows_in_chromium_as_text(knob, receiver, tick_runner, sto
         log = page.locator("table.incident-log").inner_text()
         browser.close()
     assert incidents.startswith("1 open incident")
-    assert f"{HOSTILE} above 1: 5 since 2026-11-25 17:00 JST" in incidents
-    assert firing == "above 1: firing since 2026-11-25 17:00 JST — above 1: 5"
+    assert f"{HOSTILE} above 1 since 2026-11-25 17:00 JST: 5" in incidents
+    assert firing == "above 1: firing since 2026-11-25 17:00 JST — 5"
     assert "open" in log and "firing → hook: delivered" in log
     assert dialogs == [] and overflow <= 0
 
@@ -201,3 +204,69 @@ def test_a_source_page_shows_its_incidents_as_they_were_at_its_time(
     assert shown(4) == [("2026-11-25 17:01 JST", "2026-11-25 17:03 JST")]
     assert shown(2) == [("2026-11-25 17:01 JST", None)]
     assert shown(0) == []
+
+
+def test_an_incident_line_says_what_held_once():
+    """`down: down (…)` read twice what the label beside it said: the overview shows
+    what held, since when, then the detail; a rule's line drops what its own text says."""
+    from tally.render.alerts_view import after_rule, headline
+
+    down = "down: unexpected HTTP 503 Service Unavailable, 2 failed checks in a row"
+    assert headline(down) == (
+        "down",
+        "unexpected HTTP 503 Service Unavailable, 2 failed checks in a row",
+    )
+    assert after_rule(down, "down", "down after 2 failed samples") == headline(down)[1]
+    assert after_rule("above 150 円: 160 円", "above", "above 150 円") == "160 円"
+    moved = "up 12.0 % within 1d: 47,100 JPY (from 42,000 JPY)"
+    assert after_rule(moved, "change", "change 10 % / 1d") == moved  # it says more
+    assert headline("stale") == ("stale", "")
+
+
+@pytest.mark.browser
+def test_incidents_read_well_on_a_phone_and_on_a_desktop(
+    knob, receiver, tick_runner, store, tmp_path
+):
+    """A check down twice (one incident resolved, one open, flapping), on the overview
+    and its page at 375 and 1280 px: the line reads "Echo service down since …: why",
+    the log's rows are cards on a phone and table rows on a desktop, and on neither
+    does a word break inside itself or a box run wider than the screen."""
+    from tests.support.browser import layout_problems
+
+    source = {k: v for k, v in knob.source("echo").items() if k != "query"}
+    config = make_config(
+        [source | {"kind": "http", "name": "Echo service"}], {"hook": receiver.url()}
+    )
+    for minute, up in enumerate([True, False, False, True, True, False, False]):
+        if up:
+            knob.set("echo", 1)
+        else:
+            knob.fail("echo", 503)
+        tick_runner(config, minute)
+    render_site(config, store, tmp_path, now=START + timedelta(minutes=7))
+    if chromium_path() is None:
+        pytest.fail("Debian's chromium is not installed (apt-get install chromium; see .ci/run)")
+    from playwright.sync_api import sync_playwright
+
+    found, lines, rows = {}, {}, {}
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        for width in (375, 1280):
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            for name in ("index.html", "s/echo.html"):
+                page.goto((tmp_path / name).as_uri())
+                found[width, name] = layout_problems(page)
+                if name == "index.html":
+                    lines[width] = page.locator(".incidents li").inner_text()
+                else:
+                    rows[width] = page.evaluate(
+                        "Array.from(document.querySelectorAll('.incident-log tbody tr'),"
+                        " tr => getComputedStyle(tr).display)"
+                    )
+            page.close()
+        browser.close()
+    assert found == {key: [] for key in found} and len(found) == 4
+    why = "unexpected HTTP 503 Service Unavailable, 2 failed checks in a row"
+    assert lines[375] == lines[1280]
+    assert lines[375].startswith(f"Echo service down since 2026-11-25 17:06 JST: {why} (")
+    assert rows == {375: ["block", "block"], 1280: ["table-row", "table-row"]}

@@ -29,7 +29,7 @@ from tally.alerts.state import (
 )
 from tally.config import MAX_SOURCES, parse_config
 from tally.sample import Sample
-from tally.store import transact
+from tally.transactions import transact
 
 from tests.alerts.conftest import START
 from tests.support.emulators import PROJECT

@@ -1,5 +1,6 @@
 """The house rules of ARCHITECTURE.md, held: no module under functions/tally imports from a
-layer above its own, the layers here and in ARCHITECTURE.md are the same, and no module
+layer above its own, no two modules import each other (directly or round a longer
+circle), the layers and modules here and in ARCHITECTURE.md are the same, and no module
 outside sources/ compares a kind's name (it asks `kind_of(source)`)."""
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         ],
     ),
     ("sources", ["sources/", "reading/"]),
-    ("config", ["config", "config_yaml", "config_object", "schedule"]),
+    ("config", ["config", "config_errors", "config_yaml", "config_object", "schedule"]),
     (
         "storage and outputs",
         ["store", "day_document", "transactions", "store_import", "metrics", "events"],
@@ -101,6 +102,38 @@ def upward_imports(trees: dict[str, ast.Module]) -> list[str]:
     return found
 
 
+def import_circles(trees: dict[str, ast.Module]) -> list[list[str]]:
+    """Every set of modules that import each other round a circle (the strongly connected
+    components of the import graph with more than one module, or a module importing
+    itself), each sorted, the lot sorted. A package's `__init__` that a submodule's import
+    runs implicitly is not an edge: only what a module names in an import statement."""
+    graph = {module: imported(tree, set(trees)) & set(trees) for module, tree in trees.items()}
+    order: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    circles: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        order[module] = low[module] = len(order)
+        stack.append(module)
+        for target in sorted(graph[module]):
+            if target not in order:
+                visit(target)
+                low[module] = min(low[module], low[target])
+            elif target in stack:
+                low[module] = min(low[module], order[target])
+        if low[module] == order[module]:
+            component = stack[stack.index(module) :]
+            del stack[stack.index(module) :]
+            if len(component) > 1 or module in graph[module]:
+                circles.append(sorted(component))
+
+    for module in sorted(graph):
+        if module not in order:
+            visit(module)
+    return sorted(circles)
+
+
 def test_every_module_has_a_layer():
     assert [module for module in modules() if layer_of(module) is None] == []
 
@@ -122,12 +155,70 @@ def test_an_upward_import_is_caught_wherever_it_hides():
     ]
 
 
+def test_no_modules_import_each_other():
+    assert import_circles(modules()) == []
+
+
+def test_a_circle_is_caught_wherever_it_hides():
+    """Two modules of one layer, a function-local import closing the circle; and a
+    longer circle through three modules."""
+    trees = modules()
+    trees["tally.config_object"] = ast.parse("def later():\n    from tally.config import Config\n")
+    trees["tally.logs"] = ast.parse("from tally import secrets\n")
+    trees["tally.secrets"] = ast.parse("import tally.numbers\n")
+    trees["tally.numbers"] = ast.parse(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from tally.logs import x\n"
+    )
+    assert import_circles(trees) == [
+        ["tally.config", "tally.config_object"],
+        ["tally.logs", "tally.numbers", "tally.secrets"],
+    ]
+
+
 def test_architecture_md_lists_the_same_layers():
     text = ARCHITECTURE.read_text(encoding="utf-8")
     rows = re.findall(r"^\| (\d) ([a-z ]+) \| (.+) \|$", text, flags=re.MULTILINE)
     documented = [(name, re.findall(r"`([a-z_/]+)`", cells)) for _, name, cells in rows]
     assert [int(number) for number, _, _ in rows] == list(range(len(LAYERS)))
     assert documented == LAYERS
+
+
+def named_module_paths(text: str) -> set[str]:
+    """`render/series`, `sources/readers.read_body`: the `package/module` paths a page
+    names in backticks, for the packages under functions/tally."""
+    packages = {path.name for path in PACKAGE.iterdir() if (path / "__init__.py").exists()}
+    found = set()
+    prose = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+    for span in re.findall(r"`([^`\n]+)`", prose):
+        match = re.fullmatch(r"([a-z_]+)/([a-z_]+)(?:\.[A-Za-z_]+)?", span)
+        if match and match[1] in packages:
+            found.add(f"{match[1]}/{match[2]}")
+    return found
+
+
+def package_modules() -> set[str]:
+    """`render/series` for every module inside a package (its `__init__` aside)."""
+    return {
+        "/".join(path.relative_to(PACKAGE).with_suffix("").parts)
+        for path in PACKAGE.glob("*/*.py")
+        if path.name != "__init__.py"
+    }
+
+
+def test_architecture_md_names_every_module_and_only_modules():
+    """Top-level modules are named in the layer table (the test above); a package's
+    modules by their path, where their concern is told."""
+    named = named_module_paths(ARCHITECTURE.read_text(encoding="utf-8"))
+    assert sorted(package_modules() - named) == [], "not named in ARCHITECTURE.md"
+    assert sorted(named - package_modules()) == [], "named in ARCHITECTURE.md, not a module"
+
+
+def test_a_module_missing_from_the_page_is_seen():
+    named = named_module_paths(
+        "```\n`render/view`\n```\n`render/series`, `sources/readers.read_body`, `render/`"
+    )
+    assert named == {"render/series", "sources/readers"}
+    assert "render/view" in package_modules() - named
 
 
 def kind_name_comparisons(tree: ast.Module) -> list[str]:

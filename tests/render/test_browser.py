@@ -17,7 +17,7 @@ from tally.render.entry import render_site
 from tally.sample import Sample
 
 from tests.render.seed import days_back, seed
-from tests.support.browser import chromium_path, launch
+from tests.support.browser import chart_text_sizes, chromium_path, launch, layout_problems
 
 pytestmark = pytest.mark.browser
 
@@ -253,3 +253,90 @@ def test_dark_mode_follows_the_system_setting(site, browser):
         colours[scheme] = view.page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert colours["light"] == "rgb(248, 250, 252)"
     assert colours["dark"] == "rgb(11, 18, 32)"
+
+
+PAGES = ["index.html", "s/card-price.html", "s/pulse.html", "s/hostile.html"]
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_every_page_fits_the_screen_and_no_word_breaks_inside_itself(site, browser, width):
+    """At a phone's 375 px and a desktop's 1280 px: nothing wider than the screen, no box
+    that scrolls sideways, no word broken inside itself, no box narrower than its
+    longest word (tests/support/browser.py measures each word where it is laid out)."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    found = {}
+    for name in PAGES:
+        page.goto(urljoin(site, name), wait_until="networkidle")
+        found[name] = layout_problems(page)
+    context.close()
+    assert found == {name: [] for name in PAGES}
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_chart_text_is_at_least_10_css_px_as_the_page_shows_it(site, browser, width):
+    """Every chart of a value and of a check, at the width the page shows it: the text
+    size each PNG records of its smallest text, scaled to the image's shown width."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    sizes = {}
+    for name in ("s/card-price.html", "s/pulse.html"):
+        page.goto(urljoin(site, name), wait_until="networkidle")
+        sizes.update(chart_text_sizes(page))
+    context.close()
+    assert len(sizes) == 7  # four charts of the price, three of the check
+    assert {chart: size for chart, size in sizes.items() if size < 10} == {}
+
+
+def test_on_a_phone_a_failed_samples_reason_takes_a_line_of_its_own(site, browser):
+    """The samples keep their columns on a phone (the values right-aligned on one edge),
+    and a failure's reason, too long for a column, goes under its time and value."""
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(urljoin(site, "s/hostile.html"), wait_until="networkidle")
+    rows = page.evaluate(
+        """Array.from(document.querySelectorAll('table.samples tbody tr'), tr => {
+             const box = c => tr.querySelector(c).getBoundingClientRect();
+             return [tr.className, box('td.time').bottom, box('td.reason').top,
+                     box('td.num').right];
+           })"""
+    )
+    context.close()
+    assert [kind for kind, *_ in rows] == ["failed", "ok"]
+    (_, failed_time, failed_reason, right), (_, ok_time, ok_reason, right_ok) = rows
+    assert failed_reason >= failed_time  # below the time
+    assert ok_reason < ok_time  # "ok" stays on the row
+    assert right == right_ok  # one column
+
+
+def test_the_samples_values_share_one_format(site, browser):
+    """A check's response times: `105.40`, `94.4` and `57` in one column were three
+    formats; now one number of decimals for the column."""
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(urljoin(site, "s/pulse.html"), wait_until="networkidle")
+    values = page.locator("table.samples td.num:nth-child(2)").all_inner_texts()
+    context.close()
+    assert len(values) == 50
+    decimals = {len(v.split(".")[1]) if "." in v else 0 for v in values if v != "–"}
+    assert decimals == {1}, values[:10]
+
+
+def test_the_uptime_bars_have_a_legend_in_the_colours_they_are_drawn_in(site, browser):
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(urljoin(site, "s/pulse.html"), wait_until="networkidle")
+    legend = page.evaluate(
+        """Array.from(document.querySelectorAll('.legend li'), li => [
+             li.innerText.trim(),
+             getComputedStyle(li.querySelector('.swatch')).backgroundColor,
+           ])"""
+    )
+    context.close()
+    from tally.render.charts import uptime_legend
+
+    def rgb(colour: str) -> str:
+        red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+        return f"rgb({red}, {green}, {blue})"
+
+    assert legend == [[label, rgb(colour)] for colour, label in uptime_legend()]

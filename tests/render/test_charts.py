@@ -14,7 +14,7 @@ from xml.etree import ElementTree
 
 import numpy as np
 from tally.render import charts
-from tally.render.series import ChartSpec, Series
+from tally.render.series import Bars, ChartSpec, Series
 
 
 def _spec(values: np.ndarray) -> ChartSpec:
@@ -116,3 +116,85 @@ def test_a_unit_is_drawn_as_its_characters_never_as_mathtext():
             )
         ]
         assert unit in texts, (unit, texts)
+
+
+def _kinds_of_chart() -> dict[str, ChartSpec]:
+    """One spec of each kind of chart the page shows (and the empty one)."""
+    from datetime import date, timedelta
+
+    from tally.render.rows import DailyRow
+    from tally.render.series import uptime_bars, weekly_candles
+
+    hours = np.arange(48).astype("datetime64[h]").astype("datetime64[s]")
+    first = date(2026, 1, 5)
+    daily = {
+        (first + timedelta(days=i)).isoformat(): DailyRow(
+            100.0 + i, 103.0 + i, 98.0 + i, 101.0 + i, 24, 24 - i % 3, 0.0, 0
+        )
+        for i in range(7 * 40)
+    }
+    through = first + timedelta(days=7 * 40 - 1)
+    return {
+        "line": ChartSpec(
+            "c", "t", "a", unit="ms", lines=[Series("v", hours, np.sin(np.arange(48.0)) * 1e4)]
+        ),
+        "candles": ChartSpec("c", "t", "a", unit="円", candles=weekly_candles(daily, through)),
+        "bars": ChartSpec("c", "t", "a", bars=uptime_bars(daily, through)),
+        "empty": ChartSpec("c", "t", "a", lines=[Series("v", hours, np.full(48, np.nan))]),
+    }
+
+
+def _svg_text_sizes(spec: ChartSpec) -> tuple[list[float], float]:
+    """The font size of every text of the chart drawn as SVG (text kept as <text>), and
+    the SVG's width, in the same unit: a measurement that does not ask charts.py."""
+    import re
+
+    import matplotlib
+
+    buf = io.BytesIO()
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        charts.figure(spec).savefig(buf, format="svg")
+    root = ElementTree.fromstring(buf.getvalue())
+    sizes = [
+        float(re.search(r"font-size: ([\d.]+)px", node.get("style", ""))[1])
+        for node in root.iter("{http://www.w3.org/2000/svg}text")
+        if "".join(node.itertext()).strip()
+    ]
+    return sizes, float(root.get("viewBox").split()[2])
+
+
+def test_every_chart_text_is_at_least_10_css_px_where_a_phone_shows_it():
+    """Drawn at WIDTH_CSS (about what a 375 px phone shows: tests/render/test_browser.py
+    measures the width it is shown at), the smallest text of every kind of chart is at
+    least 10 CSS px; and the size each PNG records of its smallest text is the one its
+    SVG drawing shows."""
+    for kind, spec in _kinds_of_chart().items():
+        sizes, svg_width = _svg_text_sizes(spec)
+        assert sizes, kind
+        png = charts.draw(spec)
+        width, _ = _png_size(png)
+        smallest_px = min(sizes) * width / svg_width  # in image pixels
+        recorded = float(_png_text(png)[charts.SMALLEST_TEXT])
+        assert abs(recorded - smallest_px) < 0.1, (kind, recorded, smallest_px)
+        assert smallest_px / charts.DENSITY >= 10, (kind, smallest_px)
+
+
+def _png_text(png: bytes) -> dict[str, str]:
+    from PIL import Image
+
+    return dict(Image.open(io.BytesIO(png)).text)
+
+
+def test_the_uptime_legend_names_every_colour_the_bars_use():
+    """The page's legend for the 90 bars (HTML, beside the image) and the bars' colours
+    come from one table: a day of each band is drawn in the colour the legend gives it."""
+    from matplotlib import image
+
+    legend = dict((label, colour) for colour, label in charts.uptime_legend())
+    assert list(legend) == ["≥ 99.9 %", "≥ 99 %", "≥ 95 %", "< 95 %", "no data"]
+    ratios = np.array([1.0, 0.995, 0.96, 0.5, np.nan])
+    days = np.arange(len(ratios)).astype("datetime64[D]")
+    png = charts.draw(ChartSpec("c", "t", "a", bars=Bars(days, ratios)))
+    rgb = (image.imread(io.BytesIO(png))[:, :, :3] * 255).round().astype(int)
+    drawn = {"#" + "".join(f"{c:02x}" for c in pixel) for pixel in rgb.reshape(-1, 3)}
+    assert set(legend.values()) <= drawn

@@ -9,6 +9,7 @@ site goes to fake-gcs-server or a folder, as the other render tests'.
 
 from __future__ import annotations
 
+import io
 import json
 import struct
 import urllib.request
@@ -18,6 +19,7 @@ import pytest
 import yaml
 from tally.cli import main
 from tally.config import parse_config
+from tally.render import charts
 from tally.render.entry import render_site
 from tally.render.state import Overview
 from tally.sample import Sample
@@ -206,6 +208,12 @@ def _png_chunks(data: bytes) -> list[str]:
     return kinds
 
 
+def _png_text(data: bytes) -> dict[str, str]:
+    from PIL import Image
+
+    return dict(Image.open(io.BytesIO(data)).text)
+
+
 def test_outside_text_is_drawn_and_shown_as_its_characters(store, tmp_path):
     """A unit of `$ (cost_$)` raised in matplotlib's mathtext and took every page with
     it; the name and description go to HTML, JSON and the chart's alt text."""
@@ -216,7 +224,9 @@ def test_outside_text_is_drawn_and_shown_as_its_characters(store, tmp_path):
 
     assert result.failed == {}
     png = (tmp_path / "charts/cost-recent.png").read_bytes()
-    assert png[:4] == b"\x89PNG" and _png_chunks(png) == ["IHDR", "pHYs", "IDAT", "IEND"]  # no text
+    # no outside text in the file: its one text chunk is the size of its smallest text
+    assert png[:4] == b"\x89PNG" and _png_chunks(png) == ["IHDR", "pHYs", "IDAT", "tEXt", "IEND"]
+    assert _png_text(png) == {charts.SMALLEST_TEXT: f"{charts.TEXT_PX * charts.DENSITY:.1f}"}
     assert (tmp_path / "charts/cost-weekly.png").is_file()
     assert result.charts["charts/cost-recent.png"].unit == MATH_UNIT
     page = (tmp_path / "s/cost.html").read_text()

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import numpy as np
 from tally.render.rows import DailyRow
 from tally.render.series import (
+    gap_intervals,
     moving_average,
     reduce_per_pixel,
     uptime_bars,
@@ -18,7 +19,7 @@ from tally.render.series import (
 def test_a_long_pause_between_samples_breaks_the_line():
     t = np.array([0, 60, 120, 600, 660], dtype=float)
     y = np.array([1, 2, 3, 4, 5], dtype=float)
-    gt, gy = with_gaps(t, y, max_step=90)
+    gt, gy = with_gaps(t, y, step=60)
     assert np.isnan(gy).sum() == 1
     at = int(np.flatnonzero(np.isnan(gy))[0])
     assert gt[at - 1] == 120 and gt[at + 1] == 600
@@ -26,8 +27,68 @@ def test_a_long_pause_between_samples_breaks_the_line():
 
 def test_regular_samples_are_not_broken():
     t = np.arange(0, 6000, 60, dtype=float)
-    _, gy = with_gaps(t, np.ones_like(t), max_step=90)
+    _, gy = with_gaps(t, np.ones_like(t), step=60)
     assert not np.isnan(gy).any()
+
+
+HOUR = 3600.0
+
+
+def _hourly_then_minutes(hours: int = 42, minutes: int = 360) -> np.ndarray:
+    """What `tally local` imports for a source collected every minute: hourly history,
+    then one sample a minute for the last six hours."""
+    hourly = np.arange(hours) * HOUR
+    dense = hourly[-1] + HOUR + np.arange(minutes) * 60.0
+    return np.concatenate((hourly, dense))
+
+
+def test_data_sparser_than_the_schedule_is_one_line():
+    """A per-minute schedule over hourly history: every hourly interval is 60 times the
+    schedule, and none is a gap, nor is the step from the hourly part to the dense one."""
+    t = _hourly_then_minutes()
+    assert not gap_intervals(t, step=60).any()
+    _, y = with_gaps(t, np.ones_like(t), step=60)
+    assert not np.isnan(y).any()
+
+
+def test_a_gap_is_missing_data_relative_to_the_datas_own_spacing():
+    t = _hourly_then_minutes()
+    hour_missing = np.delete(t, 20)  # one hour of the hourly history
+    minutes_missing = np.delete(t, np.arange(100, 110))  # ten minutes of the dense part
+    at_the_seam = np.delete(t, 41)  # the last hourly sample, next to the dense part
+    for series, at in (
+        (hour_missing, [19]),
+        (minutes_missing, [99]),
+        (at_the_seam, [40]),
+    ):
+        assert np.flatnonzero(gap_intervals(series, step=60)).tolist() == at
+    # one missing minute among minutes is a gap (2 × its spacing), as before
+    assert np.flatnonzero(gap_intervals(np.delete(np.arange(20) * 60.0, 7), step=60)).tolist() == [
+        6
+    ]
+
+
+def test_two_samples_have_no_spacing_of_their_own_the_schedule_decides():
+    assert gap_intervals(np.array([0.0, 60.0]), step=60).tolist() == [False]
+    assert gap_intervals(np.array([0.0, 600.0]), step=60).tolist() == [True]
+    assert gap_intervals(np.array([0.0]), step=60).tolist() == []
+
+
+def test_sparse_data_stays_one_line_through_the_per_pixel_reduction():
+    """A day of hourly history, then 25 hours of minutes: more points than two a pixel
+    on the 48-hour chart's 720 (a 4-minute bucket) and the sparkline's 60, so both are
+    reduced; the empty buckets between hourly samples are left out, not drawn as breaks;
+    a real gap and a failed sample still break the line."""
+    t = _hourly_then_minutes(hours=24, minutes=1500)
+    y = np.sin(t / 7000.0)
+    for pixels in (720, 60):  # the 48-hour chart, the overview's sparkline (SPARK_PIXELS)
+        assert len(t) > 2 * pixels
+        _, ry = reduce_per_pixel(*with_gaps(t, y, step=60), pixels=pixels, start=t[0], end=t[-1])
+        assert not np.isnan(ry).any(), pixels
+    y[1000] = np.nan  # a failed sample in the dense part
+    gapped = np.delete(t, 10), np.delete(y, 10)  # and an hour missing from the history
+    _, ry = reduce_per_pixel(*with_gaps(*gapped, step=60), pixels=720, start=t[0], end=t[-1])
+    assert np.isnan(ry).sum() == 2
 
 
 def test_a_year_of_minutes_is_reduced_to_a_min_and_max_per_pixel_keeping_spikes_and_gaps():
@@ -36,7 +97,15 @@ def test_a_year_of_minutes_is_reduced_to_a_min_and_max_per_pixel_keeping_spikes_
     y[100_000] = 50.0  # a one-minute spike must survive the reduction
     y[200_000:210_000] = np.nan  # a week without data must stay a gap
     rt, ry = reduce_per_pixel(t, y, pixels=720)
-    assert len(rt) == 1440
+    bucket_minutes = 525_599 / 720  # the span over 720 equal buckets
+    first, last = int(200_000 // bucket_minutes), int(209_999 // bucket_minutes)
+    inside = last - first - 1  # buckets with nothing but the gap: a NaN each
+    assert (first, last, inside) == (273, 287, 13)
+    # a min and a max in every bucket with data, a NaN in each bucket of the gap, one
+    # more in each of the two buckets where it starts and ends
+    assert np.isnan(ry).sum() == inside + 2
+    assert len(rt) == 2 * (720 - inside) + inside + 2
+    assert np.all(np.diff(rt) > 0)
     assert np.nanmax(ry) == 50.0
     assert np.nanmin(ry) == np.nanmin(y)
     assert np.isnan(ry).any()

@@ -41,7 +41,7 @@ from tally.alerts.entries import entries_path, entry_key_of
 from tally.alerts.judge import Note
 from tally.alerts.state import RECENT_FAILURES, AlertState, Message, incident_path, pack
 from tally.config import Config
-from tally.store import Transaction
+from tally.transactions import Transaction
 
 DIGEST_OVER = 3  # more messages than this for one channel in one tick: one digest
 MAX_ATTEMPTS = 10

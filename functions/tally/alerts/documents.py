@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tally.alerts.state import AlertState, Incident, SourceRecord, clip, incident_path
-from tally.store import Transaction
+from tally.transactions import Transaction
 
 MAX_DOCUMENT_WRITES = 400  # incident documents a transaction writes (a commit holds 500)
 MAX_DOCUMENT_BYTES = 500_000  # and their size (beside the state's: shards.TOTAL_BUDGET)

@@ -36,7 +36,8 @@ from tally.alerts import channels, delivery, entries, judge, shards
 from tally.alerts.state import Facts, Message, SourceRecord, apply_sample
 from tally.config import Config
 from tally.sample import Sample
-from tally.store import Store, Transaction, transact
+from tally.store import Store
+from tally.transactions import Transaction, transact
 
 LOGGED = 20  # incidents logged one by one per tick; a storm is one line more
 

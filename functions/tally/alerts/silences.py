@@ -23,7 +23,8 @@ from tally.alerts import shards
 from tally.alerts.state import MAX_SILENCES, AlertState, incident_path
 from tally.config import Config, SourceBase
 from tally.sources.alerting import MAX_REASON, Maintenance
-from tally.store import Store, transact
+from tally.store import Store
+from tally.transactions import transact
 
 EVERY_SOURCE = "*"
 

@@ -5,7 +5,7 @@
     /ping                              a health check answering "pong", with varying latency
                                        and an occasional failure (503, or a wrong body);
                                        live, a scripted outage: its 5th and 6th checks
-                                       after start, and every 30 after, answer 503, so
+                                       after start, and every 93 after, answer 503, so
                                        an alert fires and resolves in the first minutes
     /github/repos/demo/tally           a GitHub repository (stars, forks, ...)
     /github/repos/demo/tally/commits   its commits, one per page, with GitHub's Link header
@@ -101,9 +101,12 @@ def health(moment: datetime, *, calm: bool = False) -> tuple[float, int, str]:
     roll = rng.random()
     if calm:
         return latency, 200, "pong"
-    if roll < 0.015:
+    # about one check in a thousand fails: a service of 99.9 %, whose 90 daily bars are
+    # green but for the odd day, as a healthy service's are (at 2.5 % every day's bar
+    # was orange: alarming, without a reason)
+    if roll < 0.0007:
         return latency, 503, "maintenance"
-    if roll < 0.025:
+    if roll < 0.001:
         return latency, 200, "degraded"
     return latency, 200, "pong"
 
@@ -239,12 +242,17 @@ class Clock:
 
 # --- the server ---------------------------------------------------------------------------
 
-# The live health check's scripted outage: checks number 4 and 5 (from 0) of every 30
+# The live health check's scripted outage: checks number 4 and 5 (from 0) of every 93
 # answer 503. With a fast clock of 2 s that is an alert about 10 s after the first tick
-# and its resolution 4 s later; on the real clock, a two-minute outage every half hour.
+# and its resolution 4 s later; on the real clock, a two-minute outage about every hour
+# and a half: further apart than flap detection's hour (`flapping: within`), so each
+# outage fires and resolves on its own (every 30 checks, the second one was "flapping"
+# and the incident stayed open for as long as the demo ran, under a card that said
+# "ok"); and not a multiple of the demo's 5-minute renders, so that some renders fall
+# inside an outage and the page shows its incident open.
 # Counted in checks, not minutes: whenever the ticks run, the outage is served. The
 # checks before the first outage ends are calm (no random failure): it is the first.
-OUTAGE_EVERY = 30
+OUTAGE_EVERY = 93
 OUTAGE_CHECKS = (4, 5)
 CALM_CHECKS = OUTAGE_CHECKS[-1] + 1
 CALM_BEFORE_START = timedelta(minutes=10)  # of the history: the first page's last checks

@@ -28,7 +28,8 @@ from tally.config import Config, SourceBase
 from tally.formatting import format_elapsed
 from tally.render import objects
 from tally.render.page import format_time, iso, json_bytes
-from tally.store import Store, incidents
+from tally.store import Store
+from tally.transactions import incidents
 
 HISTORY = 20  # incidents on a source's page
 FAILURES_SHOWN_FOR = 7 * 86400  # undeliverable messages stay on the overview a week
@@ -80,6 +81,8 @@ class AlertView:
                 "rule": rule,
                 "rule_text": incident.rule_text,
                 "summary": incident.summary,
+                "headline": headline(incident.summary)[0],
+                "detail": headline(incident.summary)[1],
                 "since": format_time(incident.since, config.tz),
                 "since_iso": iso(incident.since),
                 "notes": _notes(incident, config.tz),
@@ -137,6 +140,7 @@ class AlertView:
                     "text": text,
                     "since": format_time(incident.since, tz) if incident else None,
                     "summary": incident.summary if incident else None,
+                    "detail": after_rule(incident.summary, rule, text) if incident else None,
                     "notes": _notes(incident, tz) if incident else "",
                 }
             )
@@ -145,7 +149,11 @@ class AlertView:
     def incidents_json(self, config: Config, now: float) -> bytes:
         data = {
             "open": [
-                {k: v for k, v in item.items() if k not in ("since", "notes", "page")}
+                {
+                    k: v
+                    for k, v in item.items()
+                    if k not in ("since", "notes", "page", "headline", "detail")
+                }
                 | {"since": item["since_iso"]}
                 for item in self.overview(config)
             ],
@@ -173,6 +181,21 @@ class AlertView:
             ],
         }
         return json_bytes(data)
+
+
+def headline(summary: str) -> tuple[str, str]:
+    """An incident's summary as what happened and the detail of it, for a line that
+    reads: `down: HTTP 503, 2 failed checks in a row` → (`down`, `HTTP 503, …`),
+    `above 150 円: 160 円` → (`above 150 円`, `160 円`)."""
+    head, colon, detail = summary.partition(": ")
+    return (head, detail) if colon and detail else (summary, "")
+
+
+def after_rule(summary: str, rule: str, rule_text: str) -> str:
+    """The summary beside its rule's own text, without what that text already says
+    (`down after 2 failed checks: firing — HTTP 503`, not `… — down: HTTP 503`)."""
+    head, detail = headline(summary)
+    return detail if detail and head in (rule, rule_text) else summary
 
 
 def _notes(incident: Incident, tz: ZoneInfo) -> str:
@@ -208,6 +231,9 @@ def history(
                 "rule": doc.get("rule", ""),
                 "rule_text": doc.get("rule_text", ""),
                 "summary": doc.get("opened_summary", ""),
+                "detail": after_rule(
+                    doc.get("opened_summary", ""), doc.get("rule", ""), doc.get("rule_text", "")
+                ),
                 "opened": format_time(opened, tz),
                 "resolved": format_time(resolved, tz) if resolved else None,
                 "resolved_summary": doc.get("resolved_summary") if resolved else None,

@@ -17,18 +17,28 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import struct
 import tempfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from tally.render.series import ChartSpec, isolated
 
-WIDTH_CSS = 480  # the chart's layout size: text sized to read on a 375 px phone
-HEIGHT_CSS = 270
-DENSITY = 3  # device pixels per CSS pixel: still 2x when a desktop shows it at 720 px
-DPI = 100 * DENSITY  # so that font sizes in points are sizes in CSS pixels at 1:1
-PIXELS = 720  # per-pixel reduction: min and max per bucket, about one per 2 device px
+# The chart's layout size, in CSS pixels: about the width a 375 px phone shows it at
+# (375 less the page's and the figure's padding), so that its text is drawn at the size
+# it is read at there; a desktop shows it larger (two charts a row at 1280 px).
+WIDTH_CSS = 340
+HEIGHT_CSS = 210
+DENSITY = 3  # image pixels per CSS pixel: still sharp at twice the size on a desktop
+DPI = 100 * DENSITY  # the figure is WIDTH_CSS / 100 inches: 100 CSS pixels an inch
+TEXT_PX = 11  # every text in a chart, in CSS pixels at WIDTH_CSS: ≥ 10 px on a phone
+TEXT_PT = TEXT_PX * 72 / 100  # matplotlib sizes text in points, 1/72 inch
+PIXELS = 720  # per-pixel reduction: min and max per bucket, about one per 1.4 image px
+# PNG text chunk: the smallest text's size in image pixels, so that a test (or anyone)
+# can tell how large the text reads at the size a page shows the image
+SMALLEST_TEXT = "Smallest text px"
 
 INK = "#1f2937"
 MUTED = "#6b7280"
@@ -37,6 +47,21 @@ LINE = "#2563eb"
 UP = "#16a34a"
 DOWN = "#dc2626"
 MA_COLOURS = {5: "#f59e0b", 25: "#7c3aed"}
+NO_DATA = GRID
+# the 90-day bars: a day's uptime at or above the bound takes the colour (and the page's
+# legend shows the same)
+UPTIME_BANDS = (
+    (0.999, UP, "≥ 99.9 %"),
+    (0.99, "#84cc16", "≥ 99 %"),
+    (0.95, "#f59e0b", "≥ 95 %"),
+    (0.0, DOWN, "< 95 %"),
+)
+
+
+def uptime_legend() -> list[tuple[str, str]]:
+    """(colour, label) of each band and of a day without data, for the page."""
+    return [(colour, label) for _, colour, label in UPTIME_BANDS] + [(NO_DATA, "no data")]
+
 
 _ready = False
 FONTLISTS = Path(__file__).with_name("fontcache")
@@ -71,12 +96,15 @@ def setup() -> None:
     matplotlib.rcParams.update(
         {
             "font.family": ["IPAexGothic", "DejaVu Sans"],
-            "font.size": 8,
+            "font.size": TEXT_PT,
+            "legend.fontsize": TEXT_PT,
+            "xtick.labelsize": TEXT_PT,
+            "ytick.labelsize": TEXT_PT,
+            "axes.labelsize": TEXT_PT,
             "axes.linewidth": 0.6,
             "axes.edgecolor": GRID,
             "axes.labelcolor": INK,
             "axes.titlecolor": INK,
-            "axes.titlesize": 11,
             "axes.titlelocation": "left",
             "axes.spines.top": False,
             "axes.spines.right": False,
@@ -96,12 +124,14 @@ def setup() -> None:
 
 
 def _figure():  # type: ignore[no-untyped-def]
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(WIDTH_CSS / 100, HEIGHT_CSS / 100), dpi=DPI)
+    FigureCanvasAgg(fig)  # the figure's own canvas: its renderer measures the text drawn
     fig.set_layout_engine("constrained")
     ax = fig.add_subplot()
-    ax.tick_params(labelsize=7.5, length=2, width=0.5)
+    ax.tick_params(labelsize=TEXT_PT, length=2, width=0.5, pad=2)
     return fig, ax
 
 
@@ -111,10 +141,16 @@ def _style(ax, spec: ChartSpec) -> None:  # type: ignore[no-untyped-def]
     # the title is the figure's caption on the page (HTML text, scalable); the image
     # keeps only what a caption cannot say: axes, unit, legend
     if spec.unit:
-        ax.set_ylabel(spec.unit, fontsize=8, parse_math=False)
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+        ax.set_ylabel(spec.unit, fontsize=TEXT_PT, parse_math=False)
+    # few ticks, so that labels at TEXT_PX fit a phone's width; a tick a day or an hour
+    # is an interval the locator may choose when the span needs it
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=6)
+    locator.intervald[mdates.HOURLY] = [1, 2, 3, 4, 6, 12, 24]
+    locator.intervald[mdates.MINUTELY] = [1, 5, 10, 15, 30, 60]
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.xaxis.get_offset_text().set_fontsize(TEXT_PT)
+    ax.yaxis.get_offset_text().set_fontsize(TEXT_PT)
     from matplotlib.ticker import FuncFormatter
 
     ax.yaxis.set_major_formatter(FuncFormatter(_tick))
@@ -136,10 +172,38 @@ def _empty(ax) -> None:  # type: ignore[no-untyped-def]
 
 
 def draw(spec: ChartSpec) -> bytes:
-    """The chart as PNG bytes (no metadata but what PNG needs: no software, no text)."""
+    """The chart as PNG bytes; no metadata but the size of its smallest text (no
+    software, no time: the same data gives the same bytes)."""
     buf = io.BytesIO()
-    figure(spec).savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
-    return buf.getvalue()
+    fig = figure(spec)
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    smallest = smallest_text_px(fig)
+    png = buf.getvalue()
+    return png if smallest is None else with_text(png, SMALLEST_TEXT, f"{smallest:.1f}")
+
+
+def smallest_text_px(fig) -> float | None:  # type: ignore[no-untyped-def]
+    """The font size of the smallest text the figure showed when it was last drawn, in
+    image pixels at DPI (None: no text): what is visible, not empty, inside the figure."""
+    from matplotlib.text import Text
+
+    renderer = fig.canvas.get_renderer()
+    sizes = [
+        text.get_fontsize()
+        for text in fig.findobj(Text)
+        if text.get_visible()
+        and text.get_text().strip()
+        and text.get_window_extent(renderer).overlaps(fig.bbox)
+    ]
+    return min(sizes) * DPI / 72 if sizes else None
+
+
+def with_text(png: bytes, keyword: str, text: str) -> bytes:
+    """The PNG with a tEXt chunk added before its end (IEND: the last 12 bytes)."""
+    data = keyword.encode("latin-1") + b"\0" + text.encode("latin-1")
+    chunk = b"tEXt" + data
+    packed = struct.pack(">I", len(data)) + chunk + struct.pack(">I", zlib.crc32(chunk))
+    return png[:-12] + packed + png[-12:]
 
 
 def figure(spec: ChartSpec):  # type: ignore[no-untyped-def]
@@ -190,7 +254,12 @@ def _candles(ax, spec: ChartSpec) -> None:  # type: ignore[no-untyped-def]
     for n, values in sorted(c.ma.items()):
         ax.plot(x, values, color=MA_COLOURS.get(n, MUTED), linewidth=0.9, label=f"MA{n}")
     ax.legend(
-        loc="lower left", bbox_to_anchor=(0, 1), fontsize=7, frameon=False, ncols=2, borderaxespad=0
+        loc="lower left",
+        bbox_to_anchor=(0, 1),
+        fontsize=TEXT_PT,
+        frameon=False,
+        ncols=2,
+        borderaxespad=0,
     )
 
 
@@ -198,19 +267,10 @@ def _bars(ax, spec: ChartSpec) -> None:  # type: ignore[no-untyped-def]
     b = spec.bars
     assert b is not None
     x = b.x.astype("datetime64[s]") + np.timedelta64(43200, "s")
-    ratio = b.ratio
-    colours = []
-    for r in ratio:
-        if np.isnan(r):
-            colours.append(GRID)
-        elif r >= 0.999:
-            colours.append(UP)
-        elif r >= 0.99:
-            colours.append("#84cc16")
-        elif r >= 0.95:
-            colours.append("#f59e0b")
-        else:
-            colours.append(DOWN)
+    colours = [
+        NO_DATA if np.isnan(r) else next(c for bound, c, _ in UPTIME_BANDS if r >= bound)
+        for r in b.ratio
+    ]
     ax.bar(x, np.ones(len(x)), width=np.timedelta64(18, "h"), color=colours, linewidth=0)
     ax.set_ylim(0, 1)
     ax.set_yticks([])

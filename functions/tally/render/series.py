@@ -1,13 +1,17 @@
 """What is handed to the plot, built from plain numbers: no matplotlib here.
 
 A missing stretch of data is a NaN in `y` (matplotlib breaks a line at NaN), so a gap
-is visible rather than a straight line drawn across it. Long series are reduced to a
-min and a max per pixel column before drawing: the picture is the same, the work is
-not proportional to the number of samples.
+is visible rather than a straight line drawn across it. What is missing is judged
+against the data's own spacing, not the schedule's: hourly history imported for a
+source collected every minute is a line, not a row of dots, while an hour missing from
+that history, or ten minutes from the per-minute part, is a gap. Long series are
+reduced to a min and a max per pixel column before drawing: the picture is the same,
+the work is not proportional to the number of samples.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -62,15 +66,38 @@ class ChartSpec:
     lines: list[Series] = field(default_factory=list)
     candles: Candles | None = None
     bars: Bars | None = None
+    legend: list[tuple[str, str]] = field(default_factory=list)  # (colour, label), as HTML
 
 
-def with_gaps(t: np.ndarray, y: np.ndarray, max_step: float) -> tuple[np.ndarray, np.ndarray]:
-    """Insert a NaN point inside every interval longer than `max_step` seconds."""
+GAP_FACTOR = 1.5  # an interval this many times the data's spacing around it is a gap
+NEIGHBOURS = 5  # intervals on each side that tell the data's spacing there
+
+
+def gap_intervals(t: np.ndarray, step: float) -> np.ndarray:
+    """Which intervals between consecutive times are gaps: longer than GAP_FACTOR times
+    the data's own spacing there, the larger of the median of the NEIGHBOURS intervals
+    before and of those after (so where sparse data meets dense data, the sparse
+    spacing counts). `step`, the source's period, is the spacing only when the series
+    has a single interval and so no neighbours."""
+    d = np.diff(np.asarray(t, dtype=float))
+    if len(d) < 2:
+        return d > GAP_FACTOR * step
+    edge = np.full(NEIGHBOURS, np.nan)
+    windows = np.lib.stride_tricks.sliding_window_view(np.concatenate((edge, d, edge)), NEIGHBOURS)
+    with warnings.catch_warnings():  # the first and the last interval have one side only
+        warnings.simplefilter("ignore", RuntimeWarning)
+        before = np.nanmedian(windows[: len(d)], axis=1)
+        after = np.nanmedian(windows[NEIGHBOURS + 1 :], axis=1)
+    return d > GAP_FACTOR * np.fmax(before, after)
+
+
+def with_gaps(t: np.ndarray, y: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """Insert a NaN point inside every interval that is a gap (gap_intervals)."""
     t = np.asarray(t, dtype=float)
     y = np.asarray(y, dtype=float)
     if len(t) < 2:
         return t, y
-    breaks = np.nonzero(np.diff(t) > max_step)[0]
+    breaks = np.nonzero(gap_intervals(t, step))[0]
     if not len(breaks):
         return t, y
     mids = (t[breaks] + t[breaks + 1]) / 2
@@ -92,7 +119,10 @@ def isolated(y: np.ndarray) -> np.ndarray:
 def reduce_per_pixel(
     t: np.ndarray, y: np.ndarray, pixels: int, start: float | None = None, end: float | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Min and max of each of `pixels` equal time buckets (a NaN where a bucket is empty).
+    """Min and max of each of `pixels` equal time buckets that holds a value; a bucket
+    that holds a NaN (a gap, a failed sample) keeps a NaN, before its values or after
+    them as the first NaN came; a bucket that holds nothing is left out, so data sparser
+    than a pixel is still one line (its gaps were marked by with_gaps).
 
     Returns the input unchanged when it already has no more than two points a pixel.
     """
@@ -109,15 +139,20 @@ def reduce_per_pixel(
     hi = np.full(pixels, -np.inf)
     np.minimum.at(lo, bucket[finite], y[finite])
     np.maximum.at(hi, bucket[finite], y[finite])
+    order = np.arange(len(t), dtype=float)
+    first_value = np.full(pixels, np.inf)
+    first_nan = np.full(pixels, np.inf)
+    np.minimum.at(first_value, bucket[finite], order[finite])
+    np.minimum.at(first_nan, bucket[~finite], order[~finite])
     has = np.isfinite(lo)
+    gap = np.isfinite(first_nan)
+    gap_first = gap & (first_nan < first_value)
     left = start + np.arange(pixels) * width
-    out_t = np.empty(2 * pixels)
-    out_y = np.empty(2 * pixels)
-    out_t[0::2] = left + width * 0.25
-    out_t[1::2] = left + width * 0.75
-    out_y[0::2] = np.where(has, lo, np.nan)
-    out_y[1::2] = np.where(has, hi, np.nan)
-    return out_t, out_y
+    # four slots a bucket: a NaN before, the min, the max, a NaN after; unused slots go
+    slots_t = left[:, None] + width * np.array([0.1, 0.25, 0.75, 0.9])
+    slots_y = np.column_stack((np.full(pixels, np.nan), lo, hi, np.full(pixels, np.nan)))
+    used = np.column_stack((gap_first, has, has, gap & ~gap_first))
+    return slots_t[used], slots_y[used]
 
 
 def to_local(t: np.ndarray, tz: ZoneInfo) -> np.ndarray:
@@ -142,13 +177,13 @@ def line(
     y: np.ndarray,
     tz: ZoneInfo,
     *,
-    max_step: float,
+    step: float,
     pixels: int,
     start: float | None = None,
     end: float | None = None,
 ) -> Series:
     """The one way a raw or hourly series becomes a line: gaps first, then per-pixel."""
-    t, y = with_gaps(t, y, max_step)
+    t, y = with_gaps(t, y, step)
     t, y = reduce_per_pixel(t, y, pixels, start, end)
     return Series(label, to_local(t, tz), y)
 

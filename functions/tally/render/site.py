@@ -14,8 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from tally.config import Config, SourceBase
+from tally.formatting import format_column
 from tally.render import entries_view, objects, page, specs
 from tally.render.alerts_view import AlertView
+from tally.render.charts import HEIGHT_CSS, WIDTH_CSS
 from tally.render.publish import Publisher
 from tally.render.result import RenderResult
 from tally.render.series import ChartSpec
@@ -168,7 +170,12 @@ def publish_detail(
     if not view.check:
         shown[specs.chart_name(view, "weekly")] = specs.weekly_chart(view)
     charts = [
-        {"src": f"../{name}", "alt": shown[name].alt, "title": shown[name].title}
+        {
+            "src": f"../{name}",
+            "alt": shown[name].alt,
+            "title": shown[name].title,
+            "legend": shown[name].legend,
+        }
         for name in specs.chart_names(view)
         if name in shown
     ]
@@ -179,6 +186,7 @@ def publish_detail(
         source=source,
         card=with_status(card, status, config),
         charts=charts,
+        chart_size=(WIDTH_CSS, HEIGHT_CSS),
         samples=sample_table(view),
         rules=alerting.rules_of(source, view.tz),
         history=incidents,
@@ -193,19 +201,23 @@ def publish_detail(
 
 
 def sample_table(view: SourceView) -> list[dict[str, Any]]:
-    """The last SAMPLES_SHOWN samples, newest first, with their failure reasons."""
+    """The last SAMPLES_SHOWN samples, newest first, with their failure reasons; the
+    values of the column in one format."""
+    shown = list(reversed(view.raw[-SAMPLES_SHOWN:]))
+    values = format_column([r.value for r in shown])
     return [
         {
             "time": page.format_time(r.tick, view.tz),
             "iso": page.iso(r.tick),
             "value": r.value,
+            "value_text": value_text,
             "ok": r.ok,
             "error": r.error,
             "latency_ms": r.latency_ms,
             "status": r.status,
             "degraded": r.degraded,
         }
-        for r in reversed(view.raw[-SAMPLES_SHOWN:])
+        for r, value_text in zip(shown, values, strict=True)
     ]
 
 

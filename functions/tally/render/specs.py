@@ -63,7 +63,7 @@ def recent_chart(view: SourceView) -> ChartSpec:
                 t,
                 y,
                 view.tz,
-                max_step=1.5 * view.step,
+                step=view.step,
                 pixels=_pixels(),
                 start=start,
                 end=end,
@@ -100,7 +100,7 @@ def month_chart(view: SourceView) -> ChartSpec:
                 t,
                 y,
                 view.tz,
-                max_step=1.5 * max(3600.0, view.step),
+                step=max(3600.0, view.step),
                 pixels=_pixels(),
                 start=start,
                 end=end,
@@ -125,7 +125,7 @@ def year_chart(view: SourceView) -> ChartSpec:
         t[keep],
         closes[keep],
         UTC_ZONE,
-        max_step=1.5 * max(DAY, view.step),
+        step=max(DAY, view.step),
         pixels=_pixels(),
     )
     return ChartSpec(
@@ -152,6 +152,8 @@ def weekly_chart(view: SourceView) -> ChartSpec:
 
 
 def uptime_chart(view: SourceView) -> ChartSpec:
+    from tally.render.charts import uptime_legend  # matplotlib loads only when drawn
+
     through = _through(view)
     bars = uptime_bars(view.agg.daily, through)
     return ChartSpec(
@@ -160,6 +162,7 @@ def uptime_chart(view: SourceView) -> ChartSpec:
         alt=f"90 bars, one per day to {through}, coloured by that day's uptime: green at "
         "99.9% or more, yellow-green 99%, orange 95%, red below; grey has no data.",
         bars=bars,
+        legend=uptime_legend(),
     )
 
 

@@ -89,7 +89,7 @@ def card(view: SourceView) -> dict[str, Any]:
     last_err = stats.last_error(raw)
     value = last_ok.ok_value if last_ok else None
     t, y, start, end = view.recent()
-    t, y = with_gaps(t, y, 1.5 * view.step)
+    t, y = with_gaps(t, y, view.step)
     t, y = reduce_per_pixel(t, y, SPARK_PIXELS, start, end)
     points = [(float(a), None if np.isnan(b) else float(b)) for a, b in zip(t, y, strict=True)]
     result = {
