@@ -213,3 +213,33 @@ resource "google_firestore_index" "hours_by_source_newest_first" {
     order      = "DESCENDING"
   }
 }
+
+# A list source's entries (sources/{id}/entries/state, alerts/entries.py) are read whole
+# by their path: the seen set (an array of up to 1,000 keys, each an index entry by
+# default), the latest entries and their deliveries need no index.
+resource "google_firestore_field" "entries_seen" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "entries"
+  field      = "seen"
+
+  index_config {}
+}
+
+resource "google_firestore_field" "entries_latest" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "entries"
+  field      = "latest"
+
+  index_config {}
+}
+
+resource "google_firestore_field" "entries_told" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "entries"
+  field      = "told"
+
+  index_config {}
+}

@@ -27,6 +27,7 @@ COMMANDS = [
     "render",
     "alerts",
     "silence",
+    "entries",
     "notify",
     "preflight",
 ]

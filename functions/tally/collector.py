@@ -79,6 +79,7 @@ def _sample_of(source: SourceBase, tick: datetime, reading: Reading) -> Sample:
         status=reading.status,
         up=reading.up,
         degraded=reading.degraded,
+        entries=reading.entries if reading.ok else None,
     )
     if sample.ok:
         shown = format_value(sample.value) if sample.value is not None else "ok"

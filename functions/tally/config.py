@@ -222,9 +222,31 @@ def parse_config(raw: Any) -> Config:
                     f"source {source.id!r}: field 'alerts.notify': unknown channel {name!r} "
                     f"(channels: {known})"
                 )
+        problems += _announce_problems(config, source)
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def _announce_problems(config: Config, source: SourceBase) -> list[str]:
+    """`announce` needs a source that lists entries, and channels that exist."""
+    if not source.announce:
+        return []
+    where = f"source {source.id!r}: field 'announce'"
+    if not KINDS[source.kind].lists_entries(source):
+        return [
+            f"{where}: this source reads a number, not a list of entries (use kind rss, "
+            "'entries:' with kind html or json, or metric releases or tags with kind github)"
+        ]
+    known = ", ".join(sorted(config.notify)) or "none defined in 'notify'"
+    if source.announce is True and not config.notify:
+        return [f"{where}: no channels to announce to (channels: {known})"]
+    names = [] if source.announce is True else source.announce
+    return [
+        f"{where}: unknown channel {name!r} (channels: {known})"
+        for name in names
+        if name not in config.notify
+    ]
 
 
 def config_path(explicit: str | None = None) -> Path:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -58,9 +58,13 @@ class Sample:
     status: int | None = None
     up: int | None = None
     degraded: bool = False
+    # the entries read at this tick (kinds that list entries): alerting tells the new
+    # ones; never stored with the sample (alerts/entries.py keeps them)
+    entries: tuple[dict[str, Any], ...] | None = field(default=None, compare=False, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data.pop("entries", None)
         data["tick"] = self.tick.isoformat().replace("+00:00", "Z")
         return data
 
@@ -76,3 +80,4 @@ class Reading:
     degraded: bool = False
     ok: bool = True
     error: str | None = None
+    entries: tuple[dict[str, Any], ...] | None = None  # see Sample.entries

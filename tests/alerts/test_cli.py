@@ -166,3 +166,24 @@ def test_collect_reports_the_incidents_it_opens_and_resolves(
     code, out, err = run(capsys, "collect", "--config", path, "--at", "2026-11-25T08:01:00Z")
     assert err == "resolved: price: above\n"
     assert [item.type for item in receiver.take()] == ["failure", "success"]
+
+
+def test_collect_reports_a_list_s_first_read_and_its_new_entries(
+    capsys, tmp_path, hostile, receiver, firestore
+):
+    from tests.support.hostile import Page
+
+    def feed(*guids: str) -> Page:
+        items = "".join(f"<item><guid>{g}</guid><title>{g}</title></item>" for g in guids)
+        return Page(f"<rss><channel>{items}</channel></rss>".encode(), "text/xml")
+
+    source = {"id": "feed", "kind": "rss", "url": f"{hostile.url}/cli-feed", "every": "1m"}
+    path = _write(tmp_path, {"notify": {"hook": receiver.url()}, "sources": [source]})
+    hostile.pages["/cli-feed"] = feed("a", "b")
+    code, out, err = run(capsys, "collect", "--config", path, "--at", "2026-11-25T08:00:00Z")
+    assert (code, out) == (0, "feed\t2\n")
+    assert err == "entries: feed: first read, recorded (nothing told)\n"
+    hostile.pages["/cli-feed"] = feed("d", "c", "a", "b")
+    code, out, err = run(capsys, "collect", "--config", path, "--at", "2026-11-25T08:01:00Z")
+    assert (code, out, err) == (0, "feed\t4\n", "entries: feed: 2 new entries\n")
+    assert receiver.take() == []  # no `announce`: kept for the page, told to no one

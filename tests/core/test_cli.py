@@ -64,7 +64,7 @@ def test_validate_the_example_by_positional_path(capsys, monkeypatch):
     code, out, err = run(capsys, "validate", str(ROOT / "tally.example.yaml"))
     assert code == 0
     assert out.strip().endswith(
-        "6 sources (github 1, html 1, http 2, json 2), 3 notification channels, "
+        "7 sources (github 1, html 1, http 2, json 2, rss 1), 3 notification channels, "
         "time zone Asia/Tokyo"
     )
     assert out.count("\n") == 1

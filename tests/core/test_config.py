@@ -32,7 +32,7 @@ def problems_of(raw) -> list[str]:
 def test_the_example_config_expresses_the_five_systems():
     config = load_config(str(ROOT / "tally.example.yaml"))
     kinds = {source.kind for source in config.sources}
-    assert kinds == {"json", "html", "http", "github"}
+    assert kinds == {"json", "html", "http", "github", "rss"}
     card = config.source("card-price")
     assert card.name == "ブラック・ロータス"
     assert card.alerts.change is not None and card.alerts.change.percent == 10
@@ -40,6 +40,8 @@ def test_the_example_config_expresses_the_five_systems():
     assert len(config.source("bot-queue").schedule) == 2
     assert config.source("repo-commits").token == "${env:GITHUB_TOKEN}"  # never expanded here
     assert config.timezone == "Asia/Tokyo"
+    posts = config.source("blog-posts")  # and a feed's new entries, told once
+    assert posts.announced_to(config.notify) == ["phone"]
 
 
 @pytest.mark.parametrize(
@@ -108,7 +110,7 @@ def test_the_example_config_expresses_the_five_systems():
         ),
         (
             {"id": "shop", "kind": "html", "url": "https://x.test", "every": "1d"},
-            "source 'shop': set exactly one of 'selector' or 'price_from'",
+            "source 'shop': set exactly one of 'selector', 'price_from' or 'entries'",
         ),
         (
             {

@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel
 from tally.config import Config
 from tally.sources.alerting import AlertDefaults, Damping, Flapping, Maintenance
+from tally.sources.listing import JsonEntries, PageEntries
 from tally.sources.model import Alerts, ChangeAlert, SourceBase
 from tally.sources.registry import KINDS
 
@@ -28,6 +29,8 @@ TABLE_OF: dict[type[BaseModel], str] = {
     Damping: "field|where",
     Flapping: "field|where",
     Maintenance: "field|where",
+    PageEntries: "entries field|kind",
+    JsonEntries: "entries field|kind",
 }
 
 
@@ -116,6 +119,12 @@ def test_the_source_table_is_exactly_what_every_source_has():
 
 def test_the_alerts_table_is_exactly_the_alerts_fields():
     assert first_column("field|where") == written_names(Alerts) | written_names(AlertDefaults)
+
+
+def test_the_entries_table_is_exactly_the_entries_fields():
+    assert first_column("entries field|kind") == (
+        written_names(PageEntries) | written_names(JsonEntries)
+    )
 
 
 def test_every_nested_alerts_field_is_in_the_alerts_table():

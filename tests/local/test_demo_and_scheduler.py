@@ -259,3 +259,43 @@ def test_render_due_like_a_cron():
     assert [m for m in range(60) if render_due(at + timedelta(minutes=m), 15)] == [0, 15, 30, 45]
     sevens = [m for m in range(60 * 24) if render_due(at + timedelta(minutes=m), 7)]
     assert all(b - a == 7 for a, b in itertools.pairwise(sevens))
+
+
+def test_the_demo_uploads_grow_and_the_terminal_sink_shows_each_new_one(store, monkeypatch):
+    """The demo's feed on its tick clock, collected on the emulator: the first tick
+    records the uploads, each later upload is one message in the terminal."""
+    from tally.collector import collect_tick
+    from tally.local.sink import NotificationSink
+
+    start = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    # the first minutes, after the start, at which a new upload appears (the demo's seed)
+    later = [start + timedelta(minutes=m) for m in range(1, 240)]
+    new_at = [
+        t
+        for t in later
+        if demo.upload_slots(t)[:1] != demo.upload_slots(t - timedelta(minutes=1))[:1]
+    ]
+    assert len(new_at) >= 5
+    port, server = serving(demo.Clock(start, time_source=lambda: 0.0))
+    lines: list[str] = []
+    sink_port = free_port_block(1)
+    sink = NotificationSink(sink_port, lines.append)
+    sink.start()
+    monkeypatch.setenv("TALLY_NOTIFY_REDIRECT", f"json://127.0.0.1:{sink_port}")  # as the stack
+    try:
+        config = parse_config(yaml.safe_load(demo_config_text(port)))
+        uploads = config.source("uploads")
+        first = collect_tick(config, start, store, None, only=[uploads.id], now=start)
+        assert first.samples[0].value == demo.uploads(start)
+        assert lines == []  # the first read records, tells nothing
+        for tick in [start + timedelta(minutes=1), new_at[0], new_at[0], new_at[1]]:
+            assert demo.announce_tick(port, tick)
+            collect_tick(config, tick, store, None, only=[uploads.id], now=tick)
+    finally:
+        sink.stop()
+        server.shutdown()
+        server.server_close()
+    expected = [demo.upload_title(demo.upload_slots(t)[0]) for t in new_at[:2]]
+    told = [line for line in lines if "Kanade's uploads (uploads): " in line]
+    assert [line.split("(uploads): ", 1)[1].split(" (published")[0] for line in told] == expected
+    assert all(line.startswith("new ") and line.endswith("[terminal]") for line in told)

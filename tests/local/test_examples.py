@@ -81,6 +81,7 @@ def test_card_prices_html_by_selector_daily_with_a_percent_change_alert():
 # --- every example through the real source kinds, against saved pages on loopback ------
 
 JSON = "application/json; charset=utf-8"
+ATOM = "application/atom+xml; charset=utf-8"
 LAST_PAGE = (
     '<https://api.github.com/repositories/81598961/commits?per_page=1&page=2>; rel="next", '
     '<https://api.github.com/repositories/81598961/commits?per_page=1&page=126512>; rel="last"'
@@ -92,6 +93,7 @@ SAVED = {
     "/scryfall.com/card/vma/4/black-lotus": (200, {}, "scryfall-black-lotus.html"),
     "/postman-echo.com/get?ping=pong": (200, {}, "postman-echo-get.json"),
     "/www.google.com/generate_204": (204, {}, None),
+    "/github.com/python/cpython/tags.atom": (200, {}, "github-cpython-tags.atom"),
     "/api.github.com/repos/python/cpython": (200, {}, "github-cpython.json"),
     "/api.github.com/repos/python/cpython/commits?per_page=1": (
         200,
@@ -106,6 +108,7 @@ EXPECTED = {
     "black-lotus": 1249.99,
     "cpython-commits": 126512.0,  # the page number of Link rel="last"
     "cpython-open-issues": 9321.0,
+    "cpython-tags": 10.0,  # the entries of the feed
 }
 
 
@@ -122,7 +125,9 @@ def saved_pages():
             status, headers, name = SAVED.get(self.path, (404, {}, None))
             body = (PAGES / name).read_bytes() if name else b""
             self.send_response(status)
-            content_type = "text/html; charset=utf-8" if str(name).endswith(".html") else JSON
+            content_type = {".html": "text/html; charset=utf-8", ".atom": ATOM}.get(
+                Path(str(name)).suffix, JSON
+            )
             for key, value in {"Content-Type": content_type, **headers}.items():
                 self.send_header(key, value)
             self.send_header("Content-Length", str(len(body)))
@@ -166,6 +171,9 @@ def test_health_check_expects_a_body_every_ten_minutes_and_goes_stale_after_fift
 def test_scheduled_bot_runs_hourly_by_day_and_half_hourly_by_night():
     config = load_config(str(EXAMPLES / "scheduled-bot.yaml"))
     (source,) = config.sources
+    assert config.timezone == "Asia/Tokyo"
+    assert source.announced_to(config.notify) == ["followers"]  # each new entry, once
+    assert config.notify["followers"].startswith("mastodons://${env:MASTODON_TOKEN}@")
     assert len(source.schedule) == 2
     minutes = due_minutes(source, config, datetime(2026, 11, 23))
     assert "10:00" in minutes and "10:30" not in minutes  # day: hourly
@@ -178,3 +186,13 @@ def test_dashboard_latency_every_minute_and_github_commits():
     kinds = {source.kind: source for source in config.sources}
     assert kinds["http"].every == timedelta(minutes=1)
     assert kinds["github"].metric == "commits"
+
+
+def test_the_bot_reads_each_tag_of_its_saved_feed_as_an_entry(saved_pages):
+    (source,) = load_config(str(EXAMPLES / "scheduled-bot.yaml")).sources
+    reading = read(saved_pages(source))
+    assert [entry["title"] for entry in reading.entries][:3] == ["v3.15.0a2", "v3.14.1", "v3.13.10"]
+    first = reading.entries[0]
+    assert first["key"] == "id:tag:github.com,2008:Repository/81598961/v3.15.0a2"
+    assert first["link"] == "https://github.com/python/cpython/releases/tag/v3.15.0a2"
+    assert first["time"] == "2026-11-19T16:40:12Z"

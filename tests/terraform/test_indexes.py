@@ -86,6 +86,9 @@ def test_maps_nothing_queries_are_not_indexed(parsed: dict[str, dict[str, Any]])
         ("hours", "samples"),
         ("hours", "failures"),
         ("hours", "touched"),
+        ("entries", "seen"),  # a list source's seen set: up to 1,000 keys, read by path
+        ("entries", "latest"),
+        ("entries", "told"),
     ):
         assert key in fields, key
         assert _scopes(fields[key]) == set(), key  # index_config {}: no index at all

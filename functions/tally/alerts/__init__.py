@@ -15,6 +15,7 @@ in a way people can live with: damped, grouped, silenced on request, and truthfu
     channels.py  Apprise: a channel's URL resolved, checked, rendered in the channel's
                  format, sent within a deadline its socket timeouts agree with
     delivery.py  the outbox: digests, claims, each channel's messages in order, retries
+    entries.py   new entries of a list: the seen set, told once through the outbox
     engine.py    one tick: the evaluating transaction, sending, recording
 
 Why not Cloud Monitoring's alert policies: they are billed per condition (a policy per

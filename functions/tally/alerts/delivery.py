@@ -36,6 +36,8 @@ from typing import Any
 
 from tally import logs
 from tally.alerts import channels, messages, shards
+from tally.alerts.entries import KIND as ENTRY_KIND
+from tally.alerts.entries import entries_path, entry_key_of
 from tally.alerts.judge import Note
 from tally.alerts.state import RECENT_FAILURES, AlertState, Message, incident_path, pack
 from tally.config import Config
@@ -123,6 +125,9 @@ def _bound(state: AlertState, config: Config, wall: float, now: int) -> None:
             break  # nothing left to fold: every message is claimed or alone
         items = []
         for message in folded:
+            if message.kind == ENTRY_KIND:
+                items.append(messages.Item("entries", message.title, message.source))
+                continue
             rule = message.incident.rpartition("/")[2].split("-")[1:2]
             group = {"firing": "opened", "flapping": "opened"}.get(message.kind, "resolved")
             if message.kind == "digest" or not rule:
@@ -285,6 +290,7 @@ def record(
     redraw: set[str] = set()
     by_id = {message.id: message for message in state.head.outbox}
     per_incident: dict[str, dict[str, Any]] = {}  # one write per incident, all channels
+    per_list: dict[str, dict[str, Any]] = {}  # one write per source of new entries
     tried = set()
     for sent, outcome in outcomes:
         tried.add(sent.id)
@@ -293,7 +299,11 @@ def record(
             logs.warning(f"notification {sent.id}: its claim had lapsed before it was recorded")
             continue
         delivery = _record_one(state, message, outcome, wall, redraw)
-        if message.incident:
+        entry = entry_key_of(message.incident)
+        if entry is not None:
+            told = per_list.setdefault(message.source, {}).setdefault(entry, {})
+            told[message.channel] = delivery
+        elif message.incident:
             key = f"{message.kind}~{message.channel}"
             per_incident.setdefault(message.incident, {})[key] = delivery
     for message in state.head.outbox:
@@ -307,6 +317,8 @@ def record(
             state.sources[source_id].seq += 1
     for incident_id, deliveries in per_incident.items():
         txn.set(incident_path(incident_id), {"deliveries": deliveries}, merge=True)
+    for source_id, told in per_list.items():  # a merge: no read of the entries document
+        txn.set(entries_path(source_id), {"told": told}, merge=True)
     shards.write(txn, stored, state)
 
 

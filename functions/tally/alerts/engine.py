@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from google.api_core import exceptions as api_exceptions
 
 from tally import logs
-from tally.alerts import channels, delivery, judge, shards
+from tally.alerts import channels, delivery, entries, judge, shards
 from tally.alerts.state import Facts, Message, SourceRecord, apply_sample
 from tally.config import Config
 from tally.sample import Sample
@@ -52,6 +52,7 @@ class AlertRun:
     reads: int = 0
     writes: int = 0
     written: shards.Written | None = None  # the state's documents and their sizes
+    entries: entries.EntryRun | None = None  # what the lists' new entries did
 
 
 @dataclass
@@ -60,6 +61,7 @@ class _Plan:
     resolved: list[judge.Change] = field(default_factory=list)
     claimed: list[Message] = field(default_factory=list)
     written: shards.Written | None = None
+    entries: entries.EntryRun | None = None
 
 
 def run_alerts(
@@ -92,7 +94,9 @@ def run_alerts(
             opened=len(plan.opened),
             resolved=len(plan.resolved),
         )
-    run = AlertRun(opened=plan.opened, resolved=plan.resolved, written=plan.written)
+    run = AlertRun(
+        opened=plan.opened, resolved=plan.resolved, written=plan.written, entries=plan.entries
+    )
     if plan.claimed:
         run.outcomes = delivery.send(config, plan.claimed)
         done = (now or datetime.now(UTC)).timestamp()
@@ -140,13 +144,20 @@ def _evaluate(
             sample.error,
             change_window=judge.change_window(source),
         )
+    # lists whose set of entries changed: their documents, in one round trip, read
+    # before anything is written (a transaction reads first)
+    changed = entries.changed_lists(
+        config, {key: record.facts for key, record in state.sources.items()}, samples
+    )
+    documents = txn.get_many([entries.entries_path(item.source.id) for item in changed])
     work = judge.Judgement(config, state, now, wall)
     for source_id in [key for key in state.sources if key not in known]:
         work.remove_source(source_id)
     for source in config.sources:
         work.judge_source(source)
+    entry_run = entries.apply(work, changed, documents, txn)
     delivery.queue(state, config, work.notes, wall, now)
-    plan = _Plan(opened=work.opened, resolved=work.resolved)
+    plan = _Plan(opened=work.opened, resolved=work.resolved, entries=entry_run)
     plan.claimed = delivery.claim(state, config, wall, token)
     work.documents.flush(txn, state, work.notes)
     plan.written = shards.write(txn, stored, state, wanted)

@@ -320,19 +320,67 @@ def steady_resolved(
     )
 
 
+def epoch_of(iso: Any) -> int | None:
+    """An entry's time (ISO 8601, as reading/entries.py keeps it) as epoch seconds."""
+    if not iso:
+        return None
+    try:
+        return int(datetime.fromisoformat(str(iso).replace("Z", "+00:00")).timestamp())
+    except (ValueError, OverflowError):
+        return None
+
+
+def new_entry(config: Config, source: SourceBase, entry: dict[str, Any], tick: int) -> Text:
+    """`New in Uploads (uploads): Piano cover (published 2026-12-05 06:00 JST)`: the
+    entry's title is inert text like any other from the web; its link (http or https,
+    checked and escaped where it was read: reading/entries.py) is the message's one link,
+    else the source's page."""
+    name = label(source, source.id)
+    title = entry.get("title") or "(no title)"
+    moment = epoch_of(entry.get("time"))
+    published = None if moment is None else local_time(moment, config.tz)
+    body = f"{name}: {title}" + (f" (published {published})" if published else "")
+    return _text(
+        config,
+        f"New in {name}: {title}",
+        body,
+        "info",
+        tick,
+        entry.get("link") or source_link(config, source.id),
+    )
+
+
 @dataclass(frozen=True)
 class Item:
-    """One incident's news in a digest."""
+    """One incident's news in a digest (or one new entry: kind `entries`, `rule` its
+    title, `source` its source)."""
 
-    kind: str  # opened | resolved | other
+    kind: str  # opened | resolved | other | entries
     rule: str
     source: str
+
+
+def _entries_part(items: list[Item]) -> str:
+    """`5 new entries: uploads 4 (Piano cover, Live tonight, …), releases 1 (v2.1.0)`."""
+    by_source: dict[str, list[str]] = {}
+    for item in items:
+        by_source.setdefault(item.source, []).append(item.rule or "(no title)")
+    described = []
+    for source, titles in by_source.items():
+        names = ", ".join(titles[:DIGEST_NAMES])
+        more = len(titles) - DIGEST_NAMES
+        names += f" and {format_number(more)} more" if more > 0 else ""
+        described.append(f"{source} {format_number(len(titles))} ({names})")
+    noun = "entry" if len(items) == 1 else "entries"
+    return f"{format_number(len(items))} new {noun}: {'; '.join(described)}"
 
 
 def digest(config: Config, items: list[Item], now: int) -> Text:
     """Many incidents at once for one channel: counts, the first few names per rule,
     and the page (`1,000 incidents opened: down 1,000 (s0000, …, and 995 more)`)."""
     parts = []
+    listed = [item for item in items if item.kind == "entries"]
+    items = [item for item in items if item.kind != "entries"]
     for kind in ("opened", "resolved", "other"):
         chosen = [item for item in items if item.kind == kind]
         if not chosen:
@@ -351,6 +399,9 @@ def digest(config: Config, items: list[Item], now: int) -> Text:
         parts.append(f"{format_number(len(chosen))} {noun} {verb}: {'; '.join(described)}")
     opened = sum(1 for item in items if item.kind == "opened")
     notify_type = "failure" if opened else "success" if len(parts) == 1 else "warning"
+    if listed:
+        parts.append(_entries_part(listed))
+        notify_type = "info" if not items else notify_type
     counts = ", ".join(part.split(":", 1)[0] for part in parts)
     return _text(config, f"tally: {counts}", ". ".join(parts), notify_type, now, index_link(config))
 

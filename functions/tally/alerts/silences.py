@@ -96,7 +96,7 @@ def _window(item: dict[str, Any]) -> Window:
 # --- the command line's changes, each one transaction on the state ------------------------
 
 
-def _change(store: Store, work: Any, source_id: str | None = None) -> Any:
+def change(store: Store, work: Any, source_id: str | None = None) -> Any:
     """Run `work(state, txn)` on the alert state's head (and the shard of `source_id`)
     in a transaction, and write what changed."""
 
@@ -131,7 +131,7 @@ def add_silence(
         state.head.silences = ([*kept, item])[-MAX_SILENCES:]
         return item
 
-    return _change(store, work)
+    return change(store, work)
 
 
 def lift(store: Store, config: Config, target: str, wall: datetime) -> list[dict[str, Any]]:
@@ -144,7 +144,7 @@ def lift(store: Store, config: Config, target: str, wall: datetime) -> list[dict
         state.head.silences = [entry for entry in active if entry not in lifted]
         return lifted
 
-    return _change(store, work)
+    return change(store, work)
 
 
 def active(store: Store, config: Config, wall: datetime) -> list[dict[str, Any]]:
@@ -176,4 +176,4 @@ def acknowledge(store: Store, config: Config, incident_id: str, wall: datetime) 
                 return True
         return False
 
-    return _change(store, work, source_id)
+    return change(store, work, source_id)

@@ -46,6 +46,11 @@ class Facts:
     last_error: str | None = None  # reason of the newest failed sample, while it is the newest
     last_error_tick: int | None = None
     series: list[list[float]] = field(default_factory=list)  # [tick, value], thinned, sorted
+    # a source that lists entries (alerts/entries.py): a mark of the set its list held at
+    # the newest read, that read's tick, and a count of its entries document's changes
+    entries_mark: str | None = None
+    entries_tick: int | None = None
+    entries_seq: int = 0
 
 
 @dataclass

@@ -60,6 +60,12 @@ def _report_alerts(result) -> None:  # type: ignore[no-untyped-def]
         )
     for incident in run.resolved:
         print(f"resolved: {incident.source}: {incident.rule}", file=sys.stderr)
+    listed = run.entries
+    for source_id in listed.seeded if listed else []:
+        print(f"entries: {source_id}: first read, recorded (nothing told)", file=sys.stderr)
+    for source_id, count in (listed.new if listed else {}).items():
+        noun = "entry" if count == 1 else "entries"
+        print(f"entries: {source_id}: {count} new {noun}", file=sys.stderr)
     for message, outcome in run.outcomes:
         if not outcome.delivered:
             print(

@@ -1,4 +1,4 @@
-"""The demo upstream: four things worth keeping a record of, served on loopback.
+"""The demo upstream: five things worth keeping a record of, served on loopback.
 
     /api/counter                       a click count that climbs, faster by day than by night
     /shop/black-lotus                  a card shop page; the price moves from day to day
@@ -9,6 +9,8 @@
                                        an alert fires and resolves in the first minutes
     /github/repos/demo/tally           a GitHub repository (stars, forks, ...)
     /github/repos/demo/tally/commits   its commits, one per page, with GitHub's Link header
+    /feeds/uploads.rss                 an uploader's feed: the uploads of the last six hours,
+                                       a new one every quarter of an hour or so (more by day)
     PUT /_tally/clock                  `tally local` says which tick it publishes next
 
 Every value is a pure function of the time, so the 120 days of history `tally local`
@@ -29,6 +31,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
+import hashlib
 import html
 import itertools
 import json
@@ -40,6 +44,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -119,6 +124,65 @@ def stars(moment: datetime) -> float:
     return float(int(300 + 2500 / (1 + math.exp(-(days - 500) / 120)) + days * 0.8))
 
 
+UPLOAD_SLOT = 300  # seconds: at most one upload per five minutes
+UPLOADS_SHOWN = 6 * 3600  # the feed lists the uploads of the last six hours
+_WORDS = [
+    ("ピアノ", "piano"),
+    ("夜想曲", "nocturne"),
+    ("ゆっくり解説", "explained slowly"),
+    ("弾いてみた", "played it"),
+    ("作業用BGM", "music to work to"),
+    ("ライブ", "live"),
+    ("練習記録", "practice log"),
+]
+
+
+@functools.lru_cache(maxsize=65_536)  # a minute's feed and the next share 71 of 72 slots
+def _uploaded(slot: int) -> bool:
+    """Whether the uploader posted in this five-minute slot: a seeded coin, weighted
+    towards the (Tokyo) evening."""
+    hour = (slot * UPLOAD_SLOT / 3600 + 9) % 24
+    chance = 0.3 + 0.2 * math.sin(2 * math.pi * (hour - 14) / 24)
+    digest = hashlib.blake2b(f"upload-{slot}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64 < chance  # a seeded coin, cheaply
+
+
+def upload_slots(moment: datetime) -> list[int]:
+    """The slots of the uploads in the feed at `moment`, newest first."""
+    now = int(moment.timestamp())
+    last = now // UPLOAD_SLOT
+    return [s for s in range(last, (now - UPLOADS_SHOWN) // UPLOAD_SLOT, -1) if _uploaded(s)]
+
+
+def upload_title(slot: int) -> str:
+    ja, en = random.Random(f"title-{slot}").choice(_WORDS)
+    return f"【{ja}】 {en} #{slot % 10_000}"
+
+
+def uploads(moment: datetime) -> float:
+    """How many uploads the feed lists (the source's value)."""
+    return float(len(upload_slots(moment)))
+
+
+UPLOADS_FEED = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Kanade's uploads (demo)</title>
+<link>http://{host}/videos</link><description>New uploads</description>
+{items}</channel></rss>
+"""
+
+
+def uploads_feed(moment: datetime, host: str) -> str:
+    items = "".join(
+        f"<item><title>{html.escape(upload_title(slot))}</title>"
+        f"<link>http://{host}/videos/{slot}</link>"
+        f'<guid isPermaLink="false">demo-upload-{slot}</guid>'
+        f"<pubDate>{format_datetime(datetime.fromtimestamp(slot * UPLOAD_SLOT, UTC))}</pubDate>"
+        "</item>\n"
+        for slot in upload_slots(moment)
+    )
+    return UPLOADS_FEED.format(host=host, items=items)
+
+
 def history(
     source_id: str,
     start: datetime,
@@ -144,8 +208,9 @@ VALUES = {
     "card-price": price,
     "repo-commits": commits,
     "repo-stars": stars,
+    "uploads": uploads,
 }
-SOURCES = ["clicks", "card-price", "echo-health", "repo-commits", "repo-stars"]
+SOURCES = ["clicks", "card-price", "echo-health", "repo-commits", "repo-stars", "uploads"]
 
 
 # --- the clock --------------------------------------------------------------------------
@@ -286,6 +351,9 @@ def make_handler(clock: Clock) -> type[BaseHTTPRequestHandler]:
                         "open_issues_count": 7 + now.day % 5,
                     },
                 )
+            elif url.path == "/feeds/uploads.rss":
+                host = self.headers.get("Host", "127.0.0.1")
+                self._send(200, uploads_feed(now, host), "application/rss+xml; charset=utf-8")
             elif url.path == f"/github/repos/{REPO}/commits":
                 self._commits(now, query)
             else:

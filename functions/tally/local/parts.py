@@ -121,7 +121,7 @@ def demo_upstream(ports: Ports, run_dir: Path, start_tick: datetime) -> Part:
         ready=http_answers(f"{url}/", expect_ok=True),
         log_dir=run_dir,
         env={"PYTHONPATH": str(FUNCTIONS_DIR), "PYTHONUNBUFFERED": "1"},
-        description="demo upstream (counter, shop page, health check, GitHub API)",
+        description="demo upstream (counter, shop page, health check, GitHub API, uploads feed)",
     )
 
 

@@ -5,6 +5,7 @@ printed in the terminal, so an alert can be seen firing and resolving:
 
     alert     echo-health: down (unexpected HTTP 503 Service Unavailable) (rule: …) — …
     resolved  echo-health: resolved after 1m — up again (85.3 ms) (rule: …) — …
+    new       Kanade's uploads (uploads): 【ピアノ】 piano #8207 (published …) — … — http://…
 
 The stack points the collect function at it with TALLY_NOTIFY_REDIRECT, so a config
 tried locally never pages anyone: its channels are named, not used.
@@ -23,6 +24,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 LABELS = {"failure": "alert", "success": "resolved", "warning": "notice", "info": "info"}
 
 
+def label_of(data: dict) -> str:
+    """What a message is, in a word: by its notify type, and `new` for a new entry of a
+    list (`announce`: its title says "New in …", a digest of them "… new entries")."""
+    title = str(data.get("title", ""))
+    news = title.startswith("New in ") or title.endswith((" new entry", " new entries"))
+    if news and data.get("type") == "info":  # a digest with incidents in it is theirs
+        return "new"
+    return LABELS.get(str(data.get("type")), "message")
+
+
 class NotificationSink:
     def __init__(self, port: int, say: Callable[[str], None]):
         self.received: list[dict[str, str]] = []
@@ -38,7 +49,7 @@ class NotificationSink:
                     data = json.loads(body)
                     channel = self.path.strip("/") or "?"
                     sink.received.append({**data, "channel": channel})
-                    label = LABELS.get(str(data.get("type")), "message")
+                    label = label_of(data)
                     say(f"{label:<9} {data.get('message', '')}  [{channel}]")
                 self.send_response(200)
                 self.send_header("Content-Length", "0")

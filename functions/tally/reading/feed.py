@@ -18,7 +18,7 @@ from tally.reading import Unreadable
 from tally.reading.text import decoded_with
 
 
-def _layout(root: str | None) -> tuple[str | None, str] | None:
+def layout(root: str | None) -> tuple[str | None, str] | None:
     """Where a feed with this root element keeps its entries: (their parent under
     the root, or None for the root itself; the entry's name). None: not a feed."""
     if root == "rss":  # RSS 2.0 and 0.9x
@@ -30,7 +30,7 @@ def _layout(root: str | None) -> tuple[str | None, str] | None:
     return None
 
 
-def _local(name: str) -> str:
+def local_name(name: str) -> str:
     """`http://www.w3.org/2005/Atom entry` (expat's namespaced name) → `entry`."""
     return name.rsplit(" ", 1)[-1]
 
@@ -47,11 +47,11 @@ class _Counter:
 
     def start(self, name: str, attributes: object) -> None:
         self.depth += 1
-        local = _local(name)
+        local = local_name(name)
         if self.depth == 1:
             self.root = local
             return
-        container, entry = _layout(self.root) or (None, None)
+        container, entry = layout(self.root) or (None, None)
         if self.depth == 2 and container is not None and local == container:
             self.containers += 1
             self.in_container = True
@@ -66,7 +66,7 @@ class _Counter:
         self.depth -= 1
 
 
-def _refuse_entities(*_: object) -> None:
+def refuse_entities(*_: object) -> None:
     raise Unreadable("feed declares entities (<!ENTITY …>): tally does not expand them")
 
 
@@ -81,7 +81,7 @@ def entry_count(body: bytes, charset: str | None, notes: dict[str, Any] | None =
     parser = expat.ParserCreate(namespace_separator=" ")
     parser.StartElementHandler = counter.start
     parser.EndElementHandler = counter.end
-    parser.EntityDeclHandler = _refuse_entities
+    parser.EntityDeclHandler = refuse_entities
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     text, used = decoded_with(body, charset)
     if notes is not None:
@@ -90,7 +90,7 @@ def entry_count(body: bytes, charset: str | None, notes: dict[str, Any] | None =
         parser.Parse(text, True)
     except expat.ExpatError as exc:
         raise Unreadable(f"response is not XML: {exc}") from None
-    if _layout(counter.root) is None:
+    if layout(counter.root) is None:
         raise Unreadable(f"not an RSS or Atom feed (its root element is <{counter.root}>)")
     if counter.root == "rss" and not counter.containers:
         raise Unreadable("RSS feed without a <channel>")

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from tally import secrets
-from tally.reading import Unreadable, expectations, feed, json_text, page
+from tally.reading import Unreadable, entries, expectations, feed, json_text, page
 
 REQUEST = struct.Struct(">II")
 REPLY = struct.Struct(">I")
@@ -47,6 +47,10 @@ JOBS: dict[str, Job] = {
     ),
     "json_field": lambda body, charset, args, notes: json_text.github_field(body, **args),
     "json_length": lambda body, charset, args, notes: json_text.list_length(body),
+    "feed_entries": lambda body, charset, args, notes: entries.feed_entries(body, charset, **args),
+    "page_entries": lambda body, charset, args, notes: entries.page_entries(body, charset, **args),
+    "json_entries": lambda body, charset, args, notes: entries.json_entries(body, **args),
+    "github_entries": lambda body, charset, args, notes: entries.github_entries(body, **args),
     "check": lambda body, charset, args, notes: expectations.body_problem(
         body, charset, **args, notes=notes
     ),

@@ -53,6 +53,11 @@ class AlertView:
     def seq(self, source_id: str) -> int:
         return self.state.seq(source_id)
 
+    def entries_seq(self, source_id: str) -> int:
+        """How often the source's entries document changed (alerts/entries.py)."""
+        record = self.state.sources.get(source_id)
+        return record.facts.entries_seq if record else 0
+
     def open_of(self, source_id: str) -> dict[str, Incident]:
         record = self.state.sources.get(source_id)
         if record is None:
@@ -114,11 +119,12 @@ class AlertView:
         for item in self.state.head.failures:
             if now - item["at"] > FAILURES_SHOWN_FOR:
                 continue
-            what = (
-                f"the {item['kind']} message of {item['incident']}"
-                if item.get("incident")
-                else f"the digest of {item.get('count', 0):,} incidents"
-            )
+            if item.get("kind") == "entry":  # alerts/entries.py: one new entry of a list
+                what = f"a new entry of {item['incident'].partition('/')[0]}"
+            elif item.get("incident"):
+                what = f"the {item['kind']} message of {item['incident']}"
+            else:
+                what = f"the digest of {item.get('count', 0):,} incidents"
             shown.append({**item, "what": what, "when": format_time(item["at"], config.tz)})
         return shown
 

@@ -36,7 +36,7 @@ from typing import Any
 
 from tally import logs
 from tally.config import Config, SourceBase
-from tally.render import objects, page, site, specs
+from tally.render import entries_view, objects, page, site, specs
 from tally.render.alerts_view import AlertView
 from tally.render.alerts_view import history as incident_history
 from tally.render.budget import Budget
@@ -50,6 +50,7 @@ from tally.render.state import Overview, date_of, note_changes, refold_day
 from tally.render.stats import status_of
 from tally.render.view import SourceView, advance, card
 from tally.schedule import period
+from tally.sources import kind_of
 from tally.store import Day, Store
 
 
@@ -291,7 +292,13 @@ def _render_source(run: Run, source: SourceBase, entry: dict[str, Any]) -> bool:
         # a query of up to 20 reads, only when this source's incidents changed
         agg.drawn["incidents"] = incident_history(store, source.id, run.config.tz, run.now)
         entry["alert_seq"] = plan.alerting.seq(source.id)
-    if fresh or folded or detail_due or alerts_changed:
+    lists = kind_of(source).lists_entries(source)
+    entries_changed = lists and plan.entries_changed(source, entry)
+    if lists and (fresh or entries_changed or "entries" not in agg.drawn):
+        # one read, only when the source's entries document changed
+        agg.drawn["entries"] = entries_view.latest(store, source.id)
+        entry["entries_seq"] = plan.alerting.entries_seq(source.id)
+    if fresh or folded or detail_due or alerts_changed or entries_changed:
         site.publish_detail(
             publisher,
             run.result,
@@ -301,6 +308,7 @@ def _render_source(run: Run, source: SourceBase, entry: dict[str, Any]) -> bool:
             status,
             plan.alerting,
             agg.drawn.get("incidents", []),
+            agg.drawn.get("entries") if lists else None,
         )
         entry.update(detail_tick=latest, detail_at=int(now.timestamp()))
     redraw = fresh or refold is not None  # past days changed: every chart of them too

@@ -27,3 +27,11 @@ def data_csv(source_id: str) -> str:
 
 def badge(source_id: str) -> str:
     return f"badges/{source_id}.json"
+
+
+def entries_json(source_id: str) -> str:
+    return f"s/{source_id}.entries.json"
+
+
+def entries_feed(source_id: str) -> str:
+    return f"s/{source_id}.atom"

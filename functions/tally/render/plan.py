@@ -109,6 +109,10 @@ class Plan:
         card_every = self.cards.total_seconds()
         return self.now.timestamp() - entry.get("card_at", 0) >= card_every
 
+    def entries_changed(self, source: SourceBase, entry: dict[str, Any]) -> bool:
+        """The source's entries document was written since its page was drawn."""
+        return entry.get("entries_seq", 0) != self.alerting.entries_seq(source.id)
+
     def due(self, source: SourceBase, entry: dict[str, Any]) -> bool:
         """Does the source need drawing this run? Decided from the overview, with no read.
         A source with new samples and none of these due has its card advanced instead
@@ -120,6 +124,7 @@ class Plan:
             or self.detail_due(entry, entry.get("last_tick"))
             or self.alerts_changed(source, entry)
             or "refold_from" in entry
+            or self.entries_changed(source, entry)
             or (bool(entry.get("pending")) and self.card_due(entry))
         )
 

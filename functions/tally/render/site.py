@@ -15,7 +15,7 @@ from typing import Any
 
 from tally.config import Config, SourceBase
 from tally.formatting import format_column
-from tally.render import objects, page, specs
+from tally.render import entries_view, objects, page, specs
 from tally.render.alerts_view import AlertView
 from tally.render.charts import HEIGHT_CSS, WIDTH_CSS
 from tally.render.publish import Publisher
@@ -151,9 +151,16 @@ def publish_detail(
     status: str,
     alerting: AlertView,
     incidents: list[dict[str, Any]],
+    entries: list[dict[str, Any]] | None = None,
 ) -> None:
-    """A source's own objects: its recent chart, exports, badge, then its page."""
+    """A source's own objects: its recent chart, exports, badge, its entries (a source
+    that lists them: entries.json and an Atom feed), then its page."""
     source = view.source
+    if entries is not None:
+        publisher.put(
+            objects.entries_json(source.id), entries_view.as_json(config, source, entries)
+        )
+        publisher.put(objects.entries_feed(source.id), entries_view.atom(config, source, entries))
     recent = specs.recent_chart(view)
     draw(publisher, result, recent)
     publisher.put(objects.data_json(source.id), page.export_json(card, view.agg.daily, view.raw))
@@ -183,6 +190,9 @@ def publish_detail(
         samples=sample_table(view),
         rules=alerting.rules_of(source, view.tz),
         history=incidents,
+        entries=entries_view.shown(entries, view.tz) if entries is not None else None,
+        entries_json=objects.entries_json(source.id).removeprefix("s/"),
+        entries_feed=objects.entries_feed(source.id).removeprefix("s/"),
         description=source.description,
         generated=view.now.astimezone(view.tz).strftime("%Y-%m-%d %H:%M %Z"),
         timezone=config.timezone,

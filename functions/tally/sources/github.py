@@ -1,4 +1,6 @@
-"""`github`: a repository's stars, forks, open issues, watchers or commit count.
+"""`github`: a repository's stars, forks, open issues, watchers or commit count, or its
+releases or tags as entries (the newest page of up to 100: the value is how many it
+holds, and alerting can tell each new one).
 
 The commit count costs one request whatever the history length: ask for one commit
 per page and read the page number of `Link: rel="last"`. An empty repository answers
@@ -19,6 +21,7 @@ from tally.secrets import resolve
 from tally.sources.failure import FetchError
 from tally.sources.http import fetch_url, http_failure
 from tally.sources.kind import Kind
+from tally.sources.listing import listed_reading
 from tally.sources.model import SourceBase, http_url
 from tally.sources.readers import read_body
 
@@ -29,6 +32,17 @@ REPO_FIELDS = {
     "open_issues": "open_issues_count",
     "watchers": "subscribers_count",  # GitHub's `watchers_count` is a legacy alias of stars
 }
+LISTS = ("releases", "tags")
+PER_PAGE = "100"  # GitHub's largest page: the newest 100 releases or tags
+
+
+def web_address(api_url: str) -> str:
+    """GitHub's site for its API's address: api.github.com → github.com, an Enterprise
+    server's https://host/api/v3 → https://host."""
+    base = api_url.rstrip("/")
+    if base.endswith("/api/v3"):
+        return base[: -len("/api/v3")]
+    return base.replace("://api.", "://", 1)
 
 
 class GithubSource(SourceBase):
@@ -36,7 +50,7 @@ class GithubSource(SourceBase):
 
     kind: Literal["github"]
     repo: str
-    metric: Literal["stars", "forks", "open_issues", "watchers", "commits"]
+    metric: Literal["stars", "forks", "open_issues", "watchers", "commits", "releases", "tags"]
     token: str | None = None
     api_url: str = "https://api.github.com"
 
@@ -70,6 +84,22 @@ class Github(Kind):
         base = f"{source.api_url.rstrip('/')}/repos/{source.repo}"
         timeout = source.timeout.total_seconds()
         secret = source.secret_header_names()  # Authorization never follows to another host
+        if source.metric in LISTS:
+            response = fetch_url(
+                f"{base}/{source.metric}",
+                headers=sent,
+                timeout=timeout,
+                params={"per_page": PER_PAGE},
+                secret_headers=secret,
+            )
+            found = read_body(  # tally/reading/entries.py, in a reader process
+                "github_entries",
+                response,
+                metric=source.metric,
+                web=web_address(source.api_url),
+                repo=source.repo,
+            )
+            return listed_reading(found, response)
         if source.metric == "commits":
             response = fetch_url(
                 f"{base}/commits",
@@ -95,6 +125,9 @@ class Github(Kind):
         response = fetch_url(base, headers=sent, timeout=timeout, secret_headers=secret)
         value = read_body("json_field", response, field=REPO_FIELDS[source.metric])
         return Reading(value=value, latency_ms=response.latency_ms, status=response.status)
+
+    def lists_entries(self, source: GithubSource) -> bool:
+        return source.metric in LISTS
 
 
 KIND = Github()

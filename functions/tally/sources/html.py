@@ -1,6 +1,7 @@
 """`html`: a number on a web page, by CSS selector (the element's text, or one of its
 attributes, and an optional regex), or a price published for search engines
-(schema.org Offer in ld+json, `<meta itemprop=price>`).
+(schema.org Offer in ld+json, `<meta itemprop=price>`), or a list of entries on the
+page (`entries:`: the items a CSS selector finds; the value is their number).
 
 This is the kind's model and its fetch; the page is read (decoded as a browser would,
 parsed, selected) by `tally/reading/page.py` in a reader process (`sources/readers.py`).
@@ -15,6 +16,7 @@ from pydantic import field_validator, model_validator
 from tally.sample import Reading
 from tally.sources.http import fetch_source
 from tally.sources.kind import Kind
+from tally.sources.listing import PageEntries, listed_reading
 from tally.sources.model import UrlSource, compiled_regex
 from tally.sources.readers import read_body
 
@@ -27,6 +29,7 @@ class HtmlSource(UrlSource):
     attribute: str | None = None  # read the selected element's attribute, not its text
     regex: str | None = None
     price_from: Literal["ld+json", "meta"] | None = None
+    entries: PageEntries | None = None
 
     @field_validator("selector")
     @classmethod
@@ -44,8 +47,9 @@ class HtmlSource(UrlSource):
 
     @model_validator(mode="after")
     def _one_way(self) -> HtmlSource:
-        if (self.selector is None) == (self.price_from is None):
-            raise ValueError("set exactly one of 'selector' or 'price_from'")
+        ways = [self.selector, self.price_from, self.entries]
+        if sum(way is not None for way in ways) != 1:
+            raise ValueError("set exactly one of 'selector', 'price_from' or 'entries'")
         if self.attribute is not None and self.selector is None:
             raise ValueError("'attribute' reads an attribute of the 'selector' element: set both")
         return self
@@ -58,6 +62,14 @@ class Html(Kind):
 
     def fetch(self, source: HtmlSource, headers: dict[str, str]) -> Reading:
         response = fetch_source(source, headers, accept="text/html")
+        if source.entries is not None:  # tally/reading/entries.py, in a reader process
+            found = read_body(
+                "page_entries",
+                response,
+                url=response.url or source.url,
+                **source.entries.model_dump(),
+            )
+            return listed_reading(found, response)
         value = read_body(  # tally/reading/page.py, in a reader process
             "page",
             response,
@@ -68,6 +80,9 @@ class Html(Kind):
             decimal=source.decimal,
         )
         return Reading(value=value, latency_ms=response.latency_ms, status=response.status)
+
+    def lists_entries(self, source: HtmlSource) -> bool:
+        return source.entries is not None
 
 
 KIND = Html()

@@ -37,6 +37,11 @@ class Kind:
         """Read the source once (`headers` resolved); raise FetchError saying why not."""
         raise NotImplementedError
 
+    def lists_entries(self, source: Any) -> bool:
+        """Whether `source` reads a list of entries (its value is their number, and
+        alerting can tell the new ones: `announce`)."""
+        return False
+
     def reads_body(self, source: Any) -> bool:
         """Whether reading `source` hands its body to a reader process (sources/readers.py)."""
         return True

@@ -157,6 +157,9 @@ class SourceBase(Strict):
     # (None: the config's `metrics` / `metrics_every`)
     metrics: MetricsChoice | None = None
     metrics_every: timedelta | None = None
+    # tell each new entry (kinds that list entries): true for every channel of
+    # `notify:`, or a list of channel names
+    announce: bool | list[str] = False
 
     @field_validator("metrics_every", mode="before")
     @classmethod
@@ -218,6 +221,15 @@ class SourceBase(Strict):
         if bool(self.schedule) == (self.every is not None):
             raise ValueError("set exactly one of 'schedule' (cron) or 'every' (e.g. 5m)")
         return self
+
+    def announced_to(self, channels: Iterable[str]) -> list[str]:
+        """The channels each new entry goes to (of those defined in `notify:`)."""
+        known = list(channels)
+        if self.announce is True:
+            return known
+        if not self.announce:
+            return []
+        return [name for name in self.announce if name in known]
 
     @property
     def display_name(self) -> str:
