@@ -60,8 +60,11 @@ def config(tmp_path: Path) -> str:
         "query": "count",
         "every": "1m",
     }
+    posts = {"id": "posts", "kind": "rss", "url": "http://127.0.0.1:9/feed.rss", "every": "1h"}
     path.write_text(
-        yaml.safe_dump({"notify": {"phone": "json://127.0.0.1:9/hook"}, "sources": [source]}),
+        yaml.safe_dump(
+            {"notify": {"phone": "json://127.0.0.1:9/hook"}, "sources": [source, posts]}
+        ),
         encoding="utf-8",
     )
     return str(path)
@@ -121,6 +124,16 @@ def test_every_documented_command_says_what_is_wrong(bare, config, tmp_path):
         "silence": [
             (["silence", "clicks", "1h", "--config", missing], 1, no_file),
             (["silence", "--list", "--config", config], 1, NO_STACK),
+        ],
+        "entries": [
+            (["entries", "clicks", "--config", missing], 1, no_file),
+            (["entries", "nope", "--config", config], 1, unknown),
+            (
+                ["entries", "clicks", "--config", config],
+                1,
+                "error: source 'clicks' reads a number, not a list of entries\n",
+            ),
+            (["entries", "posts", "--config", config], 1, NO_STACK),
         ],
         "notify": [
             (["notify", "test", "--config", missing], 1, no_file),

@@ -216,8 +216,8 @@ def test_an_unknown_query_field_says_how_to_explore(pages, no_cloud):
     result = tally(no_cloud, "try", f"{pages.url}/api", "--kind", "json")
     assert result.returncode == 1
     assert result.stderr == (
-        "error: --query: Field required (not sure yet? --query '@' reads the whole document "
-        "and lists its numbers)\n"
+        "error: set exactly one of --query or --entries (not sure yet? --query '@' reads the "
+        "whole document and lists its numbers)\n"
     )
     explored = tally(no_cloud, "try", f"{pages.url}/api", "--kind", "json", "--query", "@")
     assert candidates(explored.stdout)[0] == ("1234", {"query": "data.count"})

@@ -10,8 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tally import runtime
-from tally.commands import add_config_option, config_from
+from tally.commands import add_config_option, config_from, store_for
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if not kind_of(source).lists_entries(source):
         print(f"error: source {source.id!r} reads a number, not a list of entries", file=sys.stderr)
         return 1
-    store = runtime.store(config.retention_days)
+    store = store_for(config)
     if args.tell_again is not None:
         if args.tell_again < 1:
             print("error: --tell-again takes a number of entries, 1 or more", file=sys.stderr)

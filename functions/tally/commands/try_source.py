@@ -15,6 +15,7 @@ wrong), 2 a usage error.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 import types
@@ -24,7 +25,10 @@ from typing import Any
 from tally.commands import add_config_option, config_from
 
 # The fields every source has that say nothing about reading it once.
-NOT_OPTIONS = {"id", "kind", "url", "name", "description", "schedule", "every", "alerts"}
+NOT_OPTIONS = {
+    *("id", "kind", "url", "name", "description", "schedule", "every", "alerts"),
+    *("metrics", "metrics_every", "announce"),  # what a tick writes and sends, not reads
+}
 TRY_ID = "try"
 URL_PREFIXES = ("http://", "https://")
 
@@ -132,6 +136,13 @@ def _as_option(problem: str, kind: str) -> str:
         if message == "unknown field (a typo?)":
             message = f"not a field of kind {kind}"
         text = f"{option}: {message}"
+    else:  # a rule across fields: "set exactly one of 'query' or 'entries'"
+        options = _field_options()
+        text = re.sub(
+            r"'([a-z_]+)'",
+            lambda m: "--" + m[1].replace("_", "-") if m[1] in options else m[0],
+            text,
+        )
     from tally.sources import kind_named
 
     explore = kind_named(kind).explore

@@ -20,8 +20,8 @@ from xml.parsers import expat
 
 from tally.reading import Unreadable
 from tally.reading.entry import RAW_LIMIT, entry, page_base, resolved_link
-from tally.reading.feed import layout, local_name, refuse_entities
-from tally.reading.text import decoded
+from tally.reading.feed import described, layout, local_name, refuse_entities
+from tally.reading.text import decoded_with
 
 MAX_ENTRIES = 500  # entries returned per read (a feed rarely carries more than 100)
 _XML_BASE = "http://www.w3.org/XML/1998/namespace base"
@@ -144,8 +144,11 @@ class _FeedEntries:
             self.found.append(found)
 
 
-def feed_entries(body: bytes, charset: str | None, url: str = "") -> dict[str, Any]:
-    """The entries of an RSS 0.9x/1.0/2.0 or Atom feed, streamed (see feed.py)."""
+def feed_entries(
+    body: bytes, charset: str | None, url: str = "", notes: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The entries of an RSS 0.9x/1.0/2.0 or Atom feed, streamed (see feed.py). With
+    `notes` (`tally try`): the charset read and what the feed held."""
     reader = _FeedEntries(url)
     parser = expat.ParserCreate(namespace_separator=" ")
     parser.StartElementHandler = reader.start
@@ -153,14 +156,19 @@ def feed_entries(body: bytes, charset: str | None, url: str = "") -> dict[str, A
     parser.CharacterDataHandler = reader.data
     parser.EntityDeclHandler = refuse_entities
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    text, used = decoded_with(body, charset)
+    if notes is not None:
+        notes["charset"] = used
     try:
-        parser.Parse(decoded(body, charset), True)
+        parser.Parse(text, True)
     except expat.ExpatError as exc:
         raise Unreadable(f"response is not XML: {exc}") from None
     if layout(reader.root) is None:
         raise Unreadable(f"not an RSS or Atom feed (its root element is <{reader.root}>)")
     if reader.root == "rss" and not reader.containers:
         raise Unreadable("RSS feed without a <channel>")
+    if notes is not None:
+        notes["matched"] = described(reader.root, reader.count)
     return _listed(reader.found, reader.count)
 
 

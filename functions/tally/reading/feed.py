@@ -95,10 +95,12 @@ def entry_count(body: bytes, charset: str | None, notes: dict[str, Any] | None =
     if counter.root == "rss" and not counter.containers:
         raise Unreadable("RSS feed without a <channel>")
     if notes is not None:
-        container, entry = _layout(counter.root) or (None, "")
-        where = f" in <{container}>" if container else ""
-        notes["matched"] = (
-            f"{FORMATS.get(counter.root or '', counter.root)} feed: "
-            f"{counter.entries} <{entry}> elements{where}"
-        )
+        notes["matched"] = described(counter.root, counter.entries)
     return float(counter.entries)
+
+
+def described(root: str | None, entries: int) -> str:
+    """What `tally try` says a feed held: `RSS 2.0 feed: 3 <item> elements in <channel>`."""
+    container, entry = layout(root) or (None, "")
+    where = f" in <{container}>" if container else ""
+    return f"{FORMATS.get(root or '', root)} feed: {entries} <{entry}> elements{where}"

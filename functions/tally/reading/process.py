@@ -47,7 +47,9 @@ JOBS: dict[str, Job] = {
     ),
     "json_field": lambda body, charset, args, notes: json_text.github_field(body, **args),
     "json_length": lambda body, charset, args, notes: json_text.list_length(body),
-    "feed_entries": lambda body, charset, args, notes: entries.feed_entries(body, charset, **args),
+    "feed_entries": lambda body, charset, args, notes: entries.feed_entries(
+        body, charset, **args, notes=notes
+    ),
     "page_entries": lambda body, charset, args, notes: entries.page_entries(body, charset, **args),
     "json_entries": lambda body, charset, args, notes: entries.json_entries(body, **args),
     "github_entries": lambda body, charset, args, notes: entries.github_entries(body, **args),
