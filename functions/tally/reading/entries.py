@@ -16,12 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 from urllib.parse import quote, urljoin
-from xml.parsers import expat
 
 from tally.reading import Unreadable
 from tally.reading.entry import RAW_LIMIT, entry, page_base, resolved_link
-from tally.reading.feed import described, layout, local_name, refuse_entities
-from tally.reading.text import decoded_with
+from tally.reading.feed import described, layout, local_name, stream
 
 MAX_ENTRIES = 500  # entries returned per read (a feed rarely carries more than 100)
 _XML_BASE = "http://www.w3.org/XML/1998/namespace base"
@@ -150,23 +148,7 @@ def feed_entries(
     """The entries of an RSS 0.9x/1.0/2.0 or Atom feed, streamed (see feed.py). With
     `notes` (`tally try`): the charset read and what the feed held."""
     reader = _FeedEntries(url)
-    parser = expat.ParserCreate(namespace_separator=" ")
-    parser.StartElementHandler = reader.start
-    parser.EndElementHandler = reader.end
-    parser.CharacterDataHandler = reader.data
-    parser.EntityDeclHandler = refuse_entities
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    text, used = decoded_with(body, charset)
-    if notes is not None:
-        notes["charset"] = used
-    try:
-        parser.Parse(text, True)
-    except expat.ExpatError as exc:
-        raise Unreadable(f"response is not XML: {exc}") from None
-    if layout(reader.root) is None:
-        raise Unreadable(f"not an RSS or Atom feed (its root element is <{reader.root}>)")
-    if reader.root == "rss" and not reader.containers:
-        raise Unreadable("RSS feed without a <channel>")
+    stream(body, charset, reader, notes)
     if notes is not None:
         notes["matched"] = described(reader.root, reader.count)
     return _listed(reader.found, reader.count)

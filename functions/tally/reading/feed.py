@@ -74,13 +74,15 @@ def refuse_entities(*_: object) -> None:
 FORMATS = dict(rss="RSS 2.0", RDF="RSS 1.0 (RDF)", feed="Atom")
 
 
-def entry_count(body: bytes, charset: str | None, notes: dict[str, Any] | None = None) -> float:
-    """The feed's items (RSS) or entries (Atom); Unreadable if it is no feed. With
-    `notes` (`tally try`): the charset read, the feed's format and what was counted."""
-    counter = _Counter()
+def stream(body: bytes, charset: str | None, reader: Any, notes: dict[str, Any] | None) -> None:
+    """Feed the body to `reader` (its `start`, `end` and, if it has one, `data`) as expat
+    streams it, entities refused; Unreadable unless it was an RSS or Atom feed (the
+    reader keeps `root` and `containers`). With `notes`, the charset read."""
     parser = expat.ParserCreate(namespace_separator=" ")
-    parser.StartElementHandler = counter.start
-    parser.EndElementHandler = counter.end
+    parser.StartElementHandler = reader.start
+    parser.EndElementHandler = reader.end
+    if hasattr(reader, "data"):
+        parser.CharacterDataHandler = reader.data
     parser.EntityDeclHandler = refuse_entities
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     text, used = decoded_with(body, charset)
@@ -90,10 +92,17 @@ def entry_count(body: bytes, charset: str | None, notes: dict[str, Any] | None =
         parser.Parse(text, True)
     except expat.ExpatError as exc:
         raise Unreadable(f"response is not XML: {exc}") from None
-    if layout(counter.root) is None:
-        raise Unreadable(f"not an RSS or Atom feed (its root element is <{counter.root}>)")
-    if counter.root == "rss" and not counter.containers:
+    if layout(reader.root) is None:
+        raise Unreadable(f"not an RSS or Atom feed (its root element is <{reader.root}>)")
+    if reader.root == "rss" and not reader.containers:
         raise Unreadable("RSS feed without a <channel>")
+
+
+def entry_count(body: bytes, charset: str | None, notes: dict[str, Any] | None = None) -> float:
+    """The feed's items (RSS) or entries (Atom); Unreadable if it is no feed. With
+    `notes` (`tally try`): the charset read, the feed's format and what was counted."""
+    counter = _Counter()
+    stream(body, charset, counter, notes)
     if notes is not None:
         notes["matched"] = described(counter.root, counter.entries)
     return float(counter.entries)
