@@ -182,9 +182,7 @@ def measure(count: int, every: int = 5, *, rasterised: bool = False) -> dict:  #
         day.minute(START)
         day.render(START + timedelta(minutes=1))  # the first render: everything, once
         tick = day.cost(lambda: day.minute(START + timedelta(minutes=5)))
-        idle = (
-            day.cost(lambda: day.minute(START + timedelta(minutes=6))) if every > 1 else None
-        )
+        idle = day.cost(lambda: day.minute(START + timedelta(minutes=6))) if every > 1 else None
         render = day.cost(lambda: day.render(START + timedelta(minutes=6)))
         cards = card_every(day.config)
         if cards > day.config.render_every:  # whole cards not due at that render
@@ -255,7 +253,7 @@ def _same_counts(drawn: dict, digest: dict) -> None:  # type: ignore[type-arg]
     """The stand-in charts must not change a counted figure (see the top)."""
     differ = {key: (drawn[key], digest[key]) for key in COUNTED if drawn[key] != digest[key]}
     if differ:
-        raise SystemExit(f"charts drawn by matplotlib and by the stand-in count differently: {differ}")
+        raise SystemExit(f"matplotlib's charts and the stand-in count differently: {differ}")
     print("50 × 5 min with matplotlib's charts: every counted figure the same", flush=True)
 
 

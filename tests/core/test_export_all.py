@@ -103,9 +103,7 @@ def test_export_needs_one_source_or_all_with_a_folder(capsys, config_file, argv)
     assert "give a source ID, or --all with --out DIR" in capsys.readouterr().err
 
 
-def test_export_all_reads_each_group_hour_document_once(
-    capsys, counted, firestore, tmp_path
-):  # type: ignore[no-untyped-def]
+def test_export_all_reads_each_group_hour_document_once(capsys, counted, firestore, tmp_path):  # type: ignore[no-untyped-def]
     """60 sources are 3 groups (25, 25, 10); 3 hours of samples are 3 group-hour
     documents per group. `--all` reads each of those 9 once, plus each source's
     day-document query; the files are byte for byte those of `tally export ID`."""
@@ -120,7 +118,8 @@ def test_export_all_reads_each_group_hour_document_once(
 
     ids = [f"src{n:02d}" for n in range(60)]
     path = tmp_path / "tally.yaml"
-    sources = [{"id": i, "kind": "http", "url": "https://example.test/", "every": "5m"} for i in ids]
+    url = "https://example.test/"
+    sources = [{"id": i, "kind": "http", "url": url, "every": "5m"} for i in ids]
     path.write_text(yaml.safe_dump({"sources": sources}), encoding="utf-8")
     config = parse_config(yaml.safe_load(path.read_text(encoding="utf-8")))
     groups = assign(source.id for source in config.sources)

@@ -45,9 +45,7 @@ def write(tmp_path: Path, sources: list[dict[str, Any]], **top: Any) -> Path:
 
 
 def dashboard(path: Path) -> dict[str, Any]:
-    return tools.evaluate(
-        "{ metrics = local.source_metrics, dashboard = local.dashboard }", path
-    )
+    return tools.evaluate("{ metrics = local.source_metrics, dashboard = local.dashboard }", path)
 
 
 CASES = {
