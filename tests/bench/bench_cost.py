@@ -147,19 +147,24 @@ def _charts(rasterised: bool):  # type: ignore[no-untyped-def]
 
 
 def _ticks_and_points(config) -> tuple[int, int]:  # type: ignore[no-untyped-def]
-    """(ticks with samples, metric points) of a day's 1,440 collect ticks."""
+    """(ticks with samples, metric points) of a day's 1,440 collect ticks: its first
+    hour's 60, by the collector's own decisions, 24 times (every source here is due
+    every N minutes, N dividing an hour, and writes its points at each of its ticks:
+    `metrics_every` is the default minute, so each hour of the day is the same)."""
     from tally.collector import due_sources
     from tally.metrics import series_for, wanted_metrics
 
+    assert all(60 % (source.every.total_seconds() // 60) == 0 for source in config.sources)
+    assert all(config.metrics_every_of(source).total_seconds() == 60 for source in config.sources)
     points = ticks = 0
     day = START.replace(hour=0)
-    for minute in range(1440):
+    for minute in range(60):
         tick = day + timedelta(minutes=minute)
         due = due_sources(config, tick)
         samples = _samples(config, tick)
         ticks += bool(samples)
         points += len(series_for(tick, samples, wanted_metrics(config, due, tick)))
-    return ticks, points
+    return 24 * ticks, 24 * points
 
 
 def _documents(store) -> dict[str, int]:  # type: ignore[no-untyped-def]
