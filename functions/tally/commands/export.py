@@ -118,14 +118,13 @@ def _write(rows: CsvRows | JsonRows, samples: Iterable[Sample]) -> int:
 
 def export_all(store: Store, sources: list[str], folder: Path, fmt: str, since: str | None) -> None:
     """Every source into folder/ID.fmt, a group of the config at a time (GROUP_SIZE
-    sources: within array-contains-any's 30); a line per source, in config order."""
+    sources: within array-contains-any's 30); a line per source as its group is done."""
     groups = assign(sources)
     chunks: dict[str, list[str]] = {}
     for source_id in sources:
         chunks.setdefault(groups[source_id], []).append(source_id)
     kind = JsonRows if fmt == "json" else CsvRows
-    counts: dict[str, int] = {}
-    for members in chunks.values():
+    for _, members in sorted(chunks.items()):
         with ExitStack() as files:
             rows = {
                 source_id: kind(
@@ -138,11 +137,10 @@ def export_all(store: Store, sources: list[str], folder: Path, fmt: str, since: 
             for day in store.group_days(members, since=since):
                 for sample in day.ordered():
                     rows[day.source_id].add(sample)
-            for source_id, written in rows.items():
+            for written in rows.values():
                 written.close()
-                counts[source_id] = written.count
-    for source_id in sources:
-        print(f"{source_id}\t{counts[source_id]} samples\t{folder / f'{source_id}.{fmt}'}")
+        for source_id, written in rows.items():
+            print(f"{source_id}\t{written.count} samples\t{folder / f'{source_id}.{fmt}'}")
 
 
 def run(args: argparse.Namespace) -> int:
