@@ -1,41 +1,46 @@
 """What a day costs: Firestore reads and writes (as billed: the store's counter, which
 counts an empty query as the one read Firestore bills for it), documents stored, and
-Cloud Monitoring points, for N sources every 5 minutes, alerting on, the page rendered
-every 5 minutes, against each free tier and priced from list prices.
+Cloud Monitoring points, for N sources every 5 minutes or every minute, alerting on, the
+page rendered every 5 minutes, against each free tier and priced from list prices.
 
 On the Firestore emulator, with the real code: each collect tick stores the samples as
 the collector does (`Store.write_samples` with the config's grouping) and runs alerting
-on them; the 48 collect ticks of an hour without samples run alerting (staleness) too;
-`render_site` renders every 5 minutes into a folder. The sources are half `json` values,
-half `http` checks, with `stale_after` and `change` rules. Fetching is left out (the
-collect benchmark's business): the stored samples are those a fetch would give.
+on them; the collect ticks without samples (48 an hour at 5 minutes) run alerting
+(staleness) too; `render_site` renders every 5 minutes into a folder. The sources are
+half `json` values, half `http` checks, with `stale_after` and `change` rules. Fetching
+is left out (the collect benchmark's business): the stored samples are those a fetch
+would give.
 
 A whole simulated day of renders of 500 sources is hours of CPU on this machine, so the
 day is added up from each kind of event, measured once on a warmed-up deployment (after
-its first render, which draws everything and is not counted): a tick with samples (288
-a day), a tick without (1,152 a day, alerting's staleness), a render whose sources'
-whole cards are not due (their value follows from the changed documents) and one
-where they are (the render document of every source: every `card_every`, see
-render/plan.py), and the render at which a day closes (once a day, on top). Metric
-points are counted for all 1,440 ticks of a day from `wanted_metrics` (what the
-collector sends). The cases are those of issue 20: 50, 500 and 1,000 sources every 5
-minutes and 1,000 sources every minute (1,440 ticks with samples a day, none without).
+its first render, which draws everything and is not counted): a tick with samples (288 a
+day at 5 minutes, 1,440 at 1), a tick without (the rest of the day's 1,440: alerting's
+staleness), a render whose sources' whole cards are not due (their value follows from
+the changed documents) and one where they are (the render document of every source:
+every `card_every`, see render/plan.py), and the render at which a day closes (once a
+day, on top). Metric points are counted from `wanted_metrics` (what the collector sends)
+at each tick of a day's first hour, 24 times (every schedule here divides an hour). The
+cases are those of issue 20: 50, 500 and 1,000 sources every 5 minutes and 1,000 sources
+every minute (1,440 ticks with samples a day, none without).
 
 Charts are not rasterised: every render (the uncounted first one and the counted ones)
 draws with `_chart_digest` in place of `charts.draw`, bytes that are a digest of the
 chart's spec. What a render reads and writes in Firestore depends on a chart only
 through the md5 of its bytes (`Publisher.put` records it in the source's render
-document, which is written when that record changed), and matplotlib's PNG is a
-function of the spec: equal specs give equal bytes, different specs different ones,
-with the digest as with matplotlib. Which charts are drawn, which documents are read
-and which are written is the real code's decision on the emulator, unchanged. What
-that saves is matplotlib's CPU (three renders of every chart of up to 1,000 sources:
-over an hour here). `main` holds the claim on every run: 20 sources (10 checks, 10
-values; a whole card every render, the closing render's long charts) are measured both
-ways first, and the run stops if any counted figure differs. (50 sources measured both
-ways gave the same figures too, on 2026-12-05: 1,203 writes and 24,272 reads a day; and
-500 sources gave 6,837 writes and 30,140 reads a day both with the stand-in and, in the
-run before it came, with matplotlib.)
+document, which is written when that record changed), and matplotlib's PNG is a function
+of the spec: equal specs give equal bytes, different specs different ones, with the
+digest as with matplotlib. Which charts are drawn, which documents are read and which
+are written is the real code's decision on the emulator, unchanged. What that saves is
+matplotlib's CPU: three renders draw every chart of every source (most of the 43 minutes
+the 50- and 500-source cases took with matplotlib). `main` holds the claim on every run:
+20 sources (10 checks, 10 values; a whole card every render, the closing render's long
+charts) are measured both ways first, and the run stops if any counted figure differs.
+(50 sources measured both ways gave the same figures too, on 2026-12-05: 1,203 writes
+and 24,272 reads a day; and 500 sources gave 6,837 writes and 30,140 reads a day both
+with the stand-in and, in the run before it came, with matplotlib.)
+
+`main` prints the tables as README.md, docs/deploy.md ("What it costs") and
+docs/benchmarks.md ("Cost") hold them, row for row: the docs are pasted from its output.
 """
 
 from __future__ import annotations
