@@ -59,7 +59,9 @@ locals {
     for text in flatten([
       [try(tostring(local.config.render_every), "5m")],
       [try(tostring(local.config.stale_event_after), "30m")],
+      [try(tostring(local.config.metrics_every), null)],
       [for s in local.source_list : [
+        try(tostring(s.metrics_every), null),
         try(tostring(s.alerts.stale_after), null),
         try(tostring(s.alerts.change.window), null),
       ]],
@@ -102,6 +104,9 @@ locals {
       # Only an explicit alerts.stale_after: a default derived from the schedule would
       # be a second cron interpreter beside the core's.
       stale_s = try(local.seconds[tostring(s.alerts.stale_after)], null)
+      # At most one point per `metrics_every` (the source's, else the config's, else
+      # 1m): a staleness policy must wait longer than that, or it fires between points.
+      metrics_every_s = try(local.seconds[tostring(s.metrics_every)], local.seconds[tostring(local.config.metrics_every)], 60)
       # http checks write `up` on every run, up or down: "stale" means no check ran.
       # Other kinds write `value` only when they read a number.
       stale_metric = s.kind == "http" ? "up" : "value"
@@ -148,7 +153,7 @@ locals {
 
   stale_rules = {
     for id, s in local.sources : id => {
-      seconds = max(120, 60 * ceil(s.stale_s / 60))
+      seconds = max(120, 60 * ceil(max(s.stale_s, s.metrics_every_s + 60) / 60))
       metric  = s.stale_metric
     } if var.per_source_alert_policies && s.stale_s != null && contains(local.source_metrics[id], s.stale_metric)
   }

@@ -169,7 +169,7 @@ resource "google_monitoring_alert_policy" "stale" {
 
   documentation {
     mime_type = "text/markdown"
-    content   = "No new sample of source `${each.key}` for ${each.value.seconds} s (its `alerts.stale_after`). Either it is failing (see the page's status and the collect function's logs) or it is not collected."
+    content   = "No new sample of source `${each.key}` for ${each.value.seconds} s (its `alerts.stale_after`, or its `metrics_every` and a minute if that is longer: a point is sent at most once per `metrics_every`). Either it is failing (see the page's status and the collect function's logs) or it is not collected."
   }
 
   lifecycle {

@@ -115,3 +115,24 @@ def test_per_source_policies_only_on_metrics_the_source_sends(
     ]  # fmt: skip
     assert made["change"] == ["c-all-change", "c-value-change", "v-value-change"]
     assert made["count"] == 2 + 6 + 3
+
+
+def test_a_staleness_policy_waits_longer_than_the_points_come(
+    tmp_path: Path, terraform_bin: Path
+) -> None:
+    """A source sending a point every 15 minutes is not stale after 10 without one."""
+    path = write(
+        tmp_path,
+        [
+            value("often", alerts={"stale_after": "10m"}),  # the config's 5m below
+            value("rarely", metrics_every="15m", alerts={"stale_after": "10m"}),
+            value("long", metrics_every="15m", alerts={"stale_after": "1h"}),
+        ],
+        metrics_every="5m",
+    )
+    stale = tools.evaluate("local.stale_rules", path, per_source_alert_policies="true")
+    assert stale == {
+        "often": {"metric": "value", "seconds": 600},
+        "rarely": {"metric": "value", "seconds": 960},  # 15 minutes and one more
+        "long": {"metric": "value", "seconds": 3600},
+    }
