@@ -153,7 +153,11 @@ def _failure_of(exc: BaseException, url: str, timeout: float) -> FetchError:
     if found(requests.exceptions.SSLError, ssl.SSLError, TLSFailure):
         # a certificate that does not match, an unknown authority: the same next time
         return FetchError(f"TLS error talking to {host}", permanent=True)
-    if isinstance(exc, (requests.ConnectionError, NewConnectionError, ProtocolError, OSError)):
+    if isinstance(exc, requests.RequestException):  # an OSError too, but not the network's
+        broken = isinstance(exc, requests.ConnectionError)
+    else:
+        broken = isinstance(exc, (NewConnectionError, ProtocolError, OSError))
+    if broken:
         return FetchError(f"connection to {host} failed", permanent=False)
     return FetchError(f"request failed: {type(exc).__name__}", permanent=False)
 
