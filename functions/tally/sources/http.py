@@ -221,10 +221,11 @@ def _prepare(
 
 
 def _send(
-    fetch: FetchSockets, hop: _Hop, *, deadline: float, timeout: float
+    fetch: FetchSockets, hop: _Hop, url: str, *, deadline: float, timeout: float
 ) -> tuple[HTTPConnectionPool, BaseHTTPResponse]:
     """One request, its redirect not followed; a connection that never opened is tried
-    again (CONNECT_RETRIES times) unless its failure is permanent."""
+    again (CONNECT_RETRIES times) unless its failure is permanent. A failure names the
+    host as `url` (as written, not IDNA-encoded) does."""
     for attempt in range(CONNECT_RETRIES + 1):
         if attempt:
             time.sleep(min(CONNECT_BACKOFF[attempt - 1], max(deadline - time.monotonic(), 0)))
@@ -244,7 +245,7 @@ def _send(
             )
             return pool, response
         except (HTTPError, OSError) as exc:
-            failure = _failure_of(exc, hop.url, timeout)
+            failure = _failure_of(exc, url, timeout)
             if failure.permanent or not _never_connected(exc) or attempt == CONNECT_RETRIES:
                 raise failure from None
     raise AssertionError("unreachable")  # pragma: no cover
@@ -279,11 +280,11 @@ def _request(
             hop = _prepare(method, url, headers, params if hop_number == 0 else None, cookies)
         except requests.RequestException as exc:  # a URL or a header requests refuses
             raise _failure_of(exc, url, timeout) from None
-        pool, response = _send(fetch, hop, deadline=deadline, timeout=timeout)
+        pool, response = _send(fetch, hop, url, deadline=deadline, timeout=timeout)
         try:
             target = _redirect_target(response)
             if target is None:
-                return _read(response, started, deadline, timeout, hop.url)
+                return _read(response, hop.url, started, deadline, timeout, url)
             if response.headers.get("Set-Cookie"):
                 cookies = cookies if cookies is not None else RequestsCookieJar()
                 extract_cookies_to_jar(cookies, hop, response)  # type: ignore[arg-type]
@@ -315,7 +316,12 @@ def _links(response: BaseHTTPResponse) -> dict[str, dict[str, str]]:
 
 
 def _read(
-    response: BaseHTTPResponse, started: float, deadline: float, timeout: float, url: str
+    response: BaseHTTPResponse,
+    sent_to: str,
+    started: float,
+    deadline: float,
+    timeout: float,
+    url: str,
 ) -> Response:
     status = response.status
     declared = response.headers.get("Content-Length")
@@ -341,7 +347,7 @@ def _read(
         latency_ms=round((time.monotonic() - started) * 1000, 1),
         headers=dict(response.headers),
         links=_links(response),
-        url=url,
+        url=sent_to,
         deadline=deadline,
         timeout=timeout,
     )
