@@ -325,7 +325,9 @@ def test_killing_the_collect_server_stops_the_stack_cleanly(stack_run):
     assert run.wait(60) == 1, run.output
     errors = "\n".join(run.stderr)
     assert "collect exited unexpectedly" in errors
-    assert "collect.log" in errors  # the log's last lines are shown, and the log kept
+    # the log is named (its last lines shown if it has any: killed under load, it may
+    # have none yet), and kept
+    assert "collect.log" in errors
     assert run.stdout[-1].startswith("stopped: every part has exited; logs kept in ")
     assert_no_process_left(groups)
     kept = Path(run.stdout[-1].rsplit(" ", 1)[1])

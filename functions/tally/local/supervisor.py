@@ -37,6 +37,8 @@ class PartFailed(RuntimeError):
         text = f"{part.name} {reason}"
         if tail:
             text += f"\n--- last lines of {part.log_path} ---\n{tail}"
+        else:  # killed before it wrote a line: still say where its log is
+            text += f" (its log, {part.log_path}, is empty)"
         super().__init__(text)
 
 
