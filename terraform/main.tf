@@ -108,6 +108,27 @@ locals {
     }
   }
 
+  # --- what each source sends to Cloud Monitoring -------------------------------------
+  #
+  # As the core decides it (functions/tally/config.py, metrics_of): the source's
+  # `metrics`, else the top-level one, else `all`; `none` sends nothing, `value` the
+  # value, `all` its kind's metrics (an http check: value, up and latency_ms; any other
+  # kind: value). The dashboard shows, and the opt-in policies watch, only these.
+
+  metrics_default = coalesce(try(tostring(local.config.metrics), null), "all")
+  source_metrics = {
+    for s in local.source_list : s.id => [
+      for metric in ["value", "up", "latency_ms"] : metric
+      if(
+        coalesce(try(tostring(s.metrics), null), local.metrics_default) == "all"
+        ? metric == "value" || s.kind == "http"
+        : coalesce(try(tostring(s.metrics), null), local.metrics_default) == "value" && metric == "value"
+      )
+    ]
+  }
+  # Which metrics at least one source sends (a chart of a metric nobody sends stays empty).
+  sent_metrics = toset(flatten(values(local.source_metrics)))
+
   # --- per-source Cloud Monitoring policies (opt-in: var.per_source_alert_policies) ---
   #
   # tally evaluates every `alerts:` rule itself and notifies through `notify:`; these
@@ -116,6 +137,12 @@ locals {
   #
   # A metric-absence condition can wait at most 23.5 hours (Cloud Monitoring's limit);
   # a longer stale_after is written as a PromQL absent_over_time() condition instead.
+  #
+  # A rule is repeated only for a source that sends the metric it watches (above, below
+  # and change: `value`; stale_after: an http check's `up`, another kind's `value`): a
+  # policy on a metric the source does not send (`metrics: none`, or `value` for a
+  # check's staleness) would never fire, or always. tally evaluates every rule itself
+  # whatever `metrics` says.
 
   max_absence_s = 84600
 
@@ -123,16 +150,16 @@ locals {
     for id, s in local.sources : id => {
       seconds = max(120, 60 * ceil(s.stale_s / 60))
       metric  = s.stale_metric
-    } if var.per_source_alert_policies && s.stale_s != null
+    } if var.per_source_alert_policies && s.stale_s != null && contains(local.source_metrics[id], s.stale_metric)
   }
 
   threshold_rules = merge(
-    { for id, s in local.sources : "${id}-above" => { id = id, comparison = "COMPARISON_GT", value = s.above, aligner = "ALIGN_MAX", word = "above" } if var.per_source_alert_policies && s.above != null },
-    { for id, s in local.sources : "${id}-below" => { id = id, comparison = "COMPARISON_LT", value = s.below, aligner = "ALIGN_MIN", word = "below" } if var.per_source_alert_policies && s.below != null },
+    { for id, s in local.sources : "${id}-above" => { id = id, comparison = "COMPARISON_GT", value = s.above, aligner = "ALIGN_MAX", word = "above" } if var.per_source_alert_policies && s.above != null && contains(local.source_metrics[id], "value") },
+    { for id, s in local.sources : "${id}-below" => { id = id, comparison = "COMPARISON_LT", value = s.below, aligner = "ALIGN_MIN", word = "below" } if var.per_source_alert_policies && s.below != null && contains(local.source_metrics[id], "value") },
   )
 
   change_rules = {
-    for id, s in local.sources : "${id}-change" => { id = id, percent = s.change, window_s = s.window_s } if var.per_source_alert_policies && s.change != null
+    for id, s in local.sources : "${id}-change" => { id = id, percent = s.change, window_s = s.window_s } if var.per_source_alert_policies && s.change != null && contains(local.source_metrics[id], "value")
   }
 
   # A project holds at most 500 alerting policies; one is the watchdog.
@@ -176,7 +203,9 @@ locals {
   # sources' charts, which show the source picked in the dashboard's `source` variable
   # (a template variable on the metric label `source`; `$${source}` in a filter is
   # replaced by the picked value, or by nothing for all sources). Adding a source
-  # changes nothing here.
+  # changes nothing here, unless it is the first to send a metric (`metrics`): a
+  # source chart is there only for a metric some source sends, and the `source`
+  # variable only when there is a source chart.
   #
   # Every value below is a non-empty string: a number may come back from the API as a
   # string (an int64 such as gridLayout.columns, hence no `columns`: the console's
@@ -236,13 +265,14 @@ locals {
           aggregation = { alignmentPeriod = "60s", perSeriesAligner = chart.aligner }
         } }
       }]
-    }
+    } if contains(local.sent_metrics, chart.metric)
   ]
 
   dashboard = {
     displayName = "tally: ${try(tostring(local.config.title), "tally")}"
     dashboardFilters = [
-      { filterType = "METRIC_LABEL", labelKey = "source", templateVariable = "source" },
+      for variable in ["source"] : { filterType = "METRIC_LABEL", labelKey = variable, templateVariable = variable }
+      if length(local.source_charts) > 0
     ]
     gridLayout = {
       widgets = [

@@ -1,31 +1,57 @@
 """What a day costs: Firestore reads and writes (as billed: the store's counter, which
 counts an empty query as the one read Firestore bills for it), documents stored, and
-Cloud Monitoring points, for N sources every 5 minutes, alerting on, the page rendered
-every 5 minutes, against each free tier and priced from list prices.
+Cloud Monitoring points, for N sources every 5 minutes or every minute, alerting on, the
+page rendered every 5 minutes, against each free tier and priced from list prices.
 
 On the Firestore emulator, with the real code: each collect tick stores the samples as
 the collector does (`Store.write_samples` with the config's grouping) and runs alerting
-on them; the 48 collect ticks of an hour without samples run alerting (staleness) too;
-`render_site` renders every 5 minutes into a folder. The sources are half `json` values,
-half `http` checks, with `stale_after` and `change` rules. Fetching is left out (the
-collect benchmark's business): the stored samples are those a fetch would give.
+on them; the collect ticks without samples (48 an hour at 5 minutes) run alerting
+(staleness) too; `render_site` renders every 5 minutes into a folder. The sources are
+half `json` values, half `http` checks, with `stale_after` and `change` rules. Fetching
+is left out (the collect benchmark's business): the stored samples are those a fetch
+would give.
 
 A whole simulated day of renders of 500 sources is hours of CPU on this machine, so the
 day is added up from each kind of event, measured once on a warmed-up deployment (after
-its first render, which draws everything and is not counted): a tick with samples (288
-a day), a tick without (1,152 a day, alerting's staleness), a render whose sources'
-whole cards are not due (their value follows from the changed documents) and one
-where they are (the render document of every source: every `card_every`, see
-render/plan.py), and the render at which a day closes (once a day, on top). Metric
-points are counted for all 1,440 ticks of a day from `wanted_metrics` (what the
-collector sends).
+its first render, which draws everything and is not counted): a tick with samples (288 a
+day at 5 minutes, 1,440 at 1), a tick without (the rest of the day's 1,440: alerting's
+staleness), a render whose sources' whole cards are not due (their value follows from
+the changed documents) and one where they are (the render document of every source:
+every `card_every`, see render/plan.py), and the render at which a day closes (once a
+day, on top). Metric points are counted from `wanted_metrics` (what the collector sends)
+at each tick of a day's first hour, 24 times (every schedule here divides an hour). The
+cases are those of issue 20: 50, 500 and 1,000 sources every 5 minutes and 1,000 sources
+every minute (1,440 ticks with samples a day, none without).
+
+Charts are not rasterised: every render (the uncounted first one and the counted ones)
+draws with `_chart_digest` in place of `charts.draw`, bytes that are a digest of the
+chart's spec. What a render reads and writes in Firestore depends on a chart only
+through the md5 of its bytes (`Publisher.put` records it in the source's render
+document, which is written when that record changed), and matplotlib's PNG is a function
+of the spec: equal specs give equal bytes, different specs different ones, with the
+digest as with matplotlib. Which charts are drawn, which documents are read and which
+are written is the real code's decision on the emulator, unchanged. What that saves is
+matplotlib's CPU: three renders draw every chart of every source (most of the 43 minutes
+the 50- and 500-source cases took with matplotlib). `main` holds the claim on every run:
+20 sources (10 checks, 10 values; a whole card every render, the closing render's long
+charts) are measured both ways first, and the run stops if any counted figure differs.
+(50 sources measured both ways gave the same figures too, on 2026-12-05: 1,203 writes
+and 24,272 reads a day; and 500 sources gave 6,837 writes and 30,140 reads a day both
+with the stand-in and, in the run before it came, with matplotlib.)
+
+`main` prints the tables as README.md, docs/deploy.md ("What it costs") and
+docs/benchmarks.md ("Cost") hold them, row for row: the docs are pasted from its output.
 """
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 import tempfile
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from unittest import mock
 
 # List prices, as written in docs/deploy.md on 2026-11-22 (not re-checked from here):
 PRICES_AS_OF = "2026-11-22"
@@ -40,13 +66,17 @@ MONTH_DAYS = 30.42
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def _config(count: int):  # type: ignore[no-untyped-def]
+CASES = ((50, 5), (500, 5), (1000, 5), (1000, 1))  # (sources, minutes between ticks)
+CHECKED = 20  # sources of the case measured with matplotlib's charts too
+
+
+def _config(count: int, every: int = 5):  # type: ignore[no-untyped-def]
     from tally.config import parse_config
 
     sources = []
     for n in range(count):
         check = n % 2 == 1
-        source = {"id": f"s{n:03d}", "url": "https://example.test/", "every": "5m"}
+        source = {"id": f"s{n:04d}", "url": "https://example.test/", "every": f"{every}m"}
         source.update({"kind": "http"} if check else {"kind": "json", "query": "n"})
         source["alerts"] = {"stale_after": "30m", "change": {"percent": 1000, "window": "1d"}}
         sources.append(source)
@@ -71,13 +101,13 @@ def _samples(config, tick: datetime):  # type: ignore[no-untyped-def]
 class Day:
     """Runs the ticks and renders of one deployment, counting what they cost."""
 
-    def __init__(self, count: int, out: Path):
+    def __init__(self, count: int, every: int, out: Path, project: str):
         from google.cloud import firestore
         from tally.group_document import assign
         from tally.store import Store
 
-        self.config = _config(count)
-        self.store = Store(firestore.Client(project=f"bench-cost-{count}"))
+        self.config = _config(count, every)
+        self.store = Store(firestore.Client(project=project))
         self.counter = self.store.counter
         self.groups = assign(source.id for source in self.config.sources)
         self.out = out
@@ -110,18 +140,41 @@ class Day:
         return after[0] - before[0], after[1] - before[1]
 
 
-def _points_per_day(config) -> int:  # type: ignore[no-untyped-def]
+def _chart_digest(spec) -> bytes:  # type: ignore[no-untyped-def]
+    """A chart's stand-in bytes: a function of its spec, as matplotlib's PNG is."""
+    return hashlib.sha256(pickle.dumps(spec, protocol=5)).digest()
+
+
+@contextmanager
+def _charts(rasterised: bool):  # type: ignore[no-untyped-def]
+    if rasterised:
+        yield
+        return
+    from tally.render import charts
+
+    with mock.patch.object(charts, "draw", _chart_digest):
+        yield
+
+
+def _ticks_and_points(config) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """(ticks with samples, metric points) of a day's 1,440 collect ticks: its first
+    hour's 60, by the collector's own decisions, 24 times (every source here is due
+    every N minutes, N dividing an hour, and writes its points at each of its ticks:
+    `metrics_every` is the default minute, so each hour of the day is the same)."""
     from tally.collector import due_sources
     from tally.metrics import series_for, wanted_metrics
 
-    points = 0
+    assert all(60 % (source.every.total_seconds() // 60) == 0 for source in config.sources)
+    assert all(config.metrics_every_of(source).total_seconds() == 60 for source in config.sources)
+    points = ticks = 0
     day = START.replace(hour=0)
-    for minute in range(1440):
+    for minute in range(60):
         tick = day + timedelta(minutes=minute)
         due = due_sources(config, tick)
         samples = _samples(config, tick)
+        ticks += bool(samples)
         points += len(series_for(tick, samples, wanted_metrics(config, due, tick)))
-    return points
+    return 24 * ticks, 24 * points
 
 
 def _documents(store) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -132,50 +185,58 @@ def _documents(store) -> dict[str, int]:  # type: ignore[no-untyped-def]
     }
 
 
-def measure(count: int) -> dict[str, float]:
+def measure(count: int, every: int = 5, *, rasterised: bool = False) -> dict:  # type: ignore[type-arg]
+    """The counted events of `count` sources every `every` minutes, and a day of them."""
     from tally.render.plan import card_every
 
-    with tempfile.TemporaryDirectory() as folder:
-        day = Day(count, Path(folder))
+    project = f"bench-cost-{count}-{every}m" + ("-drawn" if rasterised else "")
+    with tempfile.TemporaryDirectory() as folder, _charts(rasterised):
+        day = Day(count, every, Path(folder), project)
         for hour in range(12):  # the morning's documents (alerting runs too: settled)
             day.minute(START.replace(hour=hour))
         day.minute(START)
         day.render(START + timedelta(minutes=1))  # the first render: everything, once
         tick = day.cost(lambda: day.minute(START + timedelta(minutes=5)))
-        idle = day.cost(lambda: day.minute(START + timedelta(minutes=6)))
+        idle = day.cost(lambda: day.minute(START + timedelta(minutes=6))) if every > 1 else None
         render = day.cost(lambda: day.render(START + timedelta(minutes=6)))
-        every = card_every(day.config)
-        if every > day.config.render_every:  # whole cards not due at that render
+        cards = card_every(day.config)
+        if cards > day.config.render_every:  # whole cards not due at that render
             quick = render
-            at = START + timedelta(minutes=1) + every
-            day.minute(at - timedelta(minutes=1))
+            at = START + timedelta(minutes=1) + cards
+            day.minute(at - timedelta(minutes=1))  # on the grid of both cadences
             whole = day.cost(lambda: day.render(at))
         else:
             quick, whole = None, render
         closing = day.cost(lambda: day.render(START + timedelta(hours=13, minutes=1)))
         documents = _documents(day.store)
-        points = _points_per_day(day.config)
+        ticks, points = _ticks_and_points(day.config)
     renders = 1440 // int(day.config.render_every.total_seconds() // 60)
-    whole_renders = 1440 / (every.total_seconds() / 60)
-    parts = [(288, tick), (1152, idle), (whole_renders, whole), (1, closing)]
+    whole_renders = 1440 / (cards.total_seconds() / 60)
+    parts = [(ticks, tick), (whole_renders, whole), (1, closing)]
+    if idle is not None:
+        parts.append((1440 - ticks, idle))
     if quick is not None:
         parts.append((renders - whole_renders, quick))
     return {
         "reads_day": sum(n * cost[0] for n, cost in parts),
         "writes_day": sum(n * cost[1] for n, cost in parts),
+        "ticks_day": ticks,
         "tick": tick,
         "idle": idle,
         "quick": quick,
         "whole": whole,
         "closing": closing,
-        "card_every": every.total_seconds() / 60,
+        "card_every": cards.total_seconds() / 60,
         "points_day": points,
         "group_hour_docs": documents["group-hour"],
         "tick_writes": max(day.sample_writes),
     }
 
 
-def _row(count: int, m: dict) -> str:  # type: ignore[type-arg]
+COUNTED = ("tick", "idle", "quick", "whole", "closing", "group_hour_docs", "tick_writes")
+
+
+def _row(count: int, every: int, m: dict) -> str:  # type: ignore[type-arg]
     reads, writes = m["reads_day"], m["writes_day"]
     mib = m["points_day"] * POINT_BYTES * MONTH_DAYS / 2**20
     price = (
@@ -184,10 +245,34 @@ def _row(count: int, m: dict) -> str:  # type: ignore[type-arg]
         + max(0.0, mib - FREE_METRIC_MIB) * MIB_PRICE
     )
     return (
-        f"| {count} × 5 min | {writes:,.0f} ({writes / FREE_WRITES:.0%}) "
+        f"| {count:,} × {every} min | {writes:,.0f} ({writes / FREE_WRITES:.0%}) "
         f"| {reads:,.0f} ({reads / FREE_READS:.0%}) "
         f"| {m['points_day']:,.0f} = {mib:.1f} MiB a month ({mib / FREE_METRIC_MIB:.0%}) "
         f"| {m['tick_writes']:,.0f} | ${price:.2f} |"
+    )
+
+
+def _pair(cost: tuple[int, int] | None) -> str:
+    return "—" if cost is None else f"{cost[0]:,}, {cost[1]:,}"
+
+
+def _event_row(count: int, every: int, m: dict) -> str:  # type: ignore[type-arg]
+    return (
+        f"| {count:,} × {every} min | {_pair(m['tick'])} ({m['ticks_day']:,} a day) "
+        f"| {_pair(m['idle'])} | {_pair(m['quick'])} | {_pair(m['whole'])} "
+        f"| {_pair(m['closing'])} | {m['card_every']:.0f} min | {m['group_hour_docs']:,} |"
+    )
+
+
+def _same_counts(drawn: dict, digest: dict) -> None:  # type: ignore[type-arg]
+    """The stand-in charts must not change a counted figure (see the top)."""
+    differ = {key: (drawn[key], digest[key]) for key in COUNTED if drawn[key] != digest[key]}
+    if differ:
+        raise SystemExit(f"matplotlib's charts and the stand-in count differently: {differ}")
+    print(
+        f"{CHECKED} × 5 min, charts drawn by matplotlib and by the stand-in: every counted "
+        f"figure the same ({', '.join(f'{key} {drawn[key]}' for key in COUNTED)})",
+        flush=True,
     )
 
 
@@ -195,10 +280,11 @@ def main() -> None:
     from tests.bench.stack import slow_upstream_on_emulator
 
     with slow_upstream_on_emulator():
+        _same_counts(measure(CHECKED, 5, rasterised=True), measure(CHECKED, 5))
         results = {}
-        for count in (50, 500):  # each printed when measured: 500 takes long here
-            results[count] = measure(count)
-            print(f"{count} sources measured: {results[count]}", flush=True)
+        for count, every in CASES:  # each printed when measured
+            results[count, every] = measure(count, every)
+            print(f"{count} × {every} min measured: {results[count, every]}", flush=True)
     print(
         "\n| sources × cadence | Firestore writes a day (of 20,000 free) "
         "| reads a day (of 50,000 free) | metric points a day (of 150 MiB a month) "
@@ -206,19 +292,13 @@ def main() -> None:
         f"{PRICES_AS_OF}) |"
     )
     print("|---|---|---|---|---|---|")
-    for count, measured in results.items():
-        print(_row(count, measured))
+    for (count, every), measured in results.items():
+        print(_row(count, every, measured))
     print(
-        "\n| sources | (reads, writes) of: a tick with samples | a tick without "
+        "\n| sources × cadence | (reads, writes) of: a tick with samples | a tick without "
         "| a render, whole cards not due | a render with every whole card "
         "| the day-closing render | whole cards every | group-hour documents stored (13 hours) |"
     )
     print("|---|---|---|---|---|---|---|---|")
-    for count, m in results.items():
-        quick = "—" if m["quick"] is None else "{}, {}".format(*m["quick"])
-        print(
-            f"| {count} | {m['tick'][0]}, {m['tick'][1]} | {m['idle'][0]}, {m['idle'][1]} "
-            f"| {quick} | {m['whole'][0]}, {m['whole'][1]} "
-            f"| {m['closing'][0]}, {m['closing'][1]} | {m['card_every']:.0f} min "
-            f"| {m['group_hour_docs']} |"
-        )
+    for (count, every), measured in results.items():
+        print(_event_row(count, every, measured))
