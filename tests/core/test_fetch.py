@@ -16,7 +16,7 @@ from tally.config import parse_config
 from tally.sources import read
 
 from tests.core.conftest import pubsub_event, recent_tick
-from tests.support.hostile import Unaccepting
+from tests.support.hostile import Page, Unaccepting
 
 # The README's promise: a source returns within its timeout + 0.5 s, whatever the server does.
 GRACE = 0.5
@@ -105,6 +105,30 @@ def test_redirects_are_followed_across_hosts(hostile):
     target = f"http://localhost:{hostile.port}/headers"
     reading = read(source_of(url=f"{hostile.url}/redirect?to={quote(target)}", query="count"))
     assert reading.ok and reading.value == 7
+
+
+def test_a_cookie_a_redirect_sets_goes_with_the_next_hop_on_its_host_only(hostile):
+    """A consent or login redirect that sets a cookie leads to the page, as in a browser."""
+    elsewhere = f"http://localhost:{hostile.port}/headers?hop=cookie-elsewhere"
+    hostile.pages["/consent"] = Page(
+        b"", status=302, headers={"Location": "/headers?hop=cookie-same", "Set-Cookie": "ok=yes"}
+    )
+    hostile.pages["/consent-elsewhere"] = Page(
+        b"", status=302, headers={"Location": elsewhere, "Set-Cookie": "ok=yes"}
+    )
+    for path in ("/consent", "/consent-elsewhere"):
+        assert read(source_of(url=f"{hostile.url}{path}", query="count", timeout="5s")).value == 7
+    [same] = hostile.headers_for("/headers?hop=cookie-same")[-1:]
+    assert same["Cookie"] == "ok=yes"
+    [moved] = hostile.headers_for("/headers?hop=cookie-elsewhere")[-1:]
+    assert "Cookie" not in moved
+
+
+def test_a_user_and_password_in_the_url_are_sent_as_basic_auth(hostile):
+    url = hostile.url.replace("http://", "http://reader:pa55@") + "/headers?hop=userinfo"
+    assert read(source_of(url=url, query="count", timeout="5s")).value == 7
+    [sent] = hostile.headers_for("/headers?hop=userinfo")[-1:]
+    assert sent["Authorization"] == "Basic cmVhZGVyOnBhNTU="  # reader:pa55
 
 
 # --- 10. secret headers stay with their host ----------------------------------------------

@@ -2,9 +2,10 @@
 it, and a redirect's host refused before connecting when it leads to a link-local
 address or the cloud metadata server.
 
-requests opens its sockets deep inside urllib3; the hooks here are a connection class
-(registration, the address check), a pool manager that hands it to every pool, and an
-adapter that builds that pool manager, all for one fetch's own session. The source's
+A fetch talks to urllib3 directly (requests' session cost twice the request itself in
+CPU: merging settings, reading the environment, a pool manager for each fetch); the
+hooks here are a connection class (registration, the address check) and a pool of one
+such connection for each request of one fetch. The source's
 own host is trusted (people watch their own LAN); only a redirect's host is checked:
 by the URL first, then by every address its name resolves to, then by the peer.
 """
@@ -15,17 +16,28 @@ import contextlib
 import heapq
 import ipaddress
 import itertools
+import os
 import socket
+import ssl
 import threading
 import time
 import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
-from requests.adapters import HTTPAdapter
+from requests.utils import (
+    DEFAULT_CA_BUNDLE_PATH,
+    get_auth_from_url,
+    get_environ_proxies,
+    get_netrc_auth,
+    prepend_scheme_if_needed,
+    select_proxy,
+    urldefragauth,
+)
+from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, ProxyManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.poolmanager import PoolManager
+from urllib3.util import make_headers
+from urllib3.util.ssl_ import create_urllib3_context
 
 from tally.sources.failure import FetchError
 
@@ -202,51 +214,77 @@ class _GuardedHTTPSConnection(_GuardedConnection, HTTPSConnection):
     pass
 
 
-_CONNECTIONS = {"http": _GuardedHTTPConnection, "https": _GuardedHTTPSConnection}
+class _GuardedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _GuardedHTTPConnection
 
 
-class _PoolManager(PoolManager):
-    def __init__(self, *args: Any, tally_fetch: FetchSockets, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self._tally_fetch = tally_fetch
-
-    def _new_pool(self, scheme: str, host: str, port: int, request_context: Any = None) -> Any:
-        pool = super()._new_pool(scheme, host, port, request_context)
-        pool.ConnectionCls = _CONNECTIONS[scheme]
-        pool.conn_kw = {**pool.conn_kw, "tally_fetch": self._tally_fetch}
-        return pool
+class _GuardedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _GuardedHTTPSConnection
 
 
-class _Adapter(HTTPAdapter):
-    def __init__(self, fetch: FetchSockets, **kwargs: Any):
-        self._tally_fetch = fetch  # before super().__init__, which builds the pool manager
-        super().__init__(**kwargs)
-
-    def init_poolmanager(
-        self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any
-    ) -> None:
-        self._pool_connections, self._pool_maxsize, self._pool_block = connections, maxsize, block
-        self.poolmanager = _PoolManager(
-            num_pools=connections,
-            maxsize=maxsize,
-            block=block,
-            tally_fetch=self._tally_fetch,
-            **pool_kwargs,
-        )
-
-
-# requests re-reads the proxy variables and ~/.netrc on every request when it trusts
-# the environment: a quarter of a fetch's CPU, serialised under the GIL when 50 sources
-# go out at once. Trust it only when a proxy is actually configured.
+# With a proxy configured where tally runs (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), the
+# environment is trusted as requests trusts it: the proxy, ~/.netrc and a CA bundle of
+# its own (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, for a proxy that inspects TLS). Without
+# one (deployed functions have none), none of them is read on every fetch.
 _PROXIES_CONFIGURED = bool(urllib.request.getproxies())
+_OWN_CA_BUNDLE = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+_CA_BUNDLE = (_PROXIES_CONFIGURED and _OWN_CA_BUNDLE) or DEFAULT_CA_BUNDLE_PATH
 
 
-def session_for(fetch: FetchSockets) -> requests.Session:
-    """A session whose every connection belongs to `fetch`. It never retries by itself:
-    `sources/http.py` decides that from the failure."""
-    session = requests.Session()
-    session.trust_env = _PROXIES_CONFIGURED
-    adapter = _Adapter(fetch)  # max_retries=0: one connection attempt a request
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
+_tls: ssl.SSLContext | None = None
+_tls_lock = threading.Lock()
+
+
+def _tls_context() -> ssl.SSLContext:
+    """requests' trust (its certifi bundle, the certificate and the name verified),
+    loaded once: loading the bundle for every connection cost more than the handshake."""
+    global _tls
+    with _tls_lock:
+        if _tls is None:
+            context = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
+            context.load_verify_locations(_CA_BUNDLE)
+            _tls = context
+        return _tls
+
+
+def authorization_for(url: str) -> str | None:
+    """The Authorization a request to `url` carries whatever its headers say, as requests
+    gives it: ~/.netrc's for the host (when the environment is trusted), else the URL's
+    own user:password."""
+    auth = get_netrc_auth(url) if _PROXIES_CONFIGURED else None
+    if not auth:
+        auth = get_auth_from_url(url)
+        if not any(auth):
+            return None
+    return make_headers(basic_auth=":".join(auth))["authorization"]
+
+
+def pool_for(fetch: FetchSockets, url: str) -> tuple[HTTPConnectionPool, str]:
+    """A pool of one connection for one request of `fetch` (every hop gets its own: a
+    redirect's body is never read, so its connection cannot serve the next), and the
+    target to ask it for. Nothing is shared between fetches but the TLS trust."""
+    parts = urlsplit(url)
+    scheme, host, port = parts.scheme.lower(), parts.hostname or "", parts.port
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    tls = {"cert_reqs": "CERT_REQUIRED", "ssl_context": _tls_context()} if scheme == "https" else {}
+    proxy = select_proxy(url, get_environ_proxies(url)) if _PROXIES_CONFIGURED else None
+    if proxy:
+        return _proxied(proxy, url, scheme, host, port, tls, target)
+    pool_class = _GuardedHTTPSPool if scheme == "https" else _GuardedHTTPPool
+    pool = pool_class(host, port, maxsize=1, tally_fetch=fetch, **tls)
+    return pool, target
+
+
+def _proxied(
+    proxy: str, url: str, scheme: str, host: str, port: int | None, tls: dict[str, Any], target: str
+) -> tuple[HTTPConnectionPool, str]:
+    """As requests sends through an http(s) proxy: the proxy makes the connections, so
+    the deadline cannot cut them nor the address checks see them (docs/configuration.md)."""
+    proxy = prepend_scheme_if_needed(proxy, "http")
+    if urlsplit(proxy).scheme.lower() not in ("http", "https"):
+        raise FetchError(f"proxy {urlsplit(proxy).scheme}: not supported (only http and https)")
+    user, password = get_auth_from_url(proxy)
+    headers = make_headers(proxy_basic_auth=f"{user}:{password}") if user else {}
+    manager = ProxyManager(proxy, num_pools=1, maxsize=1, proxy_headers=headers)
+    pool = manager.connection_from_host(host, port, scheme, pool_kwargs=tls)
+    return pool, (target if scheme == "https" else urldefragauth(url))

@@ -3,7 +3,7 @@
 Every source kind goes through `fetch_url`, so every kind gets the same limits:
 
 - **One hard deadline** (`timeout`) for the whole fetch: connecting, every retry and
-  redirect, the headers and the body. requests' own timeouts are per socket operation,
+  redirect, the headers and the body. urllib3's own timeouts are per socket operation,
   so a server that drips a byte a second would hold a source (and the tick, and its
   metrics) until the function is killed. At the deadline one shared thread shuts the
   fetch's sockets down (`sources/connections.py`, Reaper): a blocked read returns at
@@ -38,16 +38,31 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, ReadTimeoutError
+from requests.cookies import RequestsCookieJar, extract_cookies_to_jar, get_cookie_header
+from requests.models import PreparedRequest
+from requests.sessions import SessionRedirectMixin
+from requests.utils import check_header_validity, default_headers, parse_header_links
+from urllib3 import BaseHTTPResponse, HTTPConnectionPool
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
+from urllib3.exceptions import SSLError as TLSFailure
+from urllib3.util import Timeout
 
 from tally.sources import bodies
 from tally.sources.bodies import SMALL_BODY_BYTES
 from tally.sources.connections import (
     REAPER,
     FetchSockets,
+    authorization_for,
+    pool_for,
     redirected_method,
     refused_redirect,
-    session_for,
 )
 from tally.sources.failure import FetchError, status_is_permanent
 from tally.sources.model import UrlSource
@@ -113,10 +128,10 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return chain
 
 
-def _failure_of(exc: requests.RequestException, url: str, timeout: float) -> FetchError:
+def _failure_of(exc: BaseException, url: str, timeout: float) -> FetchError:
     """What a person reads about a transport failure, and whether it is permanent;
     decided by the types of the errors, never by their text (which quotes the URL)."""
-    host = requests.utils.urlparse(url).hostname or url
+    host = urlsplit(url).hostname or url
     chain = _causes(exc)
 
     def found(*types: type[BaseException]) -> BaseException | None:
@@ -130,21 +145,36 @@ def _failure_of(exc: requests.RequestException, url: str, timeout: float) -> Fet
     if found(ConnectionRefusedError):
         return FetchError(f"connection refused by {host}", permanent=False)
     # (urllib3's NewConnectionError is a ConnectTimeoutError: refused and lookups first)
-    if isinstance(exc, requests.Timeout) or found(TimeoutError, ReadTimeoutError):
+    connect_timeout = isinstance(exc, ConnectTimeoutError) and not isinstance(
+        exc, NewConnectionError
+    )
+    if connect_timeout or found(TimeoutError, ReadTimeoutError, requests.Timeout):
         return FetchError(f"timed out after {timeout:g}s", permanent=False)
-    if found(requests.exceptions.SSLError, ssl.SSLError):
+    if found(requests.exceptions.SSLError, ssl.SSLError, TLSFailure):
         # a certificate that does not match, an unknown authority: the same next time
         return FetchError(f"TLS error talking to {host}", permanent=True)
-    if isinstance(exc, requests.ConnectionError):
+    if isinstance(exc, requests.RequestException):  # an OSError too, but not the network's
+        broken = isinstance(exc, requests.ConnectionError)
+    else:
+        broken = isinstance(exc, (NewConnectionError, ProtocolError, OSError))
+    if broken:
         return FetchError(f"connection to {host} failed", permanent=False)
     return FetchError(f"request failed: {type(exc).__name__}", permanent=False)
 
 
-def _never_connected(exc: requests.RequestException) -> bool:
+def _never_connected(exc: BaseException) -> bool:
     """The request failed before a connection opened (refused, no such host, no answer
     to the connect): nothing reached the server, so sending it again is safe."""
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(reason, ConnectTimeoutError)  # urllib3's; NewConnectionError is one
+    return isinstance(exc, ConnectTimeoutError)  # urllib3's; NewConnectionError is one
+
+
+# What requests sends unless told otherwise (the encodings urllib3 can decode, */*,
+# keep-alive); the User-Agent is tally's own.
+BASE_HEADERS = dict(default_headers())
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# How requests decides that a redirect must lose the Authorization header: another
+# host, or another port or scheme (but http: to https: on the default ports).
+_moves_elsewhere = SessionRedirectMixin.should_strip_auth
 
 
 def _cap_failure(status: int) -> FetchError:
@@ -154,37 +184,78 @@ def _cap_failure(status: int) -> FetchError:
 # --- the fetch ------------------------------------------------------------------------
 
 
-def _send(
-    session: requests.Session,
+@dataclass
+class _Hop:
+    """One request of a fetch, as requests would have prepared it: its URL (params
+    encoded, quoted as requests quotes it) and every header it carries."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+
+
+def _prepare(
     method: str,
     url: str,
-    *,
     headers: dict[str, str],
     params: dict[str, str] | None,
-    deadline: float,
-    timeout: float,
-) -> requests.Response:
+    cookies: RequestsCookieJar | None,
+) -> _Hop:
+    prepared = PreparedRequest()
+    prepared.prepare_url(url, params)
+    merged = {name.lower(): (name, value) for name, value in BASE_HEADERS.items()}
+    merged.update({name.lower(): (name, value) for name, value in headers.items()})
+    sent = dict(merged.values())
+    for header in sent.items():
+        check_header_validity(header)  # no line break smuggled into a request
+    hop = _Hop(method, str(prepared.url), sent)
+    if cookies and "cookie" not in merged:  # set by an earlier hop, for this host
+        cookie = get_cookie_header(cookies, hop)  # type: ignore[arg-type]
+        if cookie:
+            sent["Cookie"] = cookie
+    authorization = authorization_for(hop.url)
+    if authorization:
+        sent.pop(merged.get("authorization", ("Authorization",))[0], None)
+        sent["Authorization"] = authorization
+    return hop
+
+
+def _send(
+    fetch: FetchSockets, hop: _Hop, url: str, *, deadline: float, timeout: float
+) -> tuple[HTTPConnectionPool, BaseHTTPResponse]:
     """One request, its redirect not followed; a connection that never opened is tried
-    again (CONNECT_RETRIES times) unless its failure is permanent."""
+    again (CONNECT_RETRIES times) unless its failure is permanent. A failure names the
+    host as `url` (as written, not IDNA-encoded) does."""
     for attempt in range(CONNECT_RETRIES + 1):
         if attempt:
             time.sleep(min(CONNECT_BACKOFF[attempt - 1], max(deadline - time.monotonic(), 0)))
         remaining = max(deadline - time.monotonic(), 0.001)
         try:
-            return session.request(
-                method,
-                url,
-                headers=headers,
-                params=params,
-                stream=True,
-                allow_redirects=False,
-                timeout=(remaining, remaining),
+            pool, target = pool_for(fetch, hop.url)
+            response = pool.urlopen(
+                hop.method,
+                target,
+                headers=hop.headers,
+                retries=False,  # tally retries (above), urllib3 raises what failed
+                redirect=False,
+                assert_same_host=False,
+                preload_content=False,
+                release_conn=False,
+                timeout=Timeout(connect=remaining, read=remaining),
             )
-        except requests.RequestException as exc:
+            return pool, response
+        except (HTTPError, OSError) as exc:
             failure = _failure_of(exc, url, timeout)
             if failure.permanent or not _never_connected(exc) or attempt == CONNECT_RETRIES:
                 raise failure from None
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _redirect_target(response: BaseHTTPResponse) -> str | None:
+    location = response.headers.get("Location")
+    if location is None or response.status not in REDIRECT_STATUSES:
+        return None
+    return location.encode("latin1").decode("utf8", "replace")  # as requests reads it
 
 
 def _request(
@@ -199,57 +270,74 @@ def _request(
     timeout: float,
 ) -> Response:
     """The fetch itself, redirects followed by hand so that each hop is checked before
-    it connects and a redirect's body is never read."""
+    it connects and a redirect's body is never read. Cookies a redirect sets go with
+    the next hop, as within a requests session."""
     started = time.monotonic()
     secret = {name.lower() for name in secret_headers} | {"authorization"}
-    with session_for(fetch) as session:
-        for hop in range(MAX_REDIRECTS + 1):
-            response = _send(
-                session,
-                method,
-                url,
-                headers=headers,
-                params=params if hop == 0 else None,
-                deadline=deadline,
-                timeout=timeout,
-            )
-            with response:
-                target = session.get_redirect_target(response)
-                if target is None:
-                    return _read(response, started, deadline, timeout, url)
-            if hop == MAX_REDIRECTS:
-                raise FetchError(
-                    f"more than {MAX_REDIRECTS} redirects", status=response.status_code
-                )
-            following = urljoin(response.url, target)
-            refused = refused_redirect(following, fetch.own_host)
-            if refused:
-                raise FetchError(refused, status=response.status_code)
-            if session.should_strip_auth(response.url, following):
-                headers = {k: v for k, v in headers.items() if k.lower() not in secret}
-            method = redirected_method(method, response.status_code)
-            url = following
+    cookies: RequestsCookieJar | None = None
+    for hop_number in range(MAX_REDIRECTS + 1):
+        try:
+            hop = _prepare(method, url, headers, params if hop_number == 0 else None, cookies)
+        except requests.RequestException as exc:  # a URL or a header requests refuses
+            raise _failure_of(exc, url, timeout) from None
+        pool, response = _send(fetch, hop, url, deadline=deadline, timeout=timeout)
+        try:
+            target = _redirect_target(response)
+            if target is None:
+                return _read(response, hop.url, started, deadline, timeout, url)
+            if response.headers.get("Set-Cookie"):
+                cookies = cookies if cookies is not None else RequestsCookieJar()
+                extract_cookies_to_jar(cookies, hop, response)  # type: ignore[arg-type]
+        finally:
+            response.close()
+            pool.close()
+        if hop_number == MAX_REDIRECTS:
+            raise FetchError(f"more than {MAX_REDIRECTS} redirects", status=response.status)
+        following = urljoin(hop.url, target)
+        refused = refused_redirect(following, fetch.own_host)
+        if refused:
+            raise FetchError(refused, status=response.status)
+        if _moves_elsewhere(None, hop.url, following):  # type: ignore[arg-type]
+            headers = {k: v for k, v in headers.items() if k.lower() not in secret}
+        method = redirected_method(method, response.status)
+        url = following
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _links(response: BaseHTTPResponse) -> dict[str, dict[str, str]]:
+    """The Link header by rel (requests' Response.links): GitHub's pagination."""
+    header = response.headers.get("Link")
+    links: dict[str, dict[str, str]] = {}
+    for link in parse_header_links(header) if header else ():
+        key = link.get("rel") or link.get("url")
+        if key is not None:
+            links[key] = link
+    return links
+
+
 def _read(
-    response: requests.Response, started: float, deadline: float, timeout: float, url: str
+    response: BaseHTTPResponse,
+    sent_to: str,
+    started: float,
+    deadline: float,
+    timeout: float,
+    url: str,
 ) -> Response:
-    status = response.status_code
+    status = response.status
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise _cap_failure(status)
     chunks: list[bytes] = []
     size = 0
     try:
-        for chunk in response.iter_content(chunk_size=65536):
+        for chunk in response.stream(65536, decode_content=True):
             size += len(chunk)
             if size > MAX_BODY_BYTES:
                 raise _cap_failure(status)
             if size > SMALL_BODY_BYTES:  # one of a few large bodies held at once
                 bodies.hold_large(deadline, timeout)
             chunks.append(chunk)
-    except requests.RequestException as exc:
+    except (HTTPError, OSError) as exc:
         failure = _failure_of(exc, url, timeout)
         failure.status = status
         raise failure from None
@@ -258,8 +346,8 @@ def _read(
         body=b"".join(chunks),
         latency_ms=round((time.monotonic() - started) * 1000, 1),
         headers=dict(response.headers),
-        links=dict(response.links),
-        url=response.url,
+        links=_links(response),
+        url=sent_to,
         deadline=deadline,
         timeout=timeout,
     )
