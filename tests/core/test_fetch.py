@@ -13,6 +13,7 @@ from urllib.parse import quote
 import main
 import pytest
 from tally.config import parse_config
+from tally.deadlines import COLLECT_RESERVE, SOURCE_GRACE
 from tally.sources import read
 
 from tests.core.conftest import pubsub_event, recent_tick
@@ -65,16 +66,16 @@ def test_a_dripping_source_holds_neither_the_tick_nor_its_metrics(
                 {
                     "id": "drip",
                     "kind": "json",
-                    "url": f"{hostile.url}/drip-body?seconds=20",
+                    "url": f"{hostile.url}/drip-body?seconds=120",
                     "query": "value",
                     "every": "1m",
                     "timeout": "1s",
                 },
-                {
+                {  # a check: no reader process to start, whose start under a busy
+                    # machine's load is not what this test is about
                     "id": "clicks",
-                    "kind": "json",
-                    "url": f"{upstream.url}/counter",
-                    "query": "data.count",
+                    "kind": "http",
+                    "url": f"{upstream.url}/health",
                     "every": "1m",
                 },
             ]
@@ -82,12 +83,16 @@ def test_a_dripping_source_holds_neither_the_tick_nor_its_metrics(
     )
     started = time.monotonic()
     main.collect(pubsub_event(recent_tick()))
-    assert time.monotonic() - started < 1 + 1  # the bench's bound: timeout + 1 s
+    # The documented bound of a tick (tally/deadlines.py): the timeout, its grace, and
+    # the reserve for storing, metrics and alerting; a tick the drip held would take its
+    # 120 s. (How close a tick comes to the timeout is the collect benchmark's business.)
+    bound = 1 + (SOURCE_GRACE + COLLECT_RESERVE).total_seconds()
+    assert time.monotonic() - started < bound < 120
     points = {
         (metric.rsplit("/", 1)[1], labels.get("source")): value
         for metric, labels, value in metric_service.points()
     }
-    assert points[("value", "clicks")] == 1234
+    assert points[("up", "clicks")] == 1  # the other source's metrics were written
     assert points[("ticks", None)] == 2
 
 
