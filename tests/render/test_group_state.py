@@ -27,15 +27,26 @@ from tally.render.history import HOURLY_DAYS, RECENT_DAYS, agg_path, load_blob, 
 from tally.render.state import OVERVIEW_PATH
 from tally.sample import short_reason
 
-from tests.core.test_group_document import LIMIT, _document_size
+from tests.core.test_group_document import LIMIT, _size
 from tests.render.seed import days_back, seed
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-CJK = [chr(code) for code in range(0x4E00, 0xA000)]
+
+
+def _document_size(path: str, data: dict[str, Any]) -> int:
+    """Firestore's storage size of a document (cloud.google.com/firestore/docs/storage-size):
+    its name, its fields (a blob: its bytes + 1), 32 bytes."""
+    name = sum(len(part.encode()) + 1 for part in path.split("/")) + 16
+    fields = sum(
+        len(key.encode()) + 1 + (len(value) + 1 if isinstance(value, bytes) else _size(value))
+        for key, value in data.items()
+    )
+    return name + fields + 32
 
 
 def _text(rng: random.Random, chars: int) -> str:
-    return "".join(rng.choice(CJK) for _ in range(chars))
+    """Random CJK text: three bytes a character, incompressible."""
+    return "".join(map(chr, (0x4E00 + byte * 64 + rng.getrandbits(6) for byte in rng.randbytes(chars))))
 
 
 def _worst_source(rng: random.Random, source_id: str) -> dict[str, Any]:
@@ -57,7 +68,7 @@ def _worst_source(rng: random.Random, source_id: str) -> dict[str, Any]:
     }
     epoch = int(datetime(2026, 11, 20, tzinfo=UTC).timestamp())
     recent = [
-        [epoch + 60 * n, None, False, short_reason(_text(rng, 300)), rng.random() * 1e4, 503, 0, True]
+        [epoch + 60 * n, None, False, short_reason(_text(rng, 140)), rng.random() * 1e4, 503, 0, True]
         for n in range(RECENT_DAYS * 1440)
     ]
     objects = {
@@ -107,38 +118,70 @@ def _worst_source(rng: random.Random, source_id: str) -> dict[str, Any]:
     }
 
 
-def test_the_worst_group_is_cut_into_documents_none_past_1_mib(store):
+def test_the_worst_sources_are_cut_into_documents_none_past_1_mib(store):
     rng = random.Random(20)
     ids = [f"{n:03d}".ljust(63, "x") for n in range(GROUP_SIZE)]
-    sources = {source_id: _worst_source(rng, source_id) for source_id in ids}
-    documents = encode(sources)
-    sizes = [_document_size(group_path("g99", n), data) for n, data in enumerate(documents)]
-    print(f"worst group: {len(documents)} documents, {sum(sizes):,} bytes, largest {max(sizes):,}")
-    assert len(documents) > 1  # it does not fit one: it is cut, and each part fits
-    assert max(sizes) <= PART_BYTES + 200 < LIMIT
+    one = encode({ids[0]: _worst_source(rng, ids[0])})
+    alone = sum(len(document["blob"]) for document in one)
+    # one source at its worst is past 1 MiB by itself: no group size would fit one
+    # document, so a group's blob is cut into documents instead (25 such sources: about
+    # 25 times this, measured at 38.4 MB in 39 documents)
+    assert alone > LIMIT and len(one) == 2, alone
 
-    assert write_group(store, "g99", sources) == len(documents)
+    sources = {source_id: _worst_source(rng, source_id) for source_id in ids[:3]}
+    documents = encode(sources)
+    sizes = [
+        _document_size(group_path("g99", n), {**data, "updated": NOW})
+        for n, data in enumerate(documents)
+    ]
+    assert len(documents) == 5 and max(sizes) <= PART_BYTES + 200 < LIMIT, sizes
+    assert write_group(store, "g99", sources) == len(documents)  # Firestore takes each
     reads = store.counter.reads
     assert read_group(store, "g99") == sources  # whole again, the tuples as arrays
     assert store.counter.reads - reads == len(documents)
 
 
-def test_a_usual_group_is_one_document(store):
-    """25 sources every 5 minutes, a year of history, mostly ok: one document, one read."""
+def test_a_usual_group_is_one_document():
+    """25 sources every 5 minutes, values with two decimals, a year of history, a few
+    failures: one document, one read."""
     rng = random.Random(5)
+    first = date(2025, 11, 22)
+    start = datetime(2026, 10, 22, tzinfo=UTC)
+    epoch = int(datetime(2026, 11, 20, tzinfo=UTC).timestamp())
+
+    def value() -> float:
+        return round(rng.uniform(100, 200), 2)
+
     sources = {}
     for n in range(GROUP_SIZE):
-        worst = _worst_source(rng, f"source-{n}")
-        worst["daily"] = dict(list(worst["daily"].items())[-365:])
-        worst["recent"] = [
-            [row[0], round(rng.random() * 100, 2), True, None, round(rng.random() * 300, 1), 200, 1, False]
-            for row in worst["recent"][:: 5]
-        ]
-        worst["drawn"].pop("entries")
-        worst["drawn"]["incidents"] = []
-        sources[f"source-{n}"] = worst
+        source_id = f"source-{n:02d}"
+        sources[source_id] = {
+            "through": "2026-11-21",
+            "daily": {
+                (first + timedelta(days=d)).isoformat(): [value() for _ in range(4)]
+                + [286, 288, round(rng.uniform(1e4, 1e5), 1), 288]
+                for d in range(365)
+            },
+            "hourly": {
+                (start + timedelta(hours=h)).strftime("%Y-%m-%dT%H"): [value() for _ in range(3)]
+                + [rng.uniform(100, 200), 12, 12]
+                for h in range(HOURLY_DAYS * 24)
+            },
+            "recent": [
+                [epoch + 300 * r, value(), True, None, round(rng.uniform(50, 500), 1), 200, 1, False]
+                if r % 100
+                else [epoch + 300 * r, None, False, "HTTP 503", 812.0, 503, 0, False]
+                for r in range(RECENT_DAYS * 288)
+            ],
+            "drawn": {
+                "objects": {f"charts/{source_id}-{k}.png": f"{rng.getrandbits(128):032x}" for k in range(10)},
+                "long_through": "2026-11-21",
+                "week": "2026-11-16",
+                "incidents": [],
+            },
+        }
     documents = encode(sources)
-    print(f"a usual group: {sum(len(d['blob']) for d in documents):,} bytes compressed")
+    print(f"a usual group: {len(documents[0]['blob']):,} bytes compressed")
     assert len(documents) == 1
 
 
