@@ -46,7 +46,9 @@ def _document_size(path: str, data: dict[str, Any]) -> int:
 
 def _text(rng: random.Random, chars: int) -> str:
     """Random CJK text: three bytes a character, incompressible."""
-    return "".join(map(chr, (0x4E00 + byte * 64 + rng.getrandbits(6) for byte in rng.randbytes(chars))))
+    return "".join(
+        map(chr, (0x4E00 + byte * 64 + rng.getrandbits(6) for byte in rng.randbytes(chars)))
+    )
 
 
 def _worst_source(rng: random.Random, source_id: str) -> dict[str, Any]:
@@ -68,7 +70,16 @@ def _worst_source(rng: random.Random, source_id: str) -> dict[str, Any]:
     }
     epoch = int(datetime(2026, 11, 20, tzinfo=UTC).timestamp())
     recent = [
-        [epoch + 60 * n, None, False, short_reason(_text(rng, 140)), rng.random() * 1e4, 503, 0, True]
+        [
+            epoch + 60 * n,
+            None,
+            False,
+            short_reason(_text(rng, 140)),
+            rng.random() * 1e4,
+            503,
+            0,
+            True,
+        ]
         for n in range(RECENT_DAYS * 1440)
     ]
     objects = {
@@ -87,7 +98,12 @@ def _worst_source(rng: random.Random, source_id: str) -> dict[str, Any]:
             "resolved_summary": _text(rng, 300),
             "lasted": "1 h",
             "deliveries": [
-                {"channel": _text(rng, 63), "kind": "opened", "status": "failed", "error": _text(rng, 300)}
+                {
+                    "channel": _text(rng, 63),
+                    "kind": "opened",
+                    "status": "failed",
+                    "error": _text(rng, 300),
+                }
                 for _ in range(4)
             ],
         }
@@ -97,7 +113,8 @@ def _worst_source(rng: random.Random, source_id: str) -> dict[str, Any]:
         {
             "key": _text(rng, MAX_ID),
             "title": _text(rng, MAX_TITLE),
-            "link": "https://e.test/" + "".join(rng.choice("abcdefgh0123456789") for _ in range(MAX_LINK - 15)),
+            "link": "https://e.test/"
+            + "".join(rng.choice("abcdefgh0123456789") for _ in range(MAX_LINK - 15)),
             "time": epoch,
             "seen": epoch,
         }
@@ -168,13 +185,24 @@ def test_a_usual_group_is_one_document():
                 for h in range(HOURLY_DAYS * 24)
             },
             "recent": [
-                [epoch + 300 * r, value(), True, None, round(rng.uniform(50, 500), 1), 200, 1, False]
+                [
+                    epoch + 300 * r,
+                    value(),
+                    True,
+                    None,
+                    round(rng.uniform(50, 500), 1),
+                    200,
+                    1,
+                    False,
+                ]
                 if r % 100
                 else [epoch + 300 * r, None, False, "HTTP 503", 812.0, 503, 0, False]
                 for r in range(RECENT_DAYS * 288)
             ],
             "drawn": {
-                "objects": {f"charts/{source_id}-{k}.png": f"{rng.getrandbits(128):032x}" for k in range(10)},
+                "objects": {
+                    f"charts/{source_id}-{k}.png": f"{rng.getrandbits(128):032x}" for k in range(10)
+                },
                 "long_through": "2026-11-21",
                 "week": "2026-11-16",
                 "incidents": [],
@@ -222,9 +250,7 @@ def _to_the_older_layout(store, ids: list[str]) -> None:
     store.delete(group_path("g00"))
 
 
-def test_a_deployment_of_the_older_layout_renders_the_same_page_after_the_upgrade(
-    store, tmp_path
-):
+def test_a_deployment_of_the_older_layout_renders_the_same_page_after_the_upgrade(store, tmp_path):
     ids = ["a", "b", "c"]
     config = _config(ids)
     for n, source_id in enumerate(ids):

@@ -117,7 +117,9 @@ def test_whole_cards_of_60_sources_read_one_render_document_per_group(store, tmp
     groups = assign(ids)
 
     def tick(at: datetime) -> None:
-        store.write_samples([Sample(i, at, ok=True, value=at.hour + n) for n, i in enumerate(ids)], groups)
+        store.write_samples(
+            [Sample(i, at, ok=True, value=at.hour + n) for n, i in enumerate(ids)], groups
+        )
 
     for hour in (10, 11, 12):
         tick(DAY + timedelta(hours=hour))
@@ -133,7 +135,9 @@ def test_whole_cards_of_60_sources_read_one_render_document_per_group(store, tmp
     # documents, not in sources
     assert whole.reads == 1 + 1 + (3 + 1) + 3 + 3 * 3
     assert whole.writes == 1  # the overview; nothing folded, nothing else drawn
-    values = {s["id"]: s["value"] for s in json.loads((tmp_path / "status.json").read_text())["sources"]}
+    values = {
+        s["id"]: s["value"] for s in json.loads((tmp_path / "status.json").read_text())["sources"]
+    }
     assert values == {i: 13.0 + n for n, i in enumerate(ids)}
 
 

@@ -271,7 +271,12 @@ def _render_source(run: Run, source: SourceBase, entry: dict[str, Any]) -> bool:
         complete = folded = True
     else:
         complete, folded = update_aggregates(
-            store, source.id, agg, plan.closed, run.budget, lambda page: _save(run, source, entry, page)
+            store,
+            source.id,
+            agg,
+            plan.closed,
+            run.budget,
+            lambda page: _save(run, source, entry, page),
         )
     if not complete:
         # what is folded so far is saved: a day written later that it already covers
