@@ -1,14 +1,16 @@
 """render_site(): one render run, from what is stored to the public page.
 
-A render reads the overview (render/state: every source's card, one document) and
-asks Firestore once which day documents were written since the last render
-(state.py). A source with nothing new costs no read: its card comes from the
-overview. A changed source costs the day documents the query returned plus its own
-render document (aggregates and what was drawn); a closed day is folded in once (one
-more read). So a steady-state render reads 1 + 2 documents per changed source (2 when
-nothing changed: Firestore bills an empty query as one read), whatever the number of
-sources and the length of their history, plus the alert state (one document) and, for
-a source whose incidents changed, its last incidents (one query).
+A render reads the overview (render/state: every source's card, one document), the
+alert state, and asks Firestore which sample documents were written since the last
+render (state.py: two queries). A source with nothing new costs no read: its card
+comes from the overview; a changed source's card follows its newest sample from the
+changed documents, also without a read, and its whole card comes every `card_every`
+(plan.py) from its aggregates, in its group's render document (group_state.py), and its
+live days: each read once a run for the whole group. So a steady-state render reads
+2 + the changed documents (each query at least one) + per group with a whole card due
+its render document and its other documents of today, counted in documents however
+many sources they hold; a source whose incidents changed adds its last incidents (one
+query). docs/page.md, "What a render reads", has the whole account.
 
 What is redrawn when is plan.py's; the statistics are stats.py's, the charts
 specs.py's, the objects site.py's, and publish.py writes only what changed.
