@@ -7,6 +7,7 @@ attributes it reads (`DocumentAccess`): an import of `tally.store` would be a ci
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Protocol
 
 from google.api_core import exceptions as api_exceptions
@@ -116,6 +117,87 @@ def transact(store: DocumentAccess, work: Any, attempts: int = 10) -> Any:
         raise api_exceptions.Aborted(str(exc)) from exc
     store.counter.add("transaction", writes=outcome["txn"].writes)
     return result
+
+
+class Rehearsal(Transaction):
+    """A dry run of a transaction's work: reads outside any transaction, writes held
+    back, so that a long computation (judging 10,000 sources) holds no transaction open.
+    `transact_rehearsed` then commits the held writes in a short transaction if every
+    document read is still as it was."""
+
+    def __init__(self, store: DocumentAccess):
+        super().__init__(store, None)
+        self.seen: dict[str, dict[str, Any] | None] = {}
+        self.torn = False  # a document read twice changed in between
+        self.held: list[tuple[str, dict[str, Any] | None, bool]] = []
+
+    def _saw(self, path: str, found: dict[str, Any] | None) -> None:
+        if path in self.seen and self.seen[path] != found:
+            self.torn = True
+        self.seen.setdefault(path, found)
+
+    def get(self, path: str) -> dict[str, Any] | None:
+        return self.get_many([path])[0]
+
+    def get_many(self, paths: list[str]) -> list[dict[str, Any] | None]:
+        found = read_many(self.store.client, paths, self.store.retry, self.store.timeout, None, "")
+        self.reads += len(paths)
+        for path, item in zip(paths, found, strict=True):
+            self._saw(path, item)
+        return found
+
+    def set(self, path: str, data: dict[str, Any], *, merge: bool = False) -> None:
+        # copied now, as a transaction's set encodes the data when it is called
+        self.held.append((path, copy.deepcopy(data), merge))
+
+    def delete(self, path: str) -> None:
+        self.held.append((path, None, False))
+
+    def still_true(self, txn: Transaction) -> bool:
+        """Reads, in `txn`, every document the rehearsal read: all as they were?"""
+        if self.torn:
+            return False
+        paths = list(self.seen)
+        return txn.get_many(paths) == [self.seen[path] for path in paths]
+
+    def replay(self, txn: Transaction) -> None:
+        for path, data, merge in self.held:
+            if data is None:
+                txn.delete(path)
+            else:
+                txn.set(path, data, merge=merge)
+
+
+REHEARSALS = 3  # rehearsals overtaken by another writer before working inside a transaction
+
+
+def transact_rehearsed(store: DocumentAccess, work: Any) -> Any:
+    """`transact(store, work)`, with `work` computed outside the transaction.
+
+    Firestore closes a transaction that stays idle too long (60 s), and the work of a
+    large alert state can take that long on a small instance. So `work` runs first on a
+    `Rehearsal`; a short transaction then reads the same documents again and, if none
+    changed, commits what the rehearsal would have written (`work` computes everything
+    from what it reads, so the result is the one the transaction would have reached).
+    If another writer got in between, it is rehearsed again; after REHEARSALS such
+    tries the work runs inside the transaction. Costs each document read once more.
+    """
+    stale = object()
+    for _ in range(REHEARSALS):
+        rehearsal = Rehearsal(store)
+        result = work(rehearsal)
+        store.counter.add("transaction", reads=rehearsal.reads)
+
+        def commit(txn: Transaction, rehearsal: Rehearsal = rehearsal, result: Any = result) -> Any:
+            if not rehearsal.still_true(txn):
+                return stale
+            rehearsal.replay(txn)
+            return result
+
+        outcome = transact(store, commit)
+        if outcome is not stale:
+            return outcome
+    return transact(store, work)
 
 
 def incidents(store: DocumentAccess, source_id: str, limit: int = 20) -> list[dict[str, Any]]:

@@ -18,9 +18,14 @@ reopen what resolved nor resolve what is still true. A message is claimed before
 is sent, so two runs never both send it; a claim outlives any run that may hold it, so
 a message claimed by a run that died is sent by a later tick.
 
+Past 1,000 sources (more than one shard) step 1 is rehearsed: the state is read and
+judged outside any transaction, then a short transaction reads it again and commits the
+same writes if nothing changed (transactions.transact_rehearsed), so judging 10,000
+sources never holds a transaction open past what Firestore allows.
+
 Steady state (nothing opening, resolving or pending) costs one read per shard (one up
-to 1,000 sources) and, on ticks with samples, one write per shard; an incident adds its
-own writes when it changes.
+to 1,000 sources; two per shard beyond) and, on ticks with samples, one write per
+shard; an incident adds its own writes when it changes.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from tally.alerts.state import Facts, Message, SourceRecord, apply_sample
 from tally.config import Config
 from tally.sample import Sample
 from tally.store import Store
-from tally.transactions import Transaction, transact
+from tally.transactions import Transaction, transact, transact_rehearsed
 
 LOGGED = 20  # incidents logged one by one per tick; a storm is one line more
 
@@ -76,7 +81,10 @@ def run_alerts(
     reads0, writes0 = store.counter.reads, store.counter.writes
     token = uuid.uuid4().hex
     wall = (now or datetime.now(UTC)).timestamp()
-    plan: _Plan = transact(
+    # Past one shard (1,000 sources) judging every source takes long enough to outlast a
+    # transaction on a small instance: it is rehearsed outside one (transactions.py).
+    run_in = transact_rehearsed if shards.shards_for(len(config.sources)) > 1 else transact
+    plan: _Plan = run_in(
         store, lambda txn: _evaluate(txn, config, int(tick.timestamp()), samples, wall, token)
     )
     for change in plan.opened[:LOGGED]:

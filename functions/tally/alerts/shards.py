@@ -7,9 +7,11 @@ transaction of a tick, none ever past Firestore's 1 MiB limit.
 
 A source lives in shard crc32(id) mod N, with N = ⌈sources / 1,000⌉: up to 1,000
 sources the whole state is one document, so alerting costs 1 read a tick and 1 write
-when something changed; beyond, N reads and up to N writes (one per shard that
-changed). Each document is a zlib-compressed JSON blob (and the tick it was evaluated
-at, outside the blob, so a tick that moved only the clock writes nothing).
+when something changed; beyond, 2N reads and up to N writes (one per shard that
+changed; the state is read once to judge and once more in the short transaction that
+commits: transactions.transact_rehearsed). Each document is a zlib-compressed JSON
+blob (and the tick it was evaluated at, outside the blob, so a tick that moved only the
+clock writes nothing).
 
 The size guard. Every field the state keeps is bounded (state.py), but a storm can
 still fill a shard: 1,000 sources failing with distinct 300-character reasons, each
