@@ -110,7 +110,8 @@ resource "google_firestore_field" "alerts_blob" {
   index_config {}
 }
 
-# The renderer's documents (render/state and sources/*/render/aggregates) are one
+# The renderer's documents (render/state, groups/*/render/aggregates and its parts, and
+# the older sources/*/render/aggregates: all in collections named `render`) are one
 # compressed blob each, read whole by their path.
 resource "google_firestore_field" "render_blob" {
   project    = var.project_id

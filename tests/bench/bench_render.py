@@ -205,7 +205,7 @@ def bench_reads(store) -> None:  # type: ignore[no-untyped-def]
         print(f"| {label} | {samples:,} | **{max(reads)}** | {idle.reads} | {first.reads} |")
     print(
         "\nA steady-state render of a changed source reads the overview, the day document "
-        "the change query returns, the source's own render document and the alert state "
+        "the change query returns, its group's render document and the alert state "
         "(the page shows open incidents); with nothing new, the overview, the (empty) "
         "query and the alert state. Target ≤ 10 at all three."
     )

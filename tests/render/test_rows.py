@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tally.day_document import tick_of
-from tally.render.history import AGG_VERSION, Aggregates, agg_path, load_blob, save_blob
+from tally.render.group_state import read_group, write_group
+from tally.render.history import AGG_VERSION, Aggregates, agg_path, save_blob
 from tally.render.rows import Row, rows_of
 from tally.sample import Sample
 from tally.store import Day
@@ -59,9 +60,9 @@ def test_aggregates_stored_before_named_rows_read_with_their_fields_named(store)
         "HTTP 503",
         503,
     )
-    # and written back as the very same arrays
-    agg.save(store, "a")
-    assert load_blob(store, agg_path("a")) == STORED
+    # and written back, in its group's render document, as the very same arrays
+    write_group(store, "g00", {"a": agg.as_data()})
+    assert read_group(store, "g00") == {"a": STORED}
 
 
 def test_a_sample_read_from_its_day_document_is_a_named_row(store):

@@ -13,7 +13,8 @@ from tally.config import parse_config
 from tally.importer import Importer
 from tally.render.budget import Budget
 from tally.render.entry import render_site
-from tally.render.history import Aggregates, agg_path, load_blob
+from tally.render.group_state import read_group
+from tally.render.history import agg_path, load_blob
 from tally.render.publish import FolderSink
 from tally.render.state import OVERVIEW_PATH
 from tally.sample import Sample
@@ -72,8 +73,9 @@ def test_a_render_reads_the_overview_the_changed_documents_and_each_drawn_source
         store.write_sample(Sample(source_id, NOW + timedelta(minutes=6), ok=True, value=77.0))
     two = render_site(config, store, tmp_path, now=NOW + timedelta(minutes=10))
     # the overview and the alert state; the changed documents (b's and e's group-hour
-    # documents; no day document: one read); per changed source its aggregates
-    assert two.reads == 2 + (2 + 1) + 2
+    # documents; no day document: one read); the render document of their group (the
+    # config's six sources are one group: one read for both)
+    assert two.reads == 2 + (2 + 1) + 1
     assert _values(tmp_path) == {"a": 0, "b": 77, "c": 2, "d": 3, "e": 77, "f": 5}
 
     store.write_sample(Sample("c", NOW + timedelta(minutes=11), ok=True, value=78.0))
@@ -97,7 +99,7 @@ def test_each_source_keeps_its_objects_in_its_own_state_document(store, tmp_path
     ]
     files = [path.relative_to(tmp_path) for path in tmp_path.rglob("*") if path.is_file()]
     for source_id in ids:
-        drawn = Aggregates.load(store, source_id).drawn["objects"]
+        drawn = read_group(store, "g00")[source_id]["drawn"]["objects"]
         own = [p for p in files if p.stem == source_id or p.stem.startswith(f"{source_id}-")]
         assert sorted(drawn) == sorted(p.as_posix() for p in own)
         assert f"s/{source_id}.html" in drawn and f"charts/{source_id}-1y.png" in drawn
@@ -106,7 +108,7 @@ def test_each_source_keeps_its_objects_in_its_own_state_document(store, tmp_path
 def test_a_source_removed_from_the_config_leaves_the_bucket_and_the_state(store, bucket, fake_gcs):
     _seed_all(store, ids=["keep", "gone"])
     render_site(_config(ids=["keep", "gone"]), store, now=NOW)
-    gone_objects = sorted(Aggregates.load(store, "gone").drawn["objects"])
+    gone_objects = sorted(read_group(store, "g00")["gone"]["drawn"]["objects"])
     assert gone_objects and set(gone_objects) <= set(fake_gcs.names(bucket))
 
     result = render_site(_config(ids=["keep"]), store, now=NOW + timedelta(minutes=5))
@@ -116,7 +118,8 @@ def test_a_source_removed_from_the_config_leaves_the_bucket_and_the_state(store,
     assert not [name for name in names if "gone" in name]
     assert "s/keep.html" in names and "charts/keep-1y.png" in names
     assert "gone" not in load_blob(store, OVERVIEW_PATH)["sources"]
-    assert store.get(agg_path("gone")) is None  # its render document is deleted
+    assert "gone" not in read_group(store, "g00")  # its aggregates leave its group's
+    assert store.get(agg_path("gone")) is None  # and there is no render document of its own
     assert len(list(store.days("gone"))) == 3  # its history stays in Firestore
     with urllib.request.urlopen(fake_gcs.object_url(bucket, "status.json")) as response:
         assert [s["id"] for s in json.load(response)["sources"]] == ["keep"]
@@ -124,7 +127,7 @@ def test_a_source_removed_from_the_config_leaves_the_bucket_and_the_state(store,
     # added again, it is folded from its whole history and drawn again
     again = render_site(_config(ids=["keep", "gone"]), store, now=NOW + timedelta(minutes=10))
     assert "gone" in again.redrawn and "charts/gone-1y.png" in fake_gcs.names(bucket)
-    assert len(Aggregates.load(store, "gone").daily) == 3
+    assert len(read_group(store, "g00")["gone"]["daily"]) == 3
 
 
 class OrderedSink(FolderSink):

@@ -8,6 +8,8 @@
     state.py        the overview document (every source's card, the change mark)
     history.py      each source's aggregates of closed days, folded once, and the
                     render documents' blobs, all through Store so every read is counted
+    group_state.py  the groups' render documents: the aggregates of a group's sources
+                    in one (cut into documents under 1 MiB), read once a run a group
     rows.py         the typed rows: Row (a sample), DailyRow, HourlyRow
     stats.py        value at a time, change, uptime, status: pure functions over rows
     view.py         one source in one render (its rows, kind, time) and its card

@@ -1,14 +1,16 @@
 """render_site(): one render run, from what is stored to the public page.
 
-A render reads the overview (render/state: every source's card, one document) and
-asks Firestore once which day documents were written since the last render
-(state.py). A source with nothing new costs no read: its card comes from the
-overview. A changed source costs the day documents the query returned plus its own
-render document (aggregates and what was drawn); a closed day is folded in once (one
-more read). So a steady-state render reads 1 + 2 documents per changed source (2 when
-nothing changed: Firestore bills an empty query as one read), whatever the number of
-sources and the length of their history, plus the alert state (one document) and, for
-a source whose incidents changed, its last incidents (one query).
+A render reads the overview (render/state: every source's card, one document), the
+alert state, and asks Firestore which sample documents were written since the last
+render (state.py: two queries). A source with nothing new costs no read: its card
+comes from the overview; a changed source's card follows its newest sample from the
+changed documents, also without a read, and its whole card comes every `card_every`
+(plan.py) from its aggregates, in its group's render document (group_state.py), and its
+live days: each read once a run for the whole group. So a steady-state render reads
+2 + the changed documents (each query at least one) + per group with a whole card due
+its render document and its other documents of today, counted in documents however
+many sources they hold; a source whose incidents changed adds its last incidents (one
+query). docs/page.md, "What a render reads", has the whole account.
 
 What is redrawn when is plan.py's; the statistics are stats.py's, the charts
 specs.py's, the objects site.py's, and publish.py writes only what changed.
@@ -34,12 +36,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tally import logs
+from tally import group_document, logs
 from tally.config import Config, SourceBase
 from tally.render import entries_view, objects, page, site, specs
 from tally.render.alerts_view import AlertView
 from tally.render.alerts_view import history as incident_history
 from tally.render.budget import Budget
+from tally.render.group_state import RenderGroups
 from tally.render.history import Aggregates, closable_day, update_aggregates
 from tally.render.plan import Plan, card_every, config_hash, detail_every, rotated
 from tally.render.publish import FolderSink, Publisher, Sink, bucket_from_env
@@ -63,6 +66,7 @@ class Run:
     sink: Sink
     result: RenderResult
     budget: Budget
+    states: RenderGroups  # the groups' render documents (each source's aggregates)
     # sample documents read this run, by path: a group's document is read once however
     # many of its sources are drawn (the changed ones come with the change query)
     documents: dict[str, dict[str, Any] | None] = field(default_factory=dict)
@@ -119,7 +123,9 @@ def render_site(
         alerting=alerting,
         cards=card_every(config),
     )
-    run = Run(plan=plan, store=store, sink=sink, result=result, budget=budget)
+    groups = group_document.assign(source.id for source in config.sources)
+    states = RenderGroups(store, groups)
+    run = Run(plan=plan, store=store, sink=sink, result=result, budget=budget, states=states)
     if changed is not None:
         run.documents.update(changed.documents)
     publisher = Publisher(sink, {} if force else dict(overview.objects), result)
@@ -149,6 +155,7 @@ def render_site(
     items = [_overview_item(run, source, entries[source.id]) for source in config.sources]
     site.publish_overview(publisher, config, items, now, alerting)
     _remove_sources(run, overview)  # after index.html stopped linking to their objects
+    states.flush()  # one write per group whose sources changed, before the overview
 
     overview.objects = {**overview.objects, **publisher.written}
     overview.sources = entries
@@ -256,7 +263,7 @@ def _render_source(run: Run, source: SourceBase, entry: dict[str, Any]) -> bool:
     fresh = plan.fresh(source, entry)
     # after a failed render its page was the error page: every object is written again
     failed_before = "render_error" in entry
-    agg = Aggregates.load(store, source.id)
+    agg = run.states.get(source.id, entry)
     before = json.dumps(agg.drawn, sort_keys=True)
     refold = refold_day(entry)
     if refold is not None:
@@ -265,7 +272,14 @@ def _render_source(run: Run, source: SourceBase, entry: dict[str, Any]) -> bool:
     if refold is None and _fold_listed(run, source, entry, agg):
         complete = folded = True
     else:
-        complete, folded = update_aggregates(store, source.id, agg, plan.closed, run.budget)
+        complete, folded = update_aggregates(
+            store,
+            source.id,
+            agg,
+            plan.closed,
+            run.budget,
+            lambda page: _save(run, source, entry, page),
+        )
     if not complete:
         # what is folded so far is saved: a day written later that it already covers
         # must be refolded (note_changes compares with `through`)
@@ -323,8 +337,9 @@ def _render_source(run: Run, source: SourceBase, entry: dict[str, Any]) -> bool:
             site.draw(publisher, run.result, specs.weekly_chart(view))
             agg.drawn["week"] = last_week
     agg.drawn["objects"] = {**agg.drawn.get("objects", {}), **publisher.written}
-    if folded or refold is not None or json.dumps(agg.drawn, sort_keys=True) != before:
-        agg.save(store, source.id)
+    moved = entry.get("rgroup") != run.states.group(source.id)  # or never in a group
+    if folded or refold is not None or moved or json.dumps(agg.drawn, sort_keys=True) != before:
+        run.states.put(source.id, agg, entry)
     if len(run.result.charts) > drawn:
         run.result.redrawn.append(source.id)
     entry.update(cfg=config_hash(run.config, source), through=agg.through)
@@ -332,6 +347,13 @@ def _render_source(run: Run, source: SourceBase, entry: dict[str, Any]) -> bool:
     entry.pop("pending", None)
     entry.pop("render_error", None)
     return True
+
+
+def _save(run: Run, source: SourceBase, entry: dict[str, Any], agg: Aggregates) -> None:
+    """Save what a long fold has folded so far (its group's document, written now), so
+    a run cut short by its budget, or failing, resumes there."""
+    run.states.put(source.id, agg, entry)
+    run.states.flush()
 
 
 def _advance(run: Run, source: SourceBase, entry: dict[str, Any], days: list[Day]) -> None:
@@ -384,16 +406,18 @@ def _no_card(run: Run, source: SourceBase) -> dict[str, Any]:
 
 
 def _remove_sources(run: Run, overview: Overview) -> None:
-    """A source gone from the config: its objects leave the bucket and its render
-    document is deleted (one read and one write, once); its day documents stay in
-    Firestore, so a source added again is folded from its whole history."""
+    """A source gone from the config: its objects leave the bucket and its aggregates
+    its group's render document (read once for the group, written with the others);
+    its sample documents stay in Firestore, so a source added again is folded from its
+    whole history."""
     kept = {source.id for source in run.config.sources}
     for source_id in [known for known in overview.sources if known not in kept]:
-        agg = Aggregates.load(run.store, source_id)
+        entry = overview.sources[source_id]
+        agg = run.states.get(source_id, entry)
         names = sorted(agg.drawn.get("objects", {}))
         for name in names:
             run.sink.delete(name)
-        Aggregates.drop(run.store, source_id)
+        run.states.drop(source_id, entry)
         del overview.sources[source_id]
         run.result.removed.append(source_id)
         run.result.deleted.extend(names)

@@ -1,15 +1,15 @@
-"""The renderer's documents, kept through Store so that every read is counted.
+"""Each source's aggregates, and the renderer's blobs, kept through Store so that
+every read is counted.
 
-    sources/{id}/render/aggregates   one per source: closed days folded once (daily
-                                     OHLC + counts for ever, hourly for the last 31
-                                     days, the raw samples of the last two closed days,
-                                     at least 200), and what the renderer drew from
-                                     them (`drawn`: the md5 of each uploaded object)
-    render/state                     the overview: see state.py
+A source's aggregates are its closed days folded once (daily OHLC + counts for ever,
+hourly for the last 31 days, the raw samples of the last two closed days, at least
+200) and what the renderer drew from them (`drawn`: the md5 of each uploaded object).
+They live in its group's render document (group_state.py); before that layout each
+source had its own, `sources/{id}/render/aggregates` (`agg_path`), which a render
+still reads once for a source it has not moved yet.
 
-Each is one zlib-compressed JSON blob: one document however long the history (5 years
-of daily rows are ~60 kB compressed, far below Firestore's 1 MiB), and a blob is a
-single index entry where arrays would be one per element.
+A blob is one zlib-compressed JSON document (the overview, render/state: see
+state.py): a single index entry where arrays would be one per element.
 
 A UTC day is "closed" once it ended more than the collector's event deadline ago
 (`stale_event_after` + the collect function's timeout + the store's deadline, see
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -80,7 +81,12 @@ class Aggregates:
 
     @classmethod
     def load(cls, store: Store, source_id: str) -> Aggregates:
-        data = load_blob(store, agg_path(source_id))
+        """A source's own render document of the older layout (one read)."""
+        return cls.from_data(load_blob(store, agg_path(source_id)))
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any] | None) -> Aggregates:
+        """The aggregates as `as_data` gave them (none: a source never folded)."""
         if not data:
             return cls()
         return cls(
@@ -91,13 +97,9 @@ class Aggregates:
             drawn=data.get("drawn", {}),
         )
 
-    def save(self, store: Store, source_id: str) -> None:
-        save_blob(store, agg_path(source_id), self.__dict__)
-
-    @staticmethod
-    def drop(store: Store, source_id: str) -> None:
-        """Forget a removed source's aggregates (its day documents stay)."""
-        store.delete(agg_path(source_id))
+    def as_data(self) -> dict[str, Any]:
+        """What is stored: JSON-able (the rows are tuples, written as arrays)."""
+        return dict(self.__dict__)
 
     def fold(self, days: list[Day], through: date) -> None:
         """Fold closed day documents (oldest first) in and move `through` to `through`."""
@@ -137,13 +139,18 @@ class Aggregates:
 
 
 def update_aggregates(
-    store: Store, source_id: str, agg: Aggregates, through: date, budget: Budget
+    store: Store,
+    source_id: str,
+    agg: Aggregates,
+    through: date,
+    budget: Budget,
+    save: Callable[[Aggregates], None],
 ) -> tuple[bool, bool]:
     """Fold every closed day not yet folded; (complete, changed).
 
     Long histories (the first render of a source with years of data) are read in
     pages of FOLD_PAGE days, each its own query within the store's deadline. After
-    each full page the aggregates are saved, and when the render's budget is spent
+    each full page the aggregates are saved (`save`), and when the render's budget is spent
     the fold stops there (complete is False): the next run resumes where it was. The
     caller saves after the last page, together with what it draws.
     """
@@ -158,6 +165,6 @@ def update_aggregates(
             agg.fold(page, through)
             return True, True
         agg.fold(page, date.fromisoformat(page[-1].date))
-        agg.save(store, source_id)
+        save(agg)
         if budget.exhausted():
             return False, True

@@ -1,16 +1,18 @@
-"""The render's own state: one overview document, plus one document per source.
+"""The render's own state: one overview document, plus one document per group of sources.
 
-    render/state                     the overview: per source what its card needs and
-                                     when it was last drawn; the md5 of the site-wide
-                                     objects; the change mark; where a run cut short
-                                     by its budget stopped
-    sources/{id}/render/aggregates   per source (history.py): its aggregates and the
-                                     md5 of each object drawn from them
+    render/state                       the overview: per source what its card needs,
+                                       when it was last drawn and which group's render
+                                       document holds its aggregates (`rgroup`); the
+                                       md5 of the site-wide objects; the change mark;
+                                       where a run cut short by its budget stopped
+    groups/{group}/render/aggregates   per group (group_state.py): its sources'
+                                       aggregates and the md5 of each object drawn
+                                       from them
 
 The overview is what every render needs of every source, so it is one read: a source
 with nothing new costs no read at all. It holds no object list: a source's objects
-are in its own document, which is read only when the source is drawn, and dropped
-with its objects when the source leaves the config.
+are in its group's render document, which is read only when one of the group's
+sources is drawn, and dropped with its objects when the source leaves the config.
 
 The change mark is the server time the overview was read at. Every sample write carries
 its commit time (`written`), so the next render asks Firestore once for the group-hour
