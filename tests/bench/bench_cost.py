@@ -16,7 +16,7 @@ day is added up from each kind of event, measured once on a warmed-up deployment
 its first render, which draws everything and is not counted): a tick with samples (288 a
 day at 5 minutes, 1,440 at 1), a tick without (the rest of the day's 1,440: alerting's
 staleness), a render whose sources' whole cards are not due (their value follows from
-the changed documents) and one where they are (the render document of every source:
+the changed documents) and one where they are (the render document of every group:
 every `card_every`, see render/plan.py), and the render at which a day closes (once a
 day, on top). Metric points are counted from `wanted_metrics` (what the collector sends)
 at each tick of a day's first hour, 24 times (every schedule here divides an hour). The
