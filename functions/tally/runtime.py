@@ -12,14 +12,32 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tally import logs
 from tally.collector import collect_tick
 from tally.config import Config, load_config
 from tally.deadlines import store_deadline
 from tally.events import accepted_tick, named_tick
+from tally.fanout.plan import MalformedShard, shard_of
+from tally.fanout.pubsub import RestPublisher, publisher_from_environment
 from tally.metrics import MetricWriter, enabled
 from tally.store import DEFAULT_PROJECT, Store
+
+if TYPE_CHECKING:
+    from tally.render.result import RenderResult
+
+RENDER_TOPIC = "TALLY_RENDER_TOPIC"  # the render function's own topic: its shards
+# Why 100: a source costs about 0.42 s of drawing in a day-closing render
+# (docs/benchmarks.md, scale), so a shard is about 42 s, a quarter of a run's 150 s
+# budget, and 1,000 sources are 10 shards (tally/render/fanned.py).
+RENDER_SHARD_SIZE = 100
+
+
+def render_shard_size() -> int:
+    """TALLY_RENDER_SHARD_SIZE, else RENDER_SHARD_SIZE."""
+    text = os.environ.get("TALLY_RENDER_SHARD_SIZE", "").strip()
+    return max(1, int(text)) if text else RENDER_SHARD_SIZE
 
 
 def wall_clock() -> datetime:
@@ -35,6 +53,10 @@ class Dependencies:
     metrics: MetricWriter | None = None
     # how old an event is, the render's "now", and alerting's (when messages are due)
     clock: Callable[[], datetime] = field(default=wall_clock)
+    # the render's own topic, when a render may fan out (TALLY_RENDER_TOPIC), and its
+    # shard size (TALLY_RENDER_SHARD_SIZE)
+    render_topic: RestPublisher | None = None
+    render_shard_size: int = RENDER_SHARD_SIZE
 
 
 def project() -> str:
@@ -57,7 +79,13 @@ def from_environment() -> Dependencies:
     """The dependencies the environment describes (tally.yaml, the emulators or Google
     Cloud, TALLY_METRICS): what a deployed instance builds at its first event."""
     loaded = config()
-    return Dependencies(config=loaded, store=store(loaded.retention_days), metrics=metric_writer())
+    return Dependencies(
+        config=loaded,
+        store=store(loaded.retention_days),
+        metrics=metric_writer(),
+        render_topic=publisher_from_environment(RENDER_TOPIC),
+        render_shard_size=render_shard_size(),
+    )
 
 
 def collect_event(dependencies: Dependencies, event: Any) -> None:
@@ -70,18 +98,39 @@ def collect_event(dependencies: Dependencies, event: Any) -> None:
         collect_tick(config, tick, dependencies.store, dependencies.metrics, now=now)
 
 
-def render_event(dependencies: Dependencies, event: Any) -> None:
-    """A render event: the page redrawn (or the event dropped), then the `renders`
-    heartbeat, so that a render which stopped publishing pages is seen (the watchdog)."""
-    from tally.render.entry import render_site  # pandas/matplotlib only on this path
+def render_event(dependencies: Dependencies, event: Any) -> RenderResult | None:
+    """A render event: the scheduler's (the page redrawn, or handed to its shards when
+    more sources are due than one run should draw and TALLY_RENDER_TOPIC names the
+    render's topic) or a shard's (its sources drawn, and the page published by the
+    shard that completes the run); dropped when stale. The `renders` heartbeat follows
+    each published page, so that a render which stopped publishing is seen (the
+    watchdog). What the event did, or None when it was dropped."""
+    # pandas/matplotlib only on this path
+    from tally.render import fanned
+    from tally.render.entry import render_site
 
     config = dependencies.config
     now = dependencies.clock()
     tick = accepted_tick(event, config.stale_event_after.total_seconds(), now=now)
-    if tick is not None:
+    if tick is None:
+        return None
+    try:
+        shard = shard_of(event)
+    except MalformedShard as exc:
+        logs.warning(f"malformed shard message acknowledged and dropped: {exc}")
+        return None
+    if shard is not None and shard.kind != fanned.KIND:
+        logs.warning(f"a {shard.kind!r} shard sent to render: acknowledged and dropped")
+        return None
+    if shard is not None:
+        result = fanned.render_shard(config, dependencies.store, shard, tick)
+    else:
+        topic = dependencies.render_topic
+        fan = fanned.FanOut(topic, tick, dependencies.render_shard_size) if topic else None
         # A message that names its tick (`tally local --tick-seconds`, a replay) is drawn
         # as at that tick, the time its samples and incidents carry; a scheduled one
         # (its publish time only) at the wall clock's time.
-        result = render_site(config, dependencies.store, now=named_tick(event) or now)
-        if dependencies.metrics is not None:
-            dependencies.metrics.heartbeat(tick, "renders", len(result.uploaded))
+        result = render_site(config, dependencies.store, now=named_tick(event) or now, fan=fan)
+    if dependencies.metrics is not None and result is not None and result.published:
+        dependencies.metrics.heartbeat(tick, "renders", len(result.uploaded))
+    return result

@@ -95,9 +95,15 @@ class RenderGroups:
 
     store: Store
     groups: Mapping[str, str]  # source id -> its group (group_document.assign)
+    # the groups this run may write (a shard of a fanned-out render: its own groups,
+    # which no other shard writes); None: any
+    owned: set[str] | None = None
     loaded: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     dirty: set[str] = field(default_factory=set)
     legacy: set[str] = field(default_factory=set)  # own render documents to delete
+    # group -> sources that moved out of it, where this run may not write: dropped
+    # from it later by a run that may (`drop_moved`)
+    moved: dict[str, set[str]] = field(default_factory=dict)
 
     def group(self, source_id: str) -> str:
         return group_document.group_of(self.groups, source_id)
@@ -130,12 +136,25 @@ class RenderGroups:
         """Forget a source's aggregates where its entry says they are (a source drawn
         before this layout: its own render document, deleted by `flush`)."""
         where = entry.get("rgroup")
-        if where and source_id in self._group(where):
+        if where and self.owned is not None and where not in self.owned:
+            self.moved.setdefault(where, set()).add(source_id)  # another shard's group
+        elif where and source_id in self._group(where):
             del self.loaded[where][source_id]
             self.dirty.add(where)
         if "rgroup" not in entry and "cfg" in entry:
             self.legacy.add(source_id)
         entry.pop("rgroup", None)
+
+    def drop_moved(self, moved: Mapping[str, list[str]], entries: Mapping[str, Any]) -> None:
+        """Drop from each group the sources that moved out of it (a shard's `moved`),
+        unless a source's entry says its aggregates are there again; written by
+        `flush`."""
+        for group, source_ids in sorted(moved.items()):
+            for source_id in source_ids:
+                entry = entries.get(source_id) or {}
+                if entry.get("rgroup") != group and source_id in self._group(group):
+                    del self.loaded[group][source_id]
+                    self.dirty.add(group)
 
     def flush(self) -> None:
         """Write every group that changed, then delete the own render documents whose

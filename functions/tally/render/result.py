@@ -17,5 +17,7 @@ class RenderResult:
     failed: dict[str, str] = field(default_factory=dict)  # id -> exception: not drawn
     removed: list[str] = field(default_factory=list)  # sources gone from the config
     deleted: list[str] = field(default_factory=list)  # their objects, deleted
+    shards: int = 0  # shard messages published: the sources are drawn by the shards
+    published: bool = False  # index.html and the other listings written by this run
     reads: int = 0
     writes: int = 0

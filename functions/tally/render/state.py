@@ -46,6 +46,9 @@ class Overview:
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> its entry
     mark: str | None = None  # ISO time: day documents written after it are new
     cursor: str | None = None  # the source the next run starts with
+    # a fanned-out run still drawing (fanned.py): its tick, the time it draws as, and
+    # its shards' sources; set by the run that fans out, cleared by the one completing
+    fanout: dict[str, Any] | None = None
     read_at: datetime | None = None  # when this was read: the next mark (not stored)
 
     @classmethod
