@@ -10,7 +10,14 @@
    function's timeout; reads per steady-state render ≤ 1 + 2 × changed sources, plus
    the alert state (one document, read by every render since tally alerts itself).
 3. `schedule.period` of 1,000 sources with distinct crons, cold and cached.
-Set TALLY_BENCH_SOURCES for a smaller run.
+4. The same render fanned out (render/fanned.py): the first render and a day-closing
+   render of 1,000 sources, the scheduled run publishing its shards to a topic of the
+   Pub/Sub emulator, each shard pulled back and drawn in turn, timed; the wall time of
+   the fanned-out run on enough instances is the scheduled run + the slowest shard +
+   the completing step (index.html and the overview). Target: within one render period
+   (5 min).
+Set TALLY_BENCH_SOURCES for a smaller run, TALLY_BENCH_PARTS (period, collect, render,
+fanout; comma-separated) for some parts only.
 """
 
 from __future__ import annotations
@@ -276,11 +283,133 @@ def bench_period() -> None:
     print(f"| cached (every later render) | {timings[1] * 1000:.1f} ms |")
 
 
+def _fanned_run(store, config, out: Path, at: datetime, topic) -> dict:  # type: ignore[no-untyped-def]
+    """One fanned-out render at `at`: the scheduled run, then every shard in turn (the
+    last one completes the run: its completing step timed on its own)."""
+    from tally.fanout.plan import shard_of
+    from tally.render import fanned
+    from tally.render.entry import render_site
+    from tally.render.publish import FolderSink
+    from tally.schedule import floor_minute
+
+    completing: list[float] = []
+    complete = fanned.complete
+
+    def timed_complete(*args, **kwargs):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        try:
+            return complete(*args, **kwargs)
+        finally:
+            completing.append(time.perf_counter() - started)
+
+    tick = floor_minute(at)
+    fan = fanned.FanOut(topic.publisher, tick, SHARD_SIZE)
+    started = time.perf_counter()
+    scheduled = render_site(config, store, out, now=at, fan=fan)
+    scheduled_s = time.perf_counter() - started
+    events = topic.pull()
+    shards = []
+    fanned.complete = timed_complete
+    try:
+        for event in events:
+            shard = shard_of(event)
+            assert shard is not None
+            started = time.perf_counter()
+            result = fanned.render_shard(config, store, shard, tick, sink=FolderSink(out))
+            shards.append((shard, time.perf_counter() - started, result))
+            print(
+                f"  shard {shard.index + 1}/{shard.count}: {shards[-1][1]:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+    finally:
+        fanned.complete = complete
+    assert len(completing) == 1 and shards[-1][2] is not None and shards[-1][2].published
+    done = completing[0]
+    times = [seconds for _, seconds, _ in shards[:-1]] + [shards[-1][1] - done]
+    return {
+        "scheduled": scheduled_s,
+        "shards": len(events),
+        "sizes": sorted({len(shard.source_ids) for shard, _, _ in shards}),
+        "times": times,
+        "completing": done,
+        "wall": scheduled_s + max(times) + done,
+        "drawn": len(shards[-1][2].redrawn),
+        "pending": len(shards[-1][2].pending),
+        "messages": scheduled.shards,
+    }
+
+
+SHARD_SIZE = int(os.environ.get("TALLY_RENDER_SHARD_SIZE", "100"))
+
+
+def bench_render_fanout() -> None:
+    from tally.deadlines import render_sources_budget
+
+    from tests.support.pubsub import PubSubEmulator
+
+    store = _store()
+    config = _render_config(SOURCES)
+    seeded = _seed(store, config)
+    period = config.render_every.total_seconds()
+    print(
+        f"\nFanned out: {SOURCES:,} sources as above (seeded in {seeded:.0f} s), shards of "
+        f"{SHARD_SIZE} sources published to a topic of the Pub/Sub emulator and drawn one "
+        "after another here, each timed; on enough instances they draw at once, so the "
+        "run's wall time is the scheduled run + the slowest shard + the completing step "
+        f"(a shard's budget: {render_sources_budget().total_seconds():.0f} s). Load average "
+        f"before: {', '.join(f'{x:.2f}' for x in os.getloadavg())}.\n",
+        flush=True,
+    )
+    emulator = PubSubEmulator()
+    try:
+        topic = emulator.topic()
+        closing_at = datetime.combine(NOW.date() + timedelta(days=1), datetime.min.time(), UTC)
+        closing_at += timedelta(minutes=40)
+        with tempfile.TemporaryDirectory() as folder:
+            out = Path(folder)
+            runs = [
+                ("first render (draws everything)", _fanned_run(store, config, out, NOW, topic)),
+                ("a day closes (every source)", _fanned_run(store, config, out, closing_at, topic)),
+            ]
+    finally:
+        emulator.stop()
+    print(
+        "| fanned-out render | shards (sources each) | scheduled run | each shard: fastest, "
+        "median, slowest | completing step | wall time on enough instances | sources drawn |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for label, run in runs:
+        times = run["times"]
+        verdict = "met" if run["wall"] <= period else "**missed**"
+        sizes = "–".join(str(size) for size in run["sizes"])
+        print(
+            f"| {label} | {run['shards']} ({sizes}) | {run['scheduled']:.1f} s "
+            f"| {min(times):.0f} s, {statistics.median(times):.0f} s, {max(times):.0f} s "
+            f"| {run['completing']:.1f} s | **{run['wall']:.0f} s** ({verdict}) "
+            f"| {run['drawn']:,} ({run['pending']} left) |"
+        )
+    print(
+        f"\nTarget: within one render period ({period:.0f} s). Load average after: "
+        f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}."
+    )
+
+
 def main() -> None:
+    parts = {
+        part.strip()
+        for part in os.environ.get("TALLY_BENCH_PARTS", "period,collect,render,fanout").split(",")
+    }
     with slow_upstream_on_emulator() as url:
-        bench_period()
-        bench_collect(url)
-        bench_render()
+        if "period" in parts:
+            bench_period()
+        if "collect" in parts:
+            bench_collect(url)
+        if "render" in parts:
+            bench_render()
+    if "fanout" in parts:  # a fresh emulator: the render above left its state
+        with slow_upstream_on_emulator():
+            bench_render_fanout()
 
 
 if __name__ == "__main__":

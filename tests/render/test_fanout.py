@@ -140,9 +140,7 @@ def test_a_fanned_out_render_publishes_index_html_last_and_the_same_site(
     assert fanned_state is not None and reference.get(OVERVIEW_PATH) is not None
 
 
-def test_a_lost_shard_leaves_its_sources_to_a_later_render(
-    fanned, fake_gcs, bucket, shard_topic
-):
+def test_a_lost_shard_leaves_its_sources_to_a_later_render(fanned, fake_gcs, bucket, shard_topic):
     dependencies, clock = fanned
     runtime.render_event(dependencies, _scheduled(NOW))
     shards = sorted(shard_topic.pull(), key=_shard_of)

@@ -1,8 +1,11 @@
 """The renderer: stored samples → charts, exports and HTML → a folder or the site bucket.
 
     entry.py        render_site(): one run, from the overview and the changed days to
-                    the written overview; each due source folded, drawn and published,
-                    a source that cannot be drawn kept to its own error card
+                    the written overview
+    drawing.py      each due source folded, drawn and published, a source that cannot
+                    be drawn kept to its own error card; the listings, index.html last
+    fanned.py       a render past one instance: shards drawn on instances of their own,
+                    the listings published once every shard is in
     plan.py         what is redrawn when: config hash, detail interval, day- and
                     week-closing charts, the rotation a run's budget (budget.py) cuts
     state.py        the overview document (every source's card, the change mark)

@@ -89,11 +89,11 @@ def fan_out(
     due: list[SourceBase],
     fan: FanOut,
 ) -> None:
-    """Hand `due` to shards: the run's document first (it exists already: this tick
-    fanned out and completed, and this message is a redelivery), then the overview
-    (every source's news kept, the change mark advanced, the run's marker), then the
-    messages (a failure raises: the platform redelivers this message, which publishes
-    them again)."""
+    """Hand `due` to shards: the run's document first (when it exists, this tick fanned
+    out and completed before and this message is a redelivery: nothing to do), then the
+    overview (every source's news kept, the change mark advanced, the run's marker),
+    then the messages (a failure raises: the platform redelivers this message, which
+    publishes them again)."""
     shards = plan([source.id for source in due], run.states.groups, fan.size, KIND)
     if not completion.open_run(run.store, KIND, fan.tick, len(shards), sweep_after(run.config)):
         logs.info(
@@ -118,7 +118,7 @@ def settle(config: Config, store: Store, overview: Overview, fan: FanOut) -> boo
     """A scheduled render finding a fanned-out run open: True when this run may go on
     (the open run was given up: the shards that came in taken into `overview`), False
     when the page is left to that run (still drawing; or this very message again, whose
-    shards are published again: a shard already in draws nothing)."""
+    shards are published again)."""
     marker = overview.fanout or {}
     tick = datetime.fromisoformat(marker["tick"])
     shards = _shards(marker)
