@@ -101,6 +101,13 @@ def test_a_fanned_out_render_publishes_index_html_last_and_the_same_site(
     shards = sorted(shard_topic.pull(), key=_shard_of)
     assert [_shard_of(event) for event in shards] == [0, 1, 2]
     assert "index.html" not in fake_gcs.names(bucket)
+    # The scheduler's message delivered again: the same shards again, nothing drawn.
+    again = runtime.render_event(dependencies, _scheduled(NOW))
+    assert again is not None and (again.shards, again.published) == (0, False)
+    repeated = sorted(shard_topic.pull(), key=_shard_of)
+    assert [event.data["message"]["data"] for event in repeated] == [
+        event.data["message"]["data"] for event in shards
+    ]
 
     # The platform's way: out of order, one twice, nothing published until the last.
     for event in (shards[2], shards[0], shards[0]):
@@ -115,8 +122,12 @@ def test_a_fanned_out_render_publishes_index_html_last_and_the_same_site(
     assert not missing, missing
     assert {f"s/s{n:02d}.html" for n in range(SOURCES)} <= _links(site["index.html"])
 
-    # A shard delivered once more after the run is complete changes nothing.
-    assert runtime.render_event(dependencies, shards[2]) is None
+    # A shard, or the scheduler's message, delivered once more after the run is
+    # complete changes nothing.
+    assert runtime.render_event(dependencies, repeated[2]) is None
+    late = runtime.render_event(dependencies, _scheduled(NOW))  # nothing due: one run
+    assert late is not None and (late.shards, late.redrawn, late.uploaded) == (0, [], [])
+    assert shard_topic.pull() == []
     assert _objects(fake_gcs, bucket) == site
 
     # The same sources drawn by one run that does not fan out: the same objects, byte
