@@ -23,7 +23,14 @@ from tally.render.group_state import (
     read_group,
     write_group,
 )
-from tally.render.history import HOURLY_DAYS, RECENT_DAYS, agg_path, load_blob, save_blob
+from tally.render.history import (
+    HOURLY_DAYS,
+    RECENT_DAYS,
+    Aggregates,
+    agg_path,
+    load_blob,
+    save_blob,
+)
 from tally.render.state import OVERVIEW_PATH
 from tally.sample import short_reason
 
@@ -289,3 +296,28 @@ def test_a_deployment_of_the_older_layout_renders_the_same_page_after_the_upgrad
     assert sorted(read_group(store, "g00")) == ids
     again = render_site(config, store, upgraded, now=later + timedelta(minutes=5))
     assert again.reads == 4  # nothing changed: nothing of the older layout is read again
+
+
+def test_a_shard_leaves_another_shards_group_to_the_run_that_completes(store):
+    """A source that moved group (an id added before it) while its old group is drawn by
+    another shard: the shard writes only its own groups, and the source is dropped from
+    the old one by the run that takes the shards in, once, unless it is back there."""
+    write_group(store, "g00", {"a": {"through": "2026-11-20"}, "b": {"through": "2026-11-20"}})
+    groups = {"a": "g00", "b": "g01"}  # b moved from g00 to g01
+    shard = RenderGroups(store, groups, owned={"g01"})
+    entry = {"rgroup": "g00", "cfg": "x"}
+    shard.put("b", Aggregates(through="2026-11-21"), entry)
+    shard.flush()
+    assert entry["rgroup"] == "g01"
+    assert sorted(read_group(store, "g00")) == ["a", "b"]  # another shard's: untouched
+    assert sorted(read_group(store, "g01")) == ["b"]
+    assert shard.moved == {"g00": {"b"}}
+
+    completing = RenderGroups(store, groups)
+    completing.drop_moved({"g00": ["b"]}, {"b": {"rgroup": "g00"}})  # back in g00: kept
+    completing.flush()
+    assert sorted(read_group(store, "g00")) == ["a", "b"]
+    completing.drop_moved({"g00": ["b"]}, {"b": entry})
+    completing.flush()
+    assert sorted(read_group(store, "g00")) == ["a"]
+    assert read_group(store, "g01")["b"]["through"] == "2026-11-21"
