@@ -244,3 +244,20 @@ resource "google_firestore_field" "entries_told" {
 
   index_config {}
 }
+
+# --- the fan-out's documents (fanout/{run}): one per tick or render split into shards ---
+
+# TTL on the collection `fanout`, as on `days` and `hours`: a run's document is no use
+# once its shards are in, and `expire_at` (set when it is written) lets Firestore delete
+# it. `index_config {}` drops the automatic index of `expire_at`, which nothing queries.
+# `sweep_at`, which the sweep of unfinished runs queries by range, keeps its automatic
+# single-field index: nothing here exempts it.
+resource "google_firestore_field" "fanout_expire_at" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "fanout"
+  field      = "expire_at"
+
+  ttl_config {}
+  index_config {}
+}
