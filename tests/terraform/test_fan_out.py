@@ -24,6 +24,7 @@ FUNCTIONS = ("collect", "render")
 TOPIC = {"collect": "TALLY_COLLECT_TOPIC", "render": "TALLY_RENDER_TOPIC"}
 SHARD = {"collect": "TALLY_SHARD_SIZE", "render": "TALLY_RENDER_SHARD_SIZE"}
 ACCOUNT = {"collect": "collector", "render": "renderer"}
+REPLACING_BINDINGS = ("google_pubsub_topic_iam_binding", "google_pubsub_topic_iam_policy")
 
 
 # --- the environment: the function's own topic, its shard size ---------------------------
@@ -35,7 +36,9 @@ def test_each_function_is_told_its_own_topic_and_shard_size(terraform_bin: Path)
     assert default["collect"]["TALLY_COLLECT_TOPIC"] == (
         "projects/tally-test-project/topics/obs-collect"
     )
-    assert default["render"]["TALLY_RENDER_TOPIC"] == "projects/tally-test-project/topics/obs-render"
+    assert default["render"]["TALLY_RENDER_TOPIC"] == (
+        "projects/tally-test-project/topics/obs-render"
+    )
     assert default["collect"]["TALLY_SHARD_SIZE"] == "250"
     assert default["render"]["TALLY_RENDER_SHARD_SIZE"] == "100"
     # a function is told only of its own topic and shards
@@ -101,7 +104,7 @@ def test_each_runtime_account_publishes_to_its_own_topic_only(
         )
         if type_name.startswith("google_project_iam"):
             assert "pubsub" not in roles, name
-        assert type_name not in ("google_pubsub_topic_iam_binding", "google_pubsub_topic_iam_policy")
+        assert type_name not in REPLACING_BINDINGS, name
 
 
 def test_the_publisher_bindings_are_in_place_before_the_functions(
@@ -251,7 +254,7 @@ def test_cpu_is_derived_from_memory_unless_set(
     0.333 vCPU, 1Gi: 0.583), which the free-tier arithmetic of docs/deploy.md assumes."""
     service = one(parsed, "google_cloudfunctions2_function", name)["service_config"][0]
     assert service["available_cpu"] == (
-        '${var.' + name + '_cpu == "" ? null : var.' + name + "_cpu}"
+        "${var." + name + '_cpu == "" ? null : var.' + name + "_cpu}"
     )
     assert service["max_instance_request_concurrency"] == 1  # what a CPU below 1 requires
     assert literal(variables_of(parsed)[f"{name}_cpu"]["default"]) == ""
