@@ -90,7 +90,7 @@ variable "render_memory" {
 
 variable "collect_cpu" {
   type        = string
-  description = "vCPUs of each collect instance, as Cloud Run takes them: empty (the default) lets Cloud Run functions derive it from collect_memory (512Mi: 0.333, 1Gi: 0.583, 2Gi: 1); else 0.08 to 0.999 (at most 3 decimals) or 1, 2, 4. Below 0.5 vCPU the memory may be at most 512Mi, below 1 at most 1Gi (checked at plan). A fetch is CPU-bound (about 1.1 ms on a full core, 3.4 ms at 0.333): more CPU shortens a shard, and bills its waiting for slow answers at the higher rate (docs/deploy.md, \"Past one instance\")."
+  description = "vCPUs of each collect instance, as Cloud Run takes them: empty (the default) lets Cloud Run functions derive it from collect_memory (512Mi: 0.333, 1Gi: 0.583, 2Gi: 1); else 0.08 to 0.999 (at most 3 decimals) or 1, 2, 4. Below 0.5 vCPU the memory may be at most 512Mi, below 1 at most 1Gi (checked at plan). A fetch is CPU-bound (1.0-1.15 ms of a full core, 3-3.5 ms at 0.333): more CPU shortens a shard, and bills its waiting for slow answers at the higher rate (docs/deploy.md, \"Past one instance\")."
   default     = ""
 
   validation {
@@ -112,7 +112,7 @@ variable "render_cpu" {
 
 variable "collect_shard_size" {
   type        = number
-  description = "Sources one collect instance fetches in a tick: when more are due, the tick is split into shards of this many, each a Pub/Sub message to the collect topic handled on an instance of its own (TALLY_SHARD_SIZE). 250 fetches are about 0.86 s of CPU at 0.333 vCPU (3.4 ms each)."
+  description = "Sources one collect instance fetches in a tick: when more are due, the tick is split into shards of this many, each a Pub/Sub message to the collect topic handled on an instance of its own (TALLY_SHARD_SIZE). 250 fetches are about 0.86 s at 0.333 vCPU (1.15 ms each of a full core)."
   default     = 250
 
   validation {
