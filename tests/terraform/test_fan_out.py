@@ -66,7 +66,7 @@ def test_the_topic_told_is_the_one_the_scheduler_and_the_trigger_use(
     topic = one(parsed, "google_pubsub_topic", name)
     assert topic["name"] == "${local." + name + "_topic_name}"
     assert topic["project"] == "${var.project_id}"
-    assert locals_[f"{name}_topic_path"] == (
+    assert locals_[f"{name}_topic_path"].strip('"') == (
         "projects/${var.project_id}/topics/${local." + name + "_topic_name}"
     )
     assert f"local.{name}_topic_path" in locals_[f"{name}_env"]
@@ -84,7 +84,7 @@ def test_each_runtime_account_publishes_to_its_own_topic_only(
     parsed: dict[str, dict[str, Any]],
 ) -> None:
     publishers = {
-        (body["topic"], literal(body["role"]), body["member"], body.get("project"))
+        (body["topic"], literal(body["role"]), body["member"].strip('"'), body.get("project"))
         for _, _, _, body in resources(parsed, "google_pubsub_topic_iam_member")
     }
     assert publishers == {

@@ -53,9 +53,13 @@ def console(expression: str, config: Path | str, **variables: str) -> subprocess
     with tempfile.TemporaryDirectory(prefix="tally-tf-") as tmp:
         for name in EVALUATED_FILES:
             shutil.copy(TERRAFORM_DIR / name, Path(tmp) / name)
-        args = [str(terraform_binary()), "console", f"-var=config_path={config_path}"]
         variables.setdefault("project_id", "tally-test-project")
-        args += [f"-var={key}={value}" for key, value in variables.items()]
+        # As terraform.tfvars gives them: typed values. (Terraform 1.0 validates a -var
+        # number still as its text, so `floor(var.n) == var.n` would refuse any -var n.)
+        values = Path(tmp) / "test.tfvars.json"
+        values.write_text(json.dumps({k: _typed(v) for k, v in variables.items()}), "utf-8")
+        args = [str(terraform_binary()), "console", "-no-color",
+                f"-var=config_path={config_path}", f"-var-file={values}"]  # fmt: skip
         env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1", "NO_COLOR": "1"}
         return subprocess.run(
             args,
@@ -67,6 +71,14 @@ def console(expression: str, config: Path | str, **variables: str) -> subprocess
             timeout=120,
             check=False,
         )
+
+
+def _typed(text: str) -> Any:
+    """A variable's value as its text reads: a number, a bool, a list, else the text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def evaluate(expression: str, config: Path | str, **variables: str) -> Any:
