@@ -11,6 +11,7 @@ import pytest
 
 from tests.support.emulators import PROJECT, FirestoreEmulator
 from tests.support.network_guard import NetworkGuard
+from tests.support.pubsub import PubSubEmulator, Topic
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -89,3 +90,17 @@ def store(firestore: FirestoreEmulator):  # type: ignore[no-untyped-def]
     from tally.store import Store
 
     return Store(gcf.Client(project=PROJECT), timeout=20)
+
+
+@pytest.fixture(scope="session")
+def pubsub_emulator() -> Iterator[PubSubEmulator]:
+    """The official Pub/Sub emulator, for the tests that pull what a function publishes."""
+    emulator = PubSubEmulator()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def shard_topic(pubsub_emulator: PubSubEmulator) -> Topic:
+    """A topic of the test's own with a pull subscription (`.publisher`, `.pull()`)."""
+    return pubsub_emulator.topic()

@@ -247,11 +247,11 @@ def collect_tick(
         tick=tick, samples=samples, fetch_seconds=fetch_seconds, store_seconds=store_seconds
     )
     if alerting and config.sources:
-        result.alerts = _alert(config, store, tick, samples, now)
+        result.alerts = alert_tick(config, store, tick, samples, now)
     return result
 
 
-def _alert(
+def alert_tick(
     config: Config, store: Store, tick: datetime, samples: list[Sample], now: datetime | None
 ) -> AlertRun | None:
     """Alerting for the tick: Firestore failing raises (the event is retried and the

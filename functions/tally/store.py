@@ -132,6 +132,25 @@ class Store:
         self.client.document(path).set(data, merge=merge, retry=self.retry, timeout=self.timeout)
         self.counter.add("set", writes=1)
 
+    def create(self, path: str, data: dict[str, Any]) -> bool:
+        """Create a document that must not exist yet; False (nothing written) if it does."""
+        try:
+            self.client.document(path).create(data, retry=self.retry, timeout=self.timeout)
+        except api_exceptions.AlreadyExists:
+            self.counter.add("create", writes=1)  # counted as the write it tried to be
+            return False
+        self.counter.add("create", writes=1)
+        return True
+
+    def documents_where(
+        self, collection: str, field: str, op: str, value: Any, *, limit: int
+    ) -> list[dict[str, Any]]:
+        """The documents of a collection one field's filter picks, at most `limit`."""
+        query = self.client.collection(collection).where(
+            filter=firestore.FieldFilter(field, op, value)
+        )
+        return [snapshot.to_dict() or {} for snapshot in self._stream(query.limit(limit), "query")]
+
     def delete(self, path: str) -> None:
         """Delete one document (Firestore bills a delete as a write)."""
         self.client.document(path).delete(retry=self.retry, timeout=self.timeout)

@@ -10,13 +10,13 @@ import shutil
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from tally.blob_parts import PART_BYTES
 from tally.config import parse_config
 from tally.group_document import GROUP_SIZE
 from tally.reading.entry import MAX_ID, MAX_LINK, MAX_TITLE
 from tally.render.alerts_view import HISTORY
 from tally.render.entry import render_site
 from tally.render.group_state import (
-    PART_BYTES,
     RenderGroups,
     encode,
     group_path,

@@ -11,7 +11,7 @@ from tests.support.processes import Server, free_port
 PROJECT = "demo-tally"
 
 
-def _gcloud_env() -> dict[str, str]:
+def gcloud_env() -> dict[str, str]:
     # gcloud wants a writable config folder; never touch the user's own.
     config_dir = os.environ.get("CLOUDSDK_CONFIG") or tempfile.mkdtemp(prefix="gcloud-")
     return {"CLOUDSDK_CONFIG": config_dir, "CLOUDSDK_CORE_DISABLE_PROMPTS": "1"}
@@ -24,7 +24,7 @@ class FirestoreEmulator:
         self.server = Server(
             "firestore",
             ["gcloud", "emulators", "firestore", "start", f"--host-port={self.host}"],
-            env=_gcloud_env(),
+            env=gcloud_env(),
         )
         self.server.wait_until(self._ready, timeout=120)
 

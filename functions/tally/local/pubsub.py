@@ -58,6 +58,21 @@ class PubSub:
             },
         )
 
+    def create_pull_subscription(self, name: str, topic: str) -> None:
+        self._call("PUT", f"subscriptions/{name}", {"topic": self.topic_path(topic)})
+
+    def pull(self, subscription: str, most: int) -> list[dict[str, Any]]:
+        """Messages waiting on a pull subscription (none: an empty list, at once)."""
+        body = {"maxMessages": most, "returnImmediately": True}
+        return list(
+            self._call("POST", f"subscriptions/{subscription}:pull", body).get(
+                "receivedMessages", []
+            )
+        )
+
+    def acknowledge(self, subscription: str, ack_ids: list[str]) -> None:
+        self._call("POST", f"subscriptions/{subscription}:acknowledge", {"ackIds": ack_ids})
+
     def publish(self, topic: str, data: bytes, attributes: dict[str, str] | None = None) -> str:
         message: dict[str, Any] = {"data": base64.b64encode(data).decode()}
         if attributes:

@@ -5,14 +5,14 @@
         v, parts, gen, blob              {source id: its aggregates}, and how many
                                          documents the blob takes
     groups/{group}/render/aggregates-{n} the rest of the blob (n = 1, 2, …), only when it
-                                         is longer than PART_BYTES
+                                         is longer than blob_parts.PART_BYTES
 
 The grouping is the samples' (group_document.assign: the config's sorted ids in chunks
 of 25), so a render that draws the whole cards of a group's sources reads one document
 for all of them, and the render that closes a day writes one per group, not one per
 source.
 
-No document can pass Firestore's 1 MiB: a blob longer than PART_BYTES is cut into
+No document can pass Firestore's 1 MiB: a blob longer than blob_parts.PART_BYTES is cut into
 parts, each its own document, written first, the first part last (it says how many
 there are and names the blob by its hash, so a blob written half-way is never read as
 whole). A group of 25 sources at 5-minute schedules with a year of history is about
@@ -29,19 +29,15 @@ deleted once the group's is written.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from tally import group_document, logs
+from tally import blob_parts, group_document, logs
 from tally.render.history import AGG_VERSION, Aggregates, agg_path, load_blob
 from tally.store import Store
 
-PART_BYTES = 1_000_000  # of blob a document holds: with its few fields, under 1 MiB
 NAME = "aggregates"
 
 
@@ -52,9 +48,7 @@ def group_path(group: str, part: int = 0) -> str:
 
 def encode(sources: Mapping[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """The documents that store these sources' aggregates, the first one first."""
-    blob = zlib.compress(json.dumps(sources, separators=(",", ":")).encode(), 6)
-    chunks = [blob[at : at + PART_BYTES] for at in range(0, len(blob), PART_BYTES)] or [b""]
-    gen = hashlib.sha256(blob).hexdigest()[:16]
+    gen, chunks = blob_parts.cut(dict(sources))
     first = {"v": AGG_VERSION, "parts": len(chunks), "gen": gen, "blob": chunks[0]}
     return [first] + [{"v": AGG_VERSION, "gen": gen, "blob": chunk} for chunk in chunks[1:]]
 
@@ -66,18 +60,15 @@ def read_group(store: Store, group: str) -> dict[str, dict[str, Any]]:
         return {}
     parts = int(first.get("parts", 1))
     rest = store.get_many([group_path(group, n) for n in range(1, parts)]) if parts > 1 else []
-    chunks = [first["blob"]]
-    for n, part in enumerate(rest, start=1):
-        if not part or part.get("gen") != first.get("gen"):
-            logs.error(
-                f"render: the render document of group {group!r} is incomplete (part {n} "
-                "is missing or of another write); its sources are folded again",
-                group=group,
-            )
-            return {}
-        chunks.append(part["blob"])
-    sources: dict[str, dict[str, Any]] = json.loads(zlib.decompress(b"".join(chunks)))
-    return sources
+    sources = blob_parts.joined(str(first.get("gen")), [first, *rest])
+    if sources is None:
+        logs.error(
+            f"render: the render document of group {group!r} is incomplete (a part is "
+            "missing or of another write); its sources are folded again",
+            group=group,
+        )
+        return {}
+    return dict(sources)
 
 
 def write_group(store: Store, group: str, sources: Mapping[str, dict[str, Any]]) -> int:

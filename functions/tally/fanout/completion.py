@@ -1,0 +1,129 @@
+"""A fanned-out run's document: which shards are in, what each left for the end, and the
+runs a lost shard left open.
+
+    fanout/{kind}-{YYYYMMDDTHHMM}         one per fanned-out tick (or render)
+        kind, tick, count                 the run and how many shards it has
+        done.{index}                      {parts, gen}: the shard is in, its payload
+                                          written (`fanout/{run}/shards/{index}-{part}`)
+        sweep_at                          while the run is open: when a shard still
+                                          missing can no longer arrive (its message is
+                                          dropped as stale), so the run is finished
+                                          without it; removed when the run is closed
+        expire_at                         the TTL policy's field
+
+A shard writes its payload (alerting's input: the samples it collected, their entries)
+first and marks itself in after, in a merge write of its own field (no transaction: the
+shards of a tick never wait on each other), then reads the document. The write is
+before the read, so the last shard to mark itself in sees every shard in; two may
+(both finishing together, or one redelivered), so what runs at the end is idempotent.
+Cost per shard: a write for the payload (a few past 1 MB), one for the mark, one read,
+and, at the end, a read per payload part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from google.cloud import firestore
+
+from tally import blob_parts, logs
+from tally.store import Store
+
+RUNS = "fanout"
+# A run's documents expire two days after its tick: past any sweep (the stale-event
+# window is at most a day, config.py) with a day left to look at a run that went wrong.
+KEPT = timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class Run:
+    kind: str
+    tick: datetime
+    count: int  # shards
+    payloads: list[Any]  # of the shards that are in, in index order
+    missing: list[int]  # shards that never came in (a sweep)
+
+
+def run_path(kind: str, tick: datetime) -> str:
+    return f"{RUNS}/{kind}-{tick.strftime('%Y%m%dT%H%M')}"
+
+
+def part_path(kind: str, tick: datetime, index: int, part: int) -> str:
+    return f"{run_path(kind, tick)}/shards/{index}-{part}"
+
+
+def open_run(store: Store, kind: str, tick: datetime, count: int, sweep_after: timedelta) -> bool:
+    """Create the run's document before its shards are published; False when it exists
+    (a redelivered tick: the run keeps its marks, and stays closed if it was)."""
+    return store.create(
+        run_path(kind, tick),
+        {
+            "kind": kind,
+            "tick": tick,
+            "count": count,
+            "sweep_at": tick + sweep_after,
+            "expire_at": tick + KEPT,
+        },
+    )
+
+
+def finish(
+    store: Store, kind: str, tick: datetime, index: int, count: int, payload: Any
+) -> Run | None:
+    """Mark shard `index` in with its payload; the whole run when every shard is in (the
+    caller then does the run's last step, idempotently), else None."""
+    gen, chunks = blob_parts.cut(payload)
+    expire = tick + KEPT
+    for part, chunk in enumerate(chunks):
+        data = {"gen": gen, "blob": chunk, "expire_at": expire}
+        store.set(part_path(kind, tick, index, part), data)
+    mark = {"parts": len(chunks), "gen": gen}
+    data = {"kind": kind, "tick": tick, "count": count, "expire_at": expire}
+    store.set(run_path(kind, tick), {**data, "done": {str(index): mark}}, merge=True)
+    document = store.get(run_path(kind, tick)) or {}
+    done = document.get("done") or {}
+    if any(str(n) not in done for n in range(count)):
+        return None
+    return _read_run(store, kind, tick, document)
+
+
+def close(store: Store, kind: str, tick: datetime) -> None:
+    """The run's last step is done: no sweep for it."""
+    store.set(run_path(kind, tick), {"sweep_at": firestore.DELETE_FIELD}, merge=True)
+
+
+def overdue(store: Store, kind: str, now: datetime, limit: int = 10) -> list[Run]:
+    """Runs of this kind still open past their sweep time: a shard was lost (its message
+    dropped as stale after failing for as long as Pub/Sub retried it). One query (a read
+    when it finds none)."""
+    runs = []
+    for document in store.documents_where(RUNS, "sweep_at", "<=", now, limit=limit):
+        if document.get("kind") == kind and isinstance(document.get("tick"), datetime):
+            runs.append(_read_run(store, kind, document["tick"], document))
+    return [run for run in runs if run is not None]
+
+
+def _read_run(store: Store, kind: str, tick: datetime, document: dict[str, Any]) -> Run | None:
+    """The payloads of the shards marked in (one read per part, in one round trip)."""
+    count = int(document.get("count") or 0)
+    done: dict[str, Any] = document.get("done") or {}
+    present = sorted(int(key) for key in done if key.isdigit() and int(key) < count)
+    paths = {
+        index: [part_path(kind, tick, index, n) for n in range(int(done[str(index)]["parts"]))]
+        for index in present
+    }
+    read = store.get_many([path for index in present for path in paths[index]])
+    payloads, at = [], 0
+    for index in present:
+        parts = read[at : at + len(paths[index])]
+        at += len(paths[index])
+        value = blob_parts.joined(str(done[str(index)]["gen"]), parts)
+        if value is None:
+            # rewritten while we read (a redelivered shard): that shard finishes the run
+            logs.info(f"fan-out: shard {index} of {run_path(kind, tick)} is being rewritten")
+            return None
+        payloads.append(value)
+    missing = [n for n in range(count) if n not in present]
+    return Run(kind, tick, count, payloads, missing)
