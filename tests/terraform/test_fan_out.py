@@ -6,6 +6,7 @@ CPU its memory allows, and the fan-out's run documents expire."""
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -291,18 +292,42 @@ def test_cpu_variables_take_what_cloud_run_takes(
 def test_fanout_documents_expire_and_the_sweep_keeps_its_index(
     parsed: dict[str, dict[str, Any]],
 ) -> None:
+    """fanout/{run} and fanout/{run}/shards/{part} (fanout/completion.py) both carry an
+    `expire_at`: each collection group has its TTL, with the field's own index off."""
+    from tally.fanout import completion
+
+    assert completion.RUNS == "fanout"
+    assert completion.part_path("tick", datetime(2026, 12, 5, 14, 30), 3, 0) == (
+        "fanout/tick-20261205T1430/shards/3-0"
+    )
     fields = _fields(parsed)
-    ttl = fields[("fanout", "expire_at")]
-    assert "ttl_config" in ttl
-    # nothing queries expire_at: `index_config {}` turns its automatic index off
-    assert ttl.get("index_config") and _scopes(ttl) == set()
-    assert ttl["database"] == "${google_firestore_database.main.name}"
+    for group in ("fanout", "shards"):
+        ttl = fields[(group, "expire_at")]
+        assert "ttl_config" in ttl, group
+        # nothing queries expire_at: `index_config {}` turns its automatic index off
+        assert ttl.get("index_config") and _scopes(ttl) == set(), group
+        assert ttl["database"] == "${google_firestore_database.main.name}"
+    # read whole by their paths, never queried: not indexed
+    for key in (("fanout", "done"), ("shards", "blob")):
+        assert fields[key].get("index_config") and _scopes(fields[key]) == set(), key
     # The sweep queries `fanout` by a range on `sweep_at`: Firestore's automatic
     # single-field index serves it, so long as no field override exempts it.
-    assert [key for key in fields if key[0] == "fanout"] == [("fanout", "expire_at")]
     assert not [key for key in fields if key[1] == "sweep_at"]
     ttl_fields = sorted(key for key, body in fields.items() if "ttl_config" in body)
-    assert ttl_fields == [("days", "expire_at"), ("fanout", "expire_at"), ("hours", "expire_at")]
+    assert ttl_fields == [
+        ("days", "expire_at"), ("fanout", "expire_at"), ("hours", "expire_at"),
+        ("shards", "expire_at"),
+    ]  # fmt: skip
+
+
+def test_the_sweep_is_a_collection_query_on_sweep_at() -> None:
+    """A collection query: the automatic index serves it. A collection-group query would
+    need an index of that scope (test_indexes.py finds those in the code)."""
+    text = (tools.REPO / "functions" / "tally" / "fanout" / "completion.py").read_text("utf-8")
+    assert 'documents_where(RUNS, "sweep_at", "<="' in text
+    store = (tools.REPO / "functions" / "tally" / "store.py").read_text("utf-8")
+    where = store[store.index("def documents_where(") :]
+    assert "self.client.collection(collection).where(" in where.split("def ", 2)[1]
 
 
 # --- the docs list every knob ----------------------------------------------------------------
