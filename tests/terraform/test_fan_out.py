@@ -56,6 +56,25 @@ def test_each_function_is_told_its_own_topic_and_shard_size(terraform_bin: Path)
     )
 
 
+def test_the_collector_reads_what_terraform_writes(
+    parsed: dict[str, dict[str, Any]], terraform_bin: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The core's own readers of the two variables take Terraform's values as they are."""
+    from tally import tick_fanout
+    from tally.fanout.pubsub import publisher_from_environment
+
+    env = tools.evaluate("local.collect_env", tools.EXAMPLE_CONFIG, collect_shard_size="75")
+    monkeypatch.setenv("TALLY_COLLECT_TOPIC", env["TALLY_COLLECT_TOPIC"])
+    monkeypatch.setenv("TALLY_SHARD_SIZE", env["TALLY_SHARD_SIZE"])
+    monkeypatch.delenv("PUBSUB_EMULATOR_HOST", raising=False)
+    publisher = publisher_from_environment("TALLY_COLLECT_TOPIC")
+    assert publisher is not None
+    assert publisher.topic == "projects/tally-test-project/topics/tally-collect"
+    assert tick_fanout.shard_size() == 75
+    # the core's default, with no variable (`tally collect`), is Terraform's default
+    assert variables_of(parsed)["collect_shard_size"]["default"] == tick_fanout.SHARD_SIZE
+
+
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_the_topic_told_is_the_one_the_scheduler_and_the_trigger_use(
     parsed: dict[str, dict[str, Any]], name: str
