@@ -317,7 +317,9 @@ def bench_fanout(url: str) -> None:
         f"| the last shard's step: payloads read, alerting on 10,000 samples, closed "
         f"| {sim['last step']:.2f} s (the first tick, state created: "
         f"{sim['last step, first tick']:.2f} s) |\n"
-        f"| **wall time with {sim['shards']:.0f} + 1 instances** | **{wall:.2f} s** |"
+        f"| **wall time with {sim['shards']:.0f} + 1 instances** | **{wall:.2f} s** |\n"
+        f"| Firestore operations of the steady tick (samples, fan-out, alerting) "
+        f"| {sim['reads']:.0f} reads, {sim['writes']:.0f} writes |"
     )
 
 

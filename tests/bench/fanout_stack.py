@@ -201,6 +201,7 @@ def simulated_ten_thousand(url: str, count: int = 10_000) -> dict[str, float]:
         from tally.sample import Sample
 
         published = Published()
+        reads0, writes0 = store.counter.reads, store.counter.writes
         started = time.perf_counter()
         fanned = hand_out(config, store, published, at, ids, size=SHARD, now=at)
         times["hand out"] = time.perf_counter() - started
@@ -208,12 +209,18 @@ def simulated_ten_thousand(url: str, count: int = 10_000) -> dict[str, float]:
             source_id: Sample(source_id, at, ok=True, value=200.0, up=1, latency_ms=200)
             for source_id in ids
         }
+        groups = assign(ids)
         for shard in fanned.shards[:-1]:
             mine = [samples[source_id] for source_id in shard.source_ids]
+            store.write_samples(mine, groups)  # what each shard's collect stores
             finish_shard(config, store, at, shard, mine, now=at)
         last = fanned.shards[-1]
+        mine = [samples[i] for i in last.source_ids]
+        store.write_samples(mine, groups)
         started = time.perf_counter()
-        run = finish_shard(config, store, at, last, [samples[i] for i in last.source_ids], now=at)
+        run = finish_shard(config, store, at, last, mine, now=at)
         assert run is not None, "the last shard did not find the others in"
         times["last step" if n else "last step, first tick"] = time.perf_counter() - started
+        times["reads"] = store.counter.reads - reads0
+        times["writes"] = store.counter.writes - writes0
     return times
