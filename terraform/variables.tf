@@ -112,7 +112,7 @@ variable "render_cpu" {
 
 variable "collect_shard_size" {
   type        = number
-  description = "Sources one collect instance fetches in a tick: when more are due, the tick is split into shards of this many, each a Pub/Sub message to the collect topic handled on an instance of its own (TALLY_SHARD_SIZE). 250 fetches are about 0.86 s at 0.333 vCPU (1.15 ms each of a full core)."
+  description = "Sources one collect instance fetches in a tick: when more are due, the tick is split into shards of this many, each a Pub/Sub message to the collect topic handled on an instance of its own (TALLY_SHARD_SIZE). A shard of 250 took 0.40-0.59 s of a full core in the benchmarks, 1.2-1.8 s at 0.333 vCPU."
   default     = 250
 
   validation {
