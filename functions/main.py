@@ -21,7 +21,8 @@ def dependencies() -> runtime.Dependencies:
 
 @functions_framework.cloud_event
 def collect(cloud_event: CloudEvent) -> None:
-    """Scheduler → Pub/Sub → here, every minute: collect the sources due at the tick."""
+    """Scheduler → Pub/Sub → here, every minute: collect the sources due at the tick, or
+    hand them to shards that come back here (tally/tick_fanout.py)."""
     runtime.collect_event(dependencies(), cloud_event)
 
 

@@ -244,3 +244,55 @@ resource "google_firestore_field" "entries_told" {
 
   index_config {}
 }
+
+# --- the fan-out's documents (functions/tally/fanout/completion.py) -----------------------
+#
+#   fanout/{kind}-{tick}                    one per tick (or render) split into shards
+#   fanout/{kind}-{tick}/shards/{i}-{part}  what each shard left for the run's last step
+
+# TTL on the collection `fanout`, as on `days` and `hours`: a run's document is no use
+# once its shards are in, and `expire_at` (its tick + 2 days) lets Firestore delete it.
+# `index_config {}` drops the automatic index of `expire_at`, which nothing queries.
+# `sweep_at`, which the sweep of runs a lost shard left open queries by range (a
+# collection query: Firestore's automatic single-field index), keeps its index: nothing
+# here exempts it.
+resource "google_firestore_field" "fanout_expire_at" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "fanout"
+  field      = "expire_at"
+
+  ttl_config {}
+  index_config {}
+}
+
+# Which shards are in (`done.{index}`): read whole with the run's document, never queried.
+resource "google_firestore_field" "fanout_done" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "fanout"
+  field      = "done"
+
+  index_config {}
+}
+
+# A shard's payload parts expire with their run: TTL on the collection group `shards`.
+resource "google_firestore_field" "shards_expire_at" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "shards"
+  field      = "expire_at"
+
+  ttl_config {}
+  index_config {}
+}
+
+# A payload part is a compressed blob (up to about 1 MB), read whole by its path.
+resource "google_firestore_field" "shards_blob" {
+  project    = var.project_id
+  database   = google_firestore_database.main.name
+  collection = "shards"
+  field      = "blob"
+
+  index_config {}
+}

@@ -9,6 +9,12 @@
 # config object; the metric descriptors (the first tick writes metrics); the database
 # and the collection-group index of `days.written` that the renderer's change query
 # needs (a first tick or render before them would fail and be retried with a 5xx).
+#
+# Past one instance (docs/deploy.md): a tick or a render of more sources than its
+# shard size is split into shards, each a message to the function's own topic handled
+# on an instance of its own (one request an instance). The instance caps follow the
+# sources (main.tf: collect_max_instances, render_max_instances), and a plan refuses a
+# cap or a CPU that could not run them (the preconditions below).
 
 locals {
   builder_sa = "projects/${var.project_id}/serviceAccounts/${google_service_account.builder.email}"
@@ -34,9 +40,10 @@ resource "google_cloudfunctions2_function" "collect" {
 
   service_config {
     available_memory                 = var.collect_memory
+    available_cpu                    = var.collect_cpu == "" ? null : var.collect_cpu
     timeout_seconds                  = 300 # source timeouts are <= 120 s, fetched concurrently
     min_instance_count               = 0
-    max_instance_count               = var.collect_max_instances
+    max_instance_count               = local.collect_max_instances
     max_instance_request_concurrency = 1
     ingress_settings                 = "ALLOW_INTERNAL_ONLY" # Eventarc's push is internal
     all_traffic_on_latest_revision   = true
@@ -61,6 +68,17 @@ resource "google_cloudfunctions2_function" "collect" {
     pubsub_topic          = google_pubsub_topic.collect.id
     retry_policy          = "RETRY_POLICY_RETRY"
     service_account_email = google_service_account.trigger.email
+  }
+
+  lifecycle {
+    precondition {
+      condition     = local.collect_max_instances >= local.collect_instances_needed
+      error_message = "collect_max_instances is below what the sources of tally.yaml need to tick in parallel: one instance per shard of collect_shard_size sources plus one (the tick that publishes them). Raise it, or leave it unset (null) to derive it."
+    }
+    precondition {
+      condition     = local.cpu_fits_memory["collect"]
+      error_message = "collect_cpu does not fit collect_memory: Cloud Run needs at least 0.5 vCPU above 512Mi, 1 vCPU above 1Gi, and 2Gi for 4 vCPUs. Raise the CPU or lower the memory, or leave collect_cpu empty to derive it from the memory."
+    }
   }
 
   depends_on = [
@@ -95,9 +113,10 @@ resource "google_cloudfunctions2_function" "render" {
 
   service_config {
     available_memory                 = var.render_memory # pandas + matplotlib
+    available_cpu                    = var.render_cpu == "" ? null : var.render_cpu
     timeout_seconds                  = 300
     min_instance_count               = 0
-    max_instance_count               = var.render_max_instances
+    max_instance_count               = local.render_max_instances
     max_instance_request_concurrency = 1
     ingress_settings                 = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision   = true
@@ -111,6 +130,17 @@ resource "google_cloudfunctions2_function" "render" {
     pubsub_topic          = google_pubsub_topic.render.id
     retry_policy          = "RETRY_POLICY_RETRY"
     service_account_email = google_service_account.trigger.email
+  }
+
+  lifecycle {
+    precondition {
+      condition     = local.render_max_instances >= local.render_instances_needed
+      error_message = "render_max_instances is below what the sources of tally.yaml need to render in parallel: one instance per shard of render_shard_size sources plus one (the run that publishes the page after them). Raise it, or leave it unset (null) to derive it."
+    }
+    precondition {
+      condition     = local.cpu_fits_memory["render"]
+      error_message = "render_cpu does not fit render_memory: Cloud Run needs at least 0.5 vCPU above 512Mi, 1 vCPU above 1Gi, and 2Gi for 4 vCPUs. Raise the CPU or lower the memory, or leave render_cpu empty to derive it from the memory."
+    }
   }
 
   depends_on = [

@@ -3,9 +3,11 @@
 # and no allUsers on any function.
 #
 #   collector  Firestore user, metric writer, reader of the config object (storage.tf),
-#              accessor of its own secrets (secrets.tf)
+#              accessor of its own secrets (secrets.tf), publisher on the collect topic
+#              only (its shards)
 #   renderer   Firestore user, metric writer (its heartbeat), reader of the config
-#              object, object admin on the site bucket only (bucket binding)
+#              object, object admin on the site bucket only (bucket binding), publisher
+#              on the render topic only (its shards)
 #   trigger    may invoke the two functions' Cloud Run services, nothing else
 #   builder    builds the functions from the source archive (Cloud Build)
 #
@@ -59,6 +61,15 @@ resource "google_project_iam_member" "collector_metrics" {
   member  = "serviceAccount:${google_service_account.collector.email}"
 }
 
+# A tick of more sources than collect_shard_size publishes its shards to the collect
+# topic (TALLY_COLLECT_TOPIC): publishing there, and on no other topic.
+resource "google_pubsub_topic_iam_member" "collector_publishes_shards" {
+  project = var.project_id
+  topic   = google_pubsub_topic.collect.name
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:${google_service_account.collector.email}"
+}
+
 # --- renderer ----------------------------------------------------------------------
 
 resource "google_project_iam_member" "renderer_firestore" {
@@ -78,6 +89,15 @@ resource "google_storage_bucket_iam_member" "renderer_site" {
   bucket = google_storage_bucket.site.name
   role   = "roles/storage.objectAdmin"
   member = "serviceAccount:${google_service_account.renderer.email}"
+}
+
+# A render of more sources than render_shard_size publishes its shards to the render
+# topic (TALLY_RENDER_TOPIC): publishing there, and on no other topic.
+resource "google_pubsub_topic_iam_member" "renderer_publishes_shards" {
+  project = var.project_id
+  topic   = google_pubsub_topic.render.name
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:${google_service_account.renderer.email}"
 }
 
 # --- trigger: invoke the two services, nothing else ---------------------------------
@@ -180,6 +200,8 @@ resource "time_sleep" "iam_propagation" {
     google_project_iam_member.renderer_firestore,
     google_project_iam_member.renderer_metrics,
     google_storage_bucket_iam_member.renderer_site,
+    google_pubsub_topic_iam_member.collector_publishes_shards,
+    google_pubsub_topic_iam_member.renderer_publishes_shards,
     google_storage_bucket_iam_member.config_reader,
     google_secret_manager_secret_iam_member.collector,
   ]

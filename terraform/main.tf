@@ -41,11 +41,55 @@ locals {
   }
   collect_env = merge(local.function_env, {
     TALLY_SITE_URL = local.site_url # links in the notifications the collector sends
+    # The fan-out: a tick of more due sources than TALLY_SHARD_SIZE is published back to
+    # the function's own topic as shards, each collected on an instance of its own.
+    TALLY_COLLECT_TOPIC = local.collect_topic_path
+    TALLY_SHARD_SIZE    = tostring(var.collect_shard_size)
   })
   render_env = merge(local.function_env, {
     # The renderer sets Cache-Control "public, max-age=60" on every object it uploads.
     TALLY_SITE_BUCKET = local.site_bucket_name
+    # Render shards go to the render topic, drawn in parallel.
+    TALLY_RENDER_TOPIC      = local.render_topic_path
+    TALLY_RENDER_SHARD_SIZE = tostring(var.render_shard_size)
   })
+
+  # --- the topics, and the fan-out's instances --------------------------------------
+  #
+  # Each function's trigger listens on its topic (pubsub.tf), the scheduler publishes a
+  # tick to it, and the function publishes its shards to it: the same full path.
+  collect_topic_name = "${local.prefix}-collect"
+  render_topic_name  = "${local.prefix}-render"
+  collect_topic_path = "projects/${var.project_id}/topics/${local.collect_topic_name}"
+  render_topic_path  = "projects/${var.project_id}/topics/${local.render_topic_name}"
+
+  # At most every source is due in one tick (or drawn in one render): that many shards
+  # at once, each on an instance of its own (a function takes one request at a time),
+  # plus the invocation that split them (the tick, or the render that publishes the
+  # page after its shards). Without a fan-out (one shard) the collector keeps 3, room
+  # for a redelivered tick beside the next one, and the renderer 1.
+  source_count             = length(local.source_list)
+  collect_shards           = max(1, ceil(local.source_count / var.collect_shard_size))
+  render_shards            = max(1, ceil(local.source_count / var.render_shard_size))
+  collect_instances_needed = local.collect_shards > 1 ? local.collect_shards + 1 : 1
+  render_instances_needed  = local.render_shards > 1 ? local.render_shards + 1 : 1
+  collect_max_instances    = var.collect_max_instances != null ? var.collect_max_instances : max(3, local.collect_instances_needed)
+  render_max_instances     = var.render_max_instances != null ? var.render_max_instances : local.render_instances_needed
+
+  # A CPU Cloud Run accepts with the memory asked for: below 0.5 vCPU at most 512 MiB,
+  # below 1 vCPU at most 1 GiB, 4 vCPUs at least 2 GiB. Empty: derived from the memory
+  # by Cloud Run functions, which always fits.
+  memory_mib = { "512Mi" = 512, "1Gi" = 1024, "2Gi" = 2048, "4Gi" = 4096 }
+  cpu_fits_memory = {
+    for name, asked in { collect = [var.collect_cpu, var.collect_memory], render = [var.render_cpu, var.render_memory] } : name => (
+      asked[0] == "" ? true : try(
+        tonumber(asked[0]) < 0.5 ? local.memory_mib[asked[1]] <= 512 :
+        tonumber(asked[0]) < 1 ? local.memory_mib[asked[1]] <= 1024 :
+        tonumber(asked[0]) >= 4 ? local.memory_mib[asked[1]] >= 2048 :
+        true,
+      false)
+    )
+  }
 
   # --- durations -----------------------------------------------------------------
 

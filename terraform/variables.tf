@@ -88,25 +88,69 @@ variable "render_memory" {
   }
 }
 
-variable "collect_max_instances" {
-  type        = number
-  description = "Upper bound of concurrent collect instances. One tick a minute normally needs one; retries may need a second."
-  default     = 3
+variable "collect_cpu" {
+  type        = string
+  description = "vCPUs of each collect instance, as Cloud Run takes them: empty (the default) lets Cloud Run functions derive it from collect_memory (512Mi: 0.333, 1Gi: 0.583, 2Gi: 1); else 0.08 to 0.999 (at most 3 decimals) or 1, 2, 4. Below 0.5 vCPU the memory may be at most 512Mi, below 1 at most 1Gi (checked at plan). A fetch is CPU-bound (1.0-1.15 ms of a full core, 3-3.5 ms at 0.333): more CPU shortens a shard, and bills its waiting for slow answers at the higher rate (docs/deploy.md, \"Past one instance\")."
+  default     = ""
 
   validation {
-    condition     = var.collect_max_instances >= 1 && var.collect_max_instances <= 20 && floor(var.collect_max_instances) == var.collect_max_instances
-    error_message = "The collect_max_instances must be a whole number from 1 to 20."
+    condition     = var.collect_cpu == "" || can(regex("^(0\\.[0-9]{1,3}|1|2|4)$", var.collect_cpu)) && try(tonumber(var.collect_cpu) >= 0.08, false)
+    error_message = "The collect_cpu must be empty (derived from collect_memory), a fraction from 0.08 to 0.999 with at most 3 decimals, or 1, 2 or 4."
+  }
+}
+
+variable "render_cpu" {
+  type        = string
+  description = "vCPUs of each render instance: empty (the default) lets Cloud Run functions derive it from render_memory (1Gi: 0.583, 2Gi: 1, 4Gi: 2); else 0.5 to 0.999 (at most 3 decimals; less is refused with 1Gi or more) or 1, 2, 4. Below 1 vCPU the memory may be at most 1Gi, 4 vCPUs need 2Gi (checked at plan). Drawing is CPU-bound: more CPU draws a shard sooner for about the same vCPU-seconds."
+  default     = ""
+
+  validation {
+    condition     = var.render_cpu == "" || can(regex("^(0\\.[0-9]{1,3}|1|2|4)$", var.render_cpu)) && try(tonumber(var.render_cpu) >= 0.5, false)
+    error_message = "The render_cpu must be empty (derived from render_memory), a fraction from 0.5 to 0.999 with at most 3 decimals, or 1, 2 or 4."
+  }
+}
+
+variable "collect_shard_size" {
+  type        = number
+  description = "Sources one collect instance fetches in a tick: when more are due, the tick is split into shards of this many, each a Pub/Sub message to the collect topic handled on an instance of its own (TALLY_SHARD_SIZE). A shard of 250 took 0.40-0.59 s of a full core in the benchmarks, 1.2-1.8 s at 0.333 vCPU."
+  default     = 250
+
+  validation {
+    condition     = var.collect_shard_size >= 25 && var.collect_shard_size <= 1000 && floor(var.collect_shard_size) == var.collect_shard_size
+    error_message = "The collect_shard_size must be a whole number from 25 (one group of sources) to 1000."
+  }
+}
+
+variable "render_shard_size" {
+  type        = number
+  description = "Sources one render instance draws: when more are to be drawn, the render is split into shards of this many, drawn in parallel (TALLY_RENDER_SHARD_SIZE); the page that lists them is published after them."
+  default     = 100
+
+  validation {
+    condition     = var.render_shard_size >= 1 && var.render_shard_size <= 1000 && floor(var.render_shard_size) == var.render_shard_size
+    error_message = "The render_shard_size must be a whole number from 1 to 1000."
+  }
+}
+
+variable "collect_max_instances" {
+  type        = number
+  description = "Upper bound of concurrent collect instances. Null (the default) derives it from tally.yaml: a tick of more sources than collect_shard_size runs one instance per shard plus the tick's own, so ceil(sources / collect_shard_size) + 1, and never fewer than 3 (a redelivered tick beside the next one). A number below what the sources need is refused at plan: the shards would queue instead of running at once. Idle instances cost nothing."
+  default     = null
+
+  validation {
+    condition     = var.collect_max_instances == null || try(var.collect_max_instances >= 1 && var.collect_max_instances <= 1000 && floor(var.collect_max_instances) == var.collect_max_instances, false)
+    error_message = "The collect_max_instances must be null (derived from the sources) or a whole number from 1 to 1000."
   }
 }
 
 variable "render_max_instances" {
   type        = number
-  description = "Upper bound of concurrent render instances. 1 keeps two renders from racing on the same objects."
-  default     = 1
+  description = "Upper bound of concurrent render instances. Null (the default) derives it from tally.yaml: 1 while one run draws every source (up to render_shard_size), else ceil(sources / render_shard_size) + 1, the shards drawn at once plus the run that publishes the page after them. A number below that is refused at plan."
+  default     = null
 
   validation {
-    condition     = var.render_max_instances >= 1 && var.render_max_instances <= 5 && floor(var.render_max_instances) == var.render_max_instances
-    error_message = "The render_max_instances must be a whole number from 1 to 5."
+    condition     = var.render_max_instances == null || try(var.render_max_instances >= 1 && var.render_max_instances <= 1000 && floor(var.render_max_instances) == var.render_max_instances, false)
+    error_message = "The render_max_instances must be null (derived from the sources) or a whole number from 1 to 1000."
   }
 }
 

@@ -160,8 +160,8 @@ def test_the_fan_out_costs_what_its_docstring_says(firestore, knob, receiver, st
     for event in events[:2]:
         runtime.collect_event(deps, event)
     spent = {k: v - before.get(k, 0) for k, v in store.counter.by_kind.items()}
-    # per shard: its group's samples (1 write), its payload and its mark (2), one read
-    assert spent == {"query": 0, "create": 0, "set": 6, "get": 2}
+    # per shard: its group's samples (1 write), its mark with its payload (1), one read
+    assert spent == {"query": 0, "create": 0, "set": 4, "get": 2}
 
 
 def test_a_shard_message_that_makes_no_sense_is_dropped(

@@ -5,11 +5,13 @@ page rendered every 5 minutes, against each free tier and priced from list price
 
 On the Firestore emulator, with the real code: each collect tick stores the samples as
 the collector does (`Store.write_samples` with the config's grouping) and runs alerting
-on them; the collect ticks without samples (48 an hour at 5 minutes) run alerting
-(staleness) too; `render_site` renders every 5 minutes into a folder. The sources are
-half `json` values, half `http` checks, with `stale_after` and `change` rules. Fetching
-is left out (the collect benchmark's business): the stored samples are those a fetch
-would give.
+on them (past SHARD_SIZE sources due, as a fanned-out tick does: its run opened, each
+shard's samples stored and left as its payload, alerting once the last is in:
+`tick_fanout.hand_out` and `finish_shard`); the collect ticks without samples (48 an
+hour at 5 minutes) run alerting (staleness) too; `render_site` renders every 5 minutes
+into a folder. The sources are half `json` values, half `http` checks, with
+`stale_after` and `change` rules. Fetching is left out (the collect benchmark's
+business): the stored samples are those a fetch would give.
 
 A whole simulated day of renders of 500 sources is hours of CPU on this machine, so the
 day is added up from each kind of event, measured once on a warmed-up deployment (after
@@ -112,19 +114,51 @@ class Day:
         self.groups = assign(source.id for source in self.config.sources)
         self.out = out
         self.sample_writes: set[int] = set()  # writes of each tick's samples, as seen
+        self.shard_messages = 0  # a fanned-out tick's (none below the shard size)
 
     def ops(self) -> tuple[int, int]:
         return self.counter.reads, self.counter.writes
 
     def minute(self, at: datetime) -> None:
         from tally.alerts.engine import run_alerts
+        from tally.tick_fanout import SHARD_SIZE
 
         samples = _samples(self.config, at)
+        if len(samples) > SHARD_SIZE:
+            self.fanned_out(at, samples)
+            return
         if samples:
             before = self.counter.writes
             self.store.write_samples(samples, self.groups)
             self.sample_writes.add(self.counter.writes - before)
         run_alerts(self.config, self.store, at, samples, now=at)
+
+    def fanned_out(self, at: datetime, samples: list) -> None:  # type: ignore[type-arg]
+        """A tick past one shard, as deployed: the run opened and its shard messages
+        published (counted, not sent), then each shard's samples stored and left as its
+        payload, in order; the last one in runs alerting on all of them."""
+        from tally import tick_fanout
+
+        published = _Published()
+        fanned = tick_fanout.hand_out(
+            self.config,
+            self.store,
+            published,
+            at,
+            [sample.source_id for sample in samples],
+            size=tick_fanout.SHARD_SIZE,
+            now=at,
+        )
+        by_id = {sample.source_id: sample for sample in samples}
+        writes = 0
+        for shard in fanned.shards:
+            mine = [by_id[source_id] for source_id in shard.source_ids]
+            before = self.counter.writes
+            self.store.write_samples(mine, self.groups)
+            writes += self.counter.writes - before
+            tick_fanout.finish_shard(self.config, self.store, at, shard, mine, now=at)
+        self.sample_writes.add(writes)
+        self.shard_messages = published.messages
 
     def render(self, at: datetime) -> None:
         from tally.render.budget import Budget
@@ -138,6 +172,17 @@ class Day:
         work()
         after = self.ops()
         return after[0] - before[0], after[1] - before[1]
+
+
+class _Published:
+    """Counts the shard messages a fanned-out tick publishes (Pub/Sub is not billed
+    here: a few messages a tick are far inside its free 10 GiB a month)."""
+
+    def __init__(self) -> None:
+        self.messages = 0
+
+    def publish(self, messages: list) -> None:  # type: ignore[type-arg]
+        self.messages += len(messages)
 
 
 def _chart_digest(spec) -> bytes:  # type: ignore[no-untyped-def]
@@ -230,6 +275,7 @@ def measure(count: int, every: int = 5, *, rasterised: bool = False) -> dict:  #
         "points_day": points,
         "group_hour_docs": documents["group-hour"],
         "tick_writes": max(day.sample_writes),
+        "shard_messages": day.shard_messages,
     }
 
 
@@ -260,7 +306,8 @@ def _event_row(count: int, every: int, m: dict) -> str:  # type: ignore[type-arg
     return (
         f"| {count:,} × {every} min | {_pair(m['tick'])} ({m['ticks_day']:,} a day) "
         f"| {_pair(m['idle'])} | {_pair(m['quick'])} | {_pair(m['whole'])} "
-        f"| {_pair(m['closing'])} | {m['card_every']:.0f} min | {m['group_hour_docs']:,} |"
+        f"| {_pair(m['closing'])} | {m['card_every']:.0f} min | {m['group_hour_docs']:,} "
+        f"| {m['shard_messages'] or '—'} |"
     )
 
 
@@ -297,8 +344,9 @@ def main() -> None:
     print(
         "\n| sources × cadence | (reads, writes) of: a tick with samples | a tick without "
         "| a render, whole cards not due | a render with every whole card "
-        "| the day-closing render | whole cards every | group-hour documents stored (13 hours) |"
+        "| the day-closing render | whole cards every | group-hour documents stored (13 hours) "
+        "| shards a tick (fan-out) |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for (count, every), measured in results.items():
         print(_event_row(count, every, measured))

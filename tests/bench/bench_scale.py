@@ -10,14 +10,17 @@
    function's timeout; reads per steady-state render ≤ 1 + 2 × changed sources, plus
    the alert state (one document, read by every render since tally alerts itself).
 3. `schedule.period` of 1,000 sources with distinct crons, cold and cached.
-4. The same render fanned out (render/fanned.py): the first render and a day-closing
+4. The tick fanned out (issue 22): 1,000 sources through the path deployed (Pub/Sub
+   emulator, functions-framework worker processes), and 10,000 simulated from measured
+   parts (tests/bench/fanout_stack.py).
+5. The render fanned out (render/fanned.py): the first render and a day-closing
    render of 1,000 sources, the scheduled run publishing its shards to a topic of the
    Pub/Sub emulator, each shard pulled back and drawn in turn, timed; the wall time of
    the fanned-out run on enough instances is the scheduled run + the slowest shard +
    the completing step (index.html and the overview). Target: within one render period
    (5 min).
-Set TALLY_BENCH_SOURCES for a smaller run, TALLY_BENCH_PARTS (period, collect, render,
-fanout; comma-separated) for some parts only.
+Set TALLY_BENCH_SOURCES for a smaller run, TALLY_BENCH_PARTS (period, collect,
+tick-fanout, render, render-fanout; comma-separated) for some parts only.
 """
 
 from __future__ import annotations
@@ -401,19 +404,67 @@ def bench_render_fanout() -> None:
     )
 
 
+def bench_fanout(url: str) -> None:
+    """Issue 22: the tick through the deployed path, fanned out, and 10,000 simulated."""
+    from tests.bench.fanout_stack import SHARD, bench_stack_tick, simulated_ten_thousand
+
+    measured = bench_stack_tick(url, SOURCES)
+    one = measured["1/2 alerted"]
+    target = 2 * one + 1
+    print(
+        "\nThe tick through the path deployed: the scheduler's message on the Pub/Sub "
+        "emulator, pushed to `main.collect` on the functions-framework (gunicorn worker "
+        f"processes: instances side by side); past {SHARD} sources due, shards published "
+        "back and pushed to the workers. Median of 3 ticks after 2 that warm the workers.\n"
+    )
+    print("| tick through Pub/Sub | worker processes | samples stored | alerting done |")
+    print("|---|---|---|---|")
+    for sources, workers in ((1, 2), (SOURCES, 2), (SOURCES, 4)):
+        key = f"{sources}/{workers}"
+        alerted = measured[f"{key} alerted"]
+        verdict = "" if sources == 1 else (" (met)" if alerted <= target else " (missed)")
+        shards = "" if sources == 1 else f", {-(-sources // SHARD)} shards"
+        print(
+            f"| {sources:,} source{'s' if sources > 1 else ''}{shards} | {workers} "
+            f"| {measured[f'{key} stored']:.2f} s | **{alerted:.2f} s**{verdict} |"
+        )
+    print(f"\nTarget ≤ 2 × {one:.2f} s + 1 s = {target:.2f} s (alerting done).")
+
+    sim = simulated_ten_thousand(url)
+    wall = sim["hand out"] + sim["shard"] + sim["last step"]
+    print(
+        "\n| 10,000 sources, simulated from measured parts | |\n|---|---|\n"
+        f"| shards, messages a tick | {sim['shards']:.0f}, {sim['messages']:.0f} |\n"
+        f"| the scheduler's step (run opened, {sim['shards']:.0f} messages published) "
+        f"| {sim['hand out']:.2f} s |\n"
+        f"| one shard of {SHARD} `http` checks, one instance (median of 3) "
+        f"| {sim['shard']:.2f} s |\n"
+        f"| the last shard's step: payloads read, alerting on 10,000 samples, closed "
+        f"| {sim['last step']:.2f} s (the first tick, state created: "
+        f"{sim['last step, first tick']:.2f} s) |\n"
+        f"| **wall time with {sim['shards']:.0f} + 1 instances** | **{wall:.2f} s** |\n"
+        f"| Firestore operations of the steady tick (samples, fan-out, alerting) "
+        f"| {sim['reads']:.0f} reads, {sim['writes']:.0f} writes |"
+    )
+
+
 def main() -> None:
     parts = {
         part.strip()
-        for part in os.environ.get("TALLY_BENCH_PARTS", "period,collect,render,fanout").split(",")
+        for part in os.environ.get(
+            "TALLY_BENCH_PARTS", "period,collect,tick-fanout,render,render-fanout"
+        ).split(",")
     }
     with slow_upstream_on_emulator() as url:
         if "period" in parts:
             bench_period()
         if "collect" in parts:
             bench_collect(url)
+        if "tick-fanout" in parts:
+            bench_fanout(url)
         if "render" in parts:
             bench_render()
-    if "fanout" in parts:  # a fresh emulator: the render above left its state
+    if "render-fanout" in parts:  # a fresh emulator: the render above left its state
         with slow_upstream_on_emulator():
             bench_render_fanout()
 

@@ -76,9 +76,30 @@ def live_values(firestore_host: str, start: datetime) -> dict[str, dict[datetime
             os.environ["FIRESTORE_EMULATOR_HOST"] = previous
 
 
+def fanned_out_ticks(firestore_host: str) -> dict[datetime, dict]:  # type: ignore[type-arg]
+    """The runs of fanned-out ticks in Firestore, by tick."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import firestore
+
+    previous = os.environ.get("FIRESTORE_EMULATOR_HOST")
+    os.environ["FIRESTORE_EMULATOR_HOST"] = firestore_host
+    try:
+        client = firestore.Client(project=PROJECT, credentials=AnonymousCredentials())
+        runs = [snapshot.to_dict() for snapshot in client.collection("fanout").stream()]
+    finally:
+        if previous is None:
+            os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
+        else:
+            os.environ["FIRESTORE_EMULATOR_HOST"] = previous
+    return {run["tick"]: run for run in runs if run.get("kind") == "collect"}
+
+
 def test_the_demo_stack_collects_every_tick_and_serves_the_page(stack_run, tmp_path):
     base = free_port_block()
-    run = stack_run("--port-base", str(base), "--tick-seconds", "2")
+    # --shard-size 1: every tick fans out as a deployed tick of more than 250 sources
+    # does (the demo's six sources are one group: one shard), through the Pub/Sub
+    # emulator and back to the collect function's two worker processes.
+    run = stack_run("--port-base", str(base), "--tick-seconds", "2", "--shard-size", "1")
     run.wait_for(lambda: run.lines("page "), STARTUP, "page URL")
     run.wait_for(lambda: len(run.lines("tick ")) >= TICKS, 120, f"{TICKS} ticks")
 
@@ -105,6 +126,16 @@ def test_the_demo_stack_collects_every_tick_and_serves_the_page(stack_run, tmp_p
         return True
 
     run.wait_for(every_tick_once, 60, "one sample per source per reported tick in Firestore")
+
+    # ... each through its shard, alerted on once it was in (the run closed)
+    def every_tick_fanned_out_and_closed() -> bool:
+        runs = fanned_out_ticks(f"127.0.0.1:{base}")
+        return all(
+            tick in runs and list(runs[tick]["done"]) == ["0"] and "sweep_at" not in runs[tick]
+            for tick in reported
+        )
+
+    run.wait_for(every_tick_fanned_out_and_closed, 60, "every reported tick's run closed")
     # The live values came from the demo upstream through the real sources.
     assert all(" FAILED" not in line or "echo-health" in line for line in run.lines("tick "))
     # ... at the tick's minute: the demo's clock is the tick's, set before each publish.

@@ -96,6 +96,12 @@ FUNCTIONS_TF = tools.TERRAFORM_DIR / "functions.tf"
             "unknown attribute 'name'",
             id="inside-dynamic-block",
         ),
+        pytest.param(
+            "    available_cpu ",
+            "    available_cpus ",
+            "unknown attribute 'available_cpus'",
+            id="cpu-of-a-function",
+        ),
     ],
 )
 def test_checker_catches_mistakes(
@@ -131,6 +137,20 @@ def test_checker_catches_mistakes(
             "\n",
             "missing required attribute 'title'",
             id="iam-condition-block",
+        ),
+        pytest.param(
+            "iam.tf",
+            "  topic   = google_pubsub_topic.collect.name\n",
+            "\n",
+            "missing required attribute 'topic'",
+            id="topic-publisher-binding",
+        ),
+        pytest.param(
+            "firestore.tf",
+            '  collection = "fanout"\n  field      = "expire_at"\n\n  ttl_config {}',
+            '  collection = "fanout"\n  field      = "expire_at"\n\n  ttl_policy {}',
+            "unknown block 'ttl_policy'",
+            id="fanout-ttl",
         ),
     ],
 )

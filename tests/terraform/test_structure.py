@@ -169,6 +169,11 @@ def test_function_environment_contract(parsed: dict[str, dict[str, Any]]) -> Non
         assert service["environment_variables"] == "${" + env + "}", name
     assert "TALLY_SITE_BUCKET" in locals_["render_env"]
     assert "TALLY_SITE_URL" in locals_["collect_env"]
+    # the fan-out: each function's own topic and shard size (tests/terraform/test_fan_out.py)
+    for key in ("TALLY_COLLECT_TOPIC", "TALLY_SHARD_SIZE"):
+        assert key in locals_["collect_env"] and key not in locals_["render_env"], key
+    for key in ("TALLY_RENDER_TOPIC", "TALLY_RENDER_SHARD_SIZE"):
+        assert key in locals_["render_env"] and key not in locals_["collect_env"], key
     for key in ("GOOGLE_CLOUD_PROJECT", "TALLY_CONFIG_OBJECT"):
         assert key in locals_["function_env"], key
     collect = one(parsed, "google_cloudfunctions2_function", "collect")["service_config"][0]

@@ -47,17 +47,21 @@ def terraform_binary() -> Path:
     return path
 
 
-def evaluate(expression: str, config: Path | str, **variables: str) -> Any:
-    """Evaluate `jsonencode(expression)` over terraform/main.tf for a given tally.yaml."""
+def console(expression: str, config: Path | str, **variables: str) -> subprocess.CompletedProcess:
+    """`terraform console` over terraform/main.tf for a given tally.yaml, as it ran."""
     config_path = Path(config).resolve()
     with tempfile.TemporaryDirectory(prefix="tally-tf-") as tmp:
         for name in EVALUATED_FILES:
             shutil.copy(TERRAFORM_DIR / name, Path(tmp) / name)
-        args = [str(terraform_binary()), "console", f"-var=config_path={config_path}"]
         variables.setdefault("project_id", "tally-test-project")
-        args += [f"-var={key}={value}" for key, value in variables.items()]
+        # As terraform.tfvars gives them: typed values. (Terraform 1.0 validates a -var
+        # number still as its text, so `floor(var.n) == var.n` would refuse any -var n.)
+        values = Path(tmp) / "test.tfvars.json"
+        values.write_text(json.dumps({k: _typed(v) for k, v in variables.items()}), "utf-8")
+        args = [str(terraform_binary()), "console", "-no-color",
+                f"-var=config_path={config_path}", f"-var-file={values}"]  # fmt: skip
         env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1", "NO_COLOR": "1"}
-        result = subprocess.run(
+        return subprocess.run(
             args,
             input=f"jsonencode({expression})\n",
             capture_output=True,
@@ -67,9 +71,32 @@ def evaluate(expression: str, config: Path | str, **variables: str) -> Any:
             timeout=120,
             check=False,
         )
-    if result.returncode != 0:
+
+
+def _typed(text: str) -> Any:
+    """A variable's value as its text reads: a number, a bool, a list, else the text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def evaluate(expression: str, config: Path | str, **variables: str) -> Any:
+    """Evaluate `jsonencode(expression)` over terraform/main.tf for a given tally.yaml."""
+    result = console(expression, config, **variables)
+    if result.returncode != 0 or "Error:" in result.stderr:
         raise AssertionError(f"terraform console failed:\n{result.stdout}\n{result.stderr}")
     return json.loads(json.loads(result.stdout.strip()))
+
+
+def refusal(config: Path | str, **variables: str) -> str:
+    """The error a variable's validation gives for these values ('' when none refuses).
+
+    Terraform 1.0's console reports an invalid variable on stderr and still exits 0."""
+    result = console("var.project_id", config, **variables)
+    if "Invalid value for variable" not in result.stderr:
+        return ""
+    return " ".join(result.stderr.replace("│", " ").split())  # one line, no box
 
 
 def checkov_binary() -> Path:

@@ -1,4 +1,5 @@
-"""`tally local [--config F] [--port-base N] [--tick-seconds S]`: the whole system here.
+"""`tally local [--config F] [--port-base N] [--tick-seconds S] [--shard-size N] [--workers N]`:
+the whole system here.
 
 Starts the Firestore and Pub/Sub emulators, fake-gcs-server with the site bucket, the
 two functions on the functions-framework, push subscriptions into them and a local
@@ -27,6 +28,13 @@ def _port_base(text: str) -> int:
     return value
 
 
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "local", help="run the whole system on this machine (emulators, functions, the page)"
@@ -49,10 +57,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=_positive,
         help="a fast clock: every S seconds is the next minute (default: the real clock)",
     )
+    parser.add_argument(
+        "--shard-size",
+        metavar="N",
+        type=_at_least_one,
+        help="a tick with more sources due than N fans out over shards, as deployed "
+        "(default 250, the deployed default; whole groups of 25 make a shard)",
+    )
+    parser.add_argument(
+        "--workers",
+        metavar="N",
+        type=_at_least_one,
+        default=2,
+        help="processes each function runs, so that shards are handled side by side (default 2)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from tally.local.stack import run_stack
 
-    return run_stack(config=args.config, port_base=args.port_base, tick_seconds=args.tick_seconds)
+    return run_stack(
+        config=args.config,
+        port_base=args.port_base,
+        tick_seconds=args.tick_seconds,
+        shard_size=args.shard_size,
+        workers=args.workers,
+    )

@@ -3,21 +3,25 @@ runs a lost shard left open.
 
     fanout/{kind}-{YYYYMMDDTHHMM}         one per fanned-out tick (or render)
         kind, tick, count                 the run and how many shards it has
-        done.{index}                      {parts, gen}: the shard is in, its payload
-                                          written (`fanout/{run}/shards/{index}-{part}`)
+        done.{index}                      {parts, gen, blob}: the shard is in, with its
+                                          payload (`blob`; when the shards' payloads
+                                          would pass INLINE_BYTES together, `parts`
+                                          documents `fanout/{run}/shards/{index}-{part}`)
         sweep_at                          while the run is open: when a shard still
                                           missing can no longer arrive (its message is
                                           dropped as stale), so the run is finished
                                           without it; removed when the run is closed
         expire_at                         the TTL policy's field
 
-A shard writes its payload (alerting's input: the samples it collected, their entries)
-first and marks itself in after, in a merge write of its own field (no transaction: the
-shards of a tick never wait on each other), then reads the document. The write is
+A shard marks itself in with its payload (alerting's input: the samples it collected,
+their entries; its parts, when they are documents of their own, written first) in a
+merge write of its own field (no transaction: the shards of a tick never wait on each
+other), then reads the document. The write is
 before the read, so the last shard to mark itself in sees every shard in; two may
 (both finishing together, or one redelivered), so what runs at the end is idempotent.
-Cost per shard: a write for the payload (a few past 1 MB), one for the mark, one read,
-and, at the end, a read per payload part.
+Cost per shard: one write (its mark, the payload in it: a tick's samples compress to
+a few kB a shard; past INLINE_BYTES for all the shards together, a write per payload
+part more, and a read per part at the end) and one read.
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ from tally import blob_parts, logs
 from tally.store import Store
 
 RUNS = "fanout"
+# A shard's payload rides in its mark when every shard's together stay this small (the
+# run's document holds them all, under Firestore's 1 MiB); else it is documents of its own.
+INLINE_BYTES = 500_000
 # A run's documents expire two days after its tick: past any sweep (the stale-event
 # window is at most a day, config.py) with a day left to look at a run that went wrong.
 KEPT = timedelta(days=2)
@@ -76,10 +83,12 @@ def finish(
     caller then does the run's last step, idempotently), else None."""
     gen, chunks = blob_parts.cut(payload)
     expire = tick + KEPT
-    for part, chunk in enumerate(chunks):
-        data = {"gen": gen, "blob": chunk, "expire_at": expire}
-        store.set(part_path(kind, tick, index, part), data)
-    mark = {"parts": len(chunks), "gen": gen}
+    mark: dict[str, Any] = {"parts": 0, "gen": gen, "blob": chunks[0]}
+    if len(chunks) > 1 or len(chunks[0]) * count > INLINE_BYTES:
+        for part, chunk in enumerate(chunks):
+            data = {"gen": gen, "blob": chunk, "expire_at": expire}
+            store.set(part_path(kind, tick, index, part), data)
+        mark = {"parts": len(chunks), "gen": gen}
     data = {"kind": kind, "tick": tick, "count": count, "expire_at": expire}
     store.set(run_path(kind, tick), {**data, "done": {str(index): mark}}, merge=True)
     document = store.get(run_path(kind, tick)) or {}
@@ -114,12 +123,14 @@ def _read_run(store: Store, kind: str, tick: datetime, document: dict[str, Any])
         index: [part_path(kind, tick, index, n) for n in range(int(done[str(index)]["parts"]))]
         for index in present
     }
-    read = store.get_many([path for index in present for path in paths[index]])
+    wanted = [path for index in present for path in paths[index]]
+    read = store.get_many(wanted) if wanted else []
     payloads, at = [], 0
     for index in present:
-        parts = read[at : at + len(paths[index])]
+        mark = done[str(index)]
+        parts = read[at : at + len(paths[index])] if paths[index] else [mark]
         at += len(paths[index])
-        value = blob_parts.joined(str(done[str(index)]["gen"]), parts)
+        value = blob_parts.joined(str(mark["gen"]), parts)
         if value is None:
             # rewritten while we read (a redelivered shard): that shard finishes the run
             logs.info(f"fan-out: shard {index} of {run_path(kind, tick)} is being rewritten")

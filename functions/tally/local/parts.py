@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from tally.local.ports import Ports
+from tally.local.scheduler import COLLECT_TOPIC, RENDER_TOPIC
 from tally.local.supervisor import Part, http_answers
 from tally.local.wiring import BUCKET, PROJECT
 
@@ -125,11 +126,20 @@ def demo_upstream(ports: Ports, run_dir: Path, start_tick: datetime) -> Part:
     )
 
 
-def function_env(ports: Ports, config_object: str) -> dict[str, str]:
-    """What each function is started with: the emulators, the buckets, the config."""
-    return {
+def function_env(
+    ports: Ports, config_object: str, *, workers: int = 2, shard_size: int | None = None
+) -> dict[str, str]:
+    """What each function is started with: the emulators, the buckets, the config, the
+    topics a run fans out on (as Terraform sets them), and how many worker processes
+    the functions-framework (gunicorn) runs: more than one, so that the shards of a tick
+    are handled side by side, as by instances deployed."""
+    env = {
         "GOOGLE_CLOUD_PROJECT": PROJECT,
         "FIRESTORE_EMULATOR_HOST": ports.firestore_host,
+        "PUBSUB_EMULATOR_HOST": ports.pubsub_host,
+        "TALLY_COLLECT_TOPIC": f"projects/{PROJECT}/topics/{COLLECT_TOPIC}",
+        "TALLY_RENDER_TOPIC": f"projects/{PROJECT}/topics/{RENDER_TOPIC}",
+        "WORKERS": str(workers),
         "STORAGE_EMULATOR_HOST": ports.storage_url,
         "TALLY_SITE_BUCKET": BUCKET,
         # links in messages point at the local page; every channel goes to the sink
@@ -142,6 +152,9 @@ def function_env(ports: Ports, config_object: str) -> dict[str, str]:
         "TALLY_CONFIG_YAML": "",
         "TALLY_CONFIG": "",
     }
+    if shard_size is not None:
+        env["TALLY_SHARD_SIZE"] = str(shard_size)
+    return env
 
 
 def function(target: str, port: int, topic: str, env: dict[str, str], run_dir: Path) -> Part:

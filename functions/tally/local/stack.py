@@ -72,6 +72,8 @@ class Stack:
         with_demo: bool,
         tick_seconds: float | None,
         say: Callable[[str], None],
+        shard_size: int | None = None,
+        workers: int = 2,
     ):
         self.config = config
         self.ports = ports
@@ -83,6 +85,8 @@ class Stack:
         self.config_object = config_object_url(config_text)
         self.with_demo = with_demo
         self.tick_seconds = tick_seconds
+        self.shard_size = shard_size
+        self.workers = workers
         self.say = say
         self.supervisor = Supervisor(run_dir, say)
         self.start_tick = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -93,7 +97,9 @@ class Stack:
         self.state_file: Path | None = None
 
     def function_env(self) -> dict[str, str]:
-        return parts.function_env(self.ports, self.config_object)
+        return parts.function_env(
+            self.ports, self.config_object, workers=self.workers, shard_size=self.shard_size
+        )
 
     def upload_config(self) -> None:
         """The config object the functions read, as Terraform uploads it."""
@@ -207,7 +213,14 @@ def _load(config: str | None, ports: Ports) -> tuple[Config, Path | None, str | 
     return load_config(str(path)), path, None
 
 
-def run_stack(config: str | None, port_base: int, tick_seconds: float | None) -> int:
+def run_stack(
+    config: str | None,
+    port_base: int,
+    tick_seconds: float | None,
+    *,
+    shard_size: int | None = None,
+    workers: int = 2,
+) -> int:
     """Run until Ctrl-C (0) or until a part fails (1)."""
 
     printing = threading.Lock()
@@ -258,6 +271,8 @@ def run_stack(config: str | None, port_base: int, tick_seconds: float | None) ->
         with_demo=with_demo,
         tick_seconds=tick_seconds,
         say=say,
+        shard_size=shard_size,
+        workers=workers,
     )
     # Ctrl-C (SIGINT), kill (SIGTERM) and a closed terminal (SIGHUP) all stop the stack
     # cleanly, even when started where SIGINT was ignored (a background job of a script).

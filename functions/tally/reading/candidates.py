@@ -74,6 +74,15 @@ _DIGITS = re.compile(r"\d(?:[\d.,]*\d)?")
 _CAPTURE = r"(\d(?:[\d.,]*\d)?)"
 
 
+def note_candidates(notes: dict[str, Any], find: Callable[[], Any]) -> None:
+    """The candidates `find` works out, written into a failed read's notes; whatever it
+    raises is written beside them instead, so the read's own reason stands."""
+    try:
+        notes["candidates"] = find()
+    except Exception as exc:  # noqa: BLE001 - a bug here must not hide the read's reason
+        notes["candidates_error"] = f"{type(exc).__name__}: {exc}"
+
+
 def hints(*texts: str | None) -> set[str]:
     """The words of a selector, a query or an id that may name what the user wants."""
     found: set[str] = set()

@@ -92,15 +92,15 @@ def query_value(
         return to_number(found, f"JMESPath {query!r}", decimal)
     except Unreadable:
         if notes is not None:
-            from tally.reading.candidates import hints, json_candidates
+            from tally.reading.candidates import hints, json_candidates, note_candidates
 
             words = hints(query, notes.get("hint"))
-            try:  # the read's own reason stands, whatever happens here
-                notes["candidates"] = json_candidates(
+            note_candidates(
+                notes,
+                lambda: json_candidates(
                     document, found=found, words=words, decimal=decimal, to_number=to_number
-                )
-            except Exception as exc:  # noqa: BLE001
-                notes["candidates_error"] = f"{type(exc).__name__}: {exc}"
+                ),
+            )
         raise
 
 

@@ -208,14 +208,17 @@ def page_value(
         return _selected(soup, selector, attribute, regex, decimal, notes)
     except Unreadable:
         if notes is not None:
-            from tally.reading.candidates import hints, page_candidates
+            from tally.reading.candidates import hints, note_candidates, page_candidates
 
-            matched = soup.select_one(selector) if selector else None
             words = hints(selector, notes.get("hint"), "price" if price_from else None)
-            try:  # the read's own reason stands, whatever happens here
-                notes["candidates"] = page_candidates(
-                    soup, matched=matched, words=words, decimal=decimal, read=_selected
-                )
-            except Exception as exc:  # noqa: BLE001
-                notes["candidates_error"] = f"{type(exc).__name__}: {exc}"
+            note_candidates(
+                notes,
+                lambda: page_candidates(
+                    soup,
+                    matched=soup.select_one(selector) if selector else None,
+                    words=words,
+                    decimal=decimal,
+                    read=_selected,
+                ),
+            )
         raise

@@ -1,0 +1,226 @@
+"""The 1,000-source tick through the path deployed (issue 22): the scheduler's message
+published to the Pub/Sub emulator, pushed to the collect function on the
+functions-framework (gunicorn, several worker processes: instances side by side), which
+hands the tick to 4 shards published back to the same topic and pushed to the workers;
+alerting once the last shard is in. Beside it, one source's tick through the same path.
+Measured from the publish to the moment Firestore shows the samples stored and the
+alerting done (polled every 10 ms).
+
+Then a 10,000-source tick, simulated from measured parts: its plan (shards, messages),
+one 250-source shard collected in this process (median of 3), the run's bookkeeping and
+alerting on 10,000 samples, measured on the emulator; the wall time with an instance
+per shard is the scheduler's step + the slowest shard + the last step.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import yaml
+
+SHARD = 250
+POLL = 0.01
+
+
+def _config_file(folder: Path, url: str, count: int) -> Path:
+    path = folder / f"tally-{count}.yaml"
+    sources = [
+        {"id": f"c{n:05d}", "kind": "http", "url": f"{url}/health", "every": "1m"}
+        for n in range(count)
+    ]
+    path.write_text(yaml.safe_dump({"sources": sources}), encoding="utf-8")
+    return path
+
+
+def _wait(condition: Callable[[], bool], timeout: float = 120) -> float:
+    """Seconds until `condition` holds, polled every POLL."""
+    started = time.perf_counter()
+    while not condition():
+        if time.perf_counter() - started > timeout:
+            raise TimeoutError("the tick did not finish")
+        time.sleep(POLL)
+    return time.perf_counter() - started
+
+
+class Deployment:
+    """A collect function serving one config, pushed to from its own topic."""
+
+    def __init__(self, emulator, folder: Path, config: Path, workers: int):  # type: ignore[no-untyped-def]
+        import os
+
+        from tally.local.parts import function
+        from tally.local.supervisor import Supervisor
+
+        from tests.support.processes import free_port
+
+        self.api = emulator.api
+        self.topic = f"collect-{config.stem}-{workers}"
+        self.api.create_topic(self.topic)
+        port = free_port()
+        env = {
+            "GOOGLE_CLOUD_PROJECT": os.environ["GOOGLE_CLOUD_PROJECT"],
+            "FIRESTORE_EMULATOR_HOST": os.environ["FIRESTORE_EMULATOR_HOST"],
+            "PUBSUB_EMULATOR_HOST": emulator.host,
+            "TALLY_COLLECT_TOPIC": self.api.topic_path(self.topic),
+            "TALLY_SHARD_SIZE": str(SHARD),
+            "TALLY_CONFIG": str(config),
+            "TALLY_CONFIG_YAML": "",
+            "TALLY_CONFIG_OBJECT": "",
+            "TALLY_METRICS": "off",
+            "WORKERS": str(workers),
+        }
+        self.supervisor = Supervisor(folder, say=lambda _line: None)
+        self.part = function("collect", port, self.topic, env, folder)
+        self.supervisor.start(self.part)
+        self.supervisor.wait_ready(self.part)
+        self.api.create_push_subscription(
+            f"{self.topic}-push", self.topic, f"http://127.0.0.1:{port}/"
+        )
+
+    def tick(self, tick: datetime) -> None:
+        self.api.publish(self.topic, b"", {"tick": tick.isoformat()})
+
+    def stop(self) -> None:
+        self.supervisor.stop_all()
+
+
+def _timed_tick(deployment: Deployment, client, tick: datetime, count: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """(seconds until every sample is stored, until alerting is done) of one tick. A
+    fanned-out tick: every shard's mark is in (a shard marks itself after storing), and
+    the run is closed (after alerting). One source: its sample is in its group's
+    document, and the alert state was written."""
+    from tally.fanout.completion import run_path
+    from tally.group_document import assign, hour_of, hour_path
+
+    _, hour, minute = hour_of(tick)
+    run = client.document(run_path("collect", tick))
+    group = client.document(hour_path(assign(["c00000"])["c00000"], hour))
+    alerts = client.document("alerts/state")
+    before = alerts.get().update_time
+    shards = -(-count // SHARD)
+
+    def stored() -> bool:
+        if count > SHARD:
+            return len((run.get().to_dict() or {}).get("done") or {}) == shards
+        samples = (group.get().to_dict() or {}).get("samples") or {}
+        return minute in (samples.get("c00000") or {})
+
+    def alerted() -> bool:
+        if count > SHARD:
+            return "sweep_at" not in (run.get().to_dict() or {"sweep_at": 0})
+        snapshot = alerts.get()
+        return snapshot.exists and snapshot.update_time != before
+
+    started = time.perf_counter()
+    deployment.tick(tick)
+    _wait(stored)
+    stored_at = time.perf_counter() - started
+    _wait(alerted)
+    return stored_at, time.perf_counter() - started
+
+
+def bench_stack_tick(url: str, count: int) -> dict[str, float]:
+    from google.cloud import firestore
+
+    from tests.support.emulators import PROJECT
+    from tests.support.pubsub import PubSubEmulator
+
+    client = firestore.Client(project=PROJECT)
+    emulator = PubSubEmulator()
+    results: dict[str, float] = {}
+    tick = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=25)
+    try:
+        with tempfile.TemporaryDirectory() as name:
+            folder = Path(name)
+            for sources, workers in ((1, 2), (count, 2), (count, 4)):
+                deployment = Deployment(
+                    emulator, folder, _config_file(folder, url, sources), workers
+                )
+                try:
+                    rows = []
+                    for _ in range(5):  # 2 to warm every worker, 3 measured
+                        tick += timedelta(minutes=1)
+                        rows.append(_timed_tick(deployment, client, tick, sources))
+                    measured = rows[2:]
+                    key = f"{sources}/{workers}"
+                    results[f"{key} stored"] = statistics.median(r[0] for r in measured)
+                    results[f"{key} alerted"] = statistics.median(r[1] for r in measured)
+                finally:
+                    deployment.stop()
+    finally:
+        emulator.stop()
+    return results
+
+
+def simulated_ten_thousand(url: str, count: int = 10_000) -> dict[str, float]:
+    """The parts of a 10,000-source tick, each measured here (see the top)."""
+    from google.cloud import firestore
+    from tally.config import parse_config
+    from tally.fanout.plan import plan
+    from tally.group_document import assign
+    from tally.store import Store
+    from tally.tick_fanout import collect_shard, finish_shard, hand_out
+
+    from tests.support.emulators import PROJECT
+
+    config = parse_config(
+        {
+            "sources": [
+                {"id": f"c{n:05d}", "kind": "http", "url": f"{url}/health", "every": "1m"}
+                for n in range(count)
+            ]
+        }
+    )
+    store = Store(firestore.Client(project=PROJECT), timeout=120)
+    tick = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    ids = [source.id for source in config.sources]
+    shards = plan(ids, assign(ids), SHARD, "collect")
+
+    class Published:
+        def __init__(self) -> None:
+            self.messages = 0
+
+        def publish(self, messages: list) -> None:  # type: ignore[type-arg]
+            self.messages += len(messages)
+
+    times: dict[str, float] = {"shards": len(shards), "messages": len(shards) + 1}
+    shard_times = []
+    for n in range(3):
+        started = time.perf_counter()
+        collect_shard(config, tick + timedelta(minutes=n), shards[0], store, None, now=tick)
+        shard_times.append(time.perf_counter() - started)
+    times["shard"] = statistics.median(shard_times)
+    for n, at in enumerate((tick + timedelta(minutes=10), tick + timedelta(minutes=11))):
+        # the scheduler's step, then every shard's samples in and the last step; the
+        # first tick creates the alert state, the second is the steady one measured
+        from tally.sample import Sample
+
+        published = Published()
+        reads0, writes0 = store.counter.reads, store.counter.writes
+        started = time.perf_counter()
+        fanned = hand_out(config, store, published, at, ids, size=SHARD, now=at)
+        times["hand out"] = time.perf_counter() - started
+        samples = {
+            source_id: Sample(source_id, at, ok=True, value=200.0, up=1, latency_ms=200)
+            for source_id in ids
+        }
+        groups = assign(ids)
+        for shard in fanned.shards[:-1]:
+            mine = [samples[source_id] for source_id in shard.source_ids]
+            store.write_samples(mine, groups)  # what each shard's collect stores
+            finish_shard(config, store, at, shard, mine, now=at)
+        last = fanned.shards[-1]
+        mine = [samples[i] for i in last.source_ids]
+        store.write_samples(mine, groups)
+        started = time.perf_counter()
+        run = finish_shard(config, store, at, last, mine, now=at)
+        assert run is not None, "the last shard did not find the others in"
+        times["last step" if n else "last step, first tick"] = time.perf_counter() - started
+        times["reads"] = store.counter.reads - reads0
+        times["writes"] = store.counter.writes - writes0
+    return times

@@ -1,0 +1,54 @@
+"""The run document of a fanned-out tick on the Firestore emulator: a shard's payload in
+its mark or, past INLINE_BYTES, in documents of its own; the run whole only once every
+shard is in; a payload half rewritten never read as whole; the sweep finds open runs."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from tally.fanout import completion
+
+TICK = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("inline", [True, False])
+def test_the_run_is_whole_once_every_shard_is_in_whatever_the_order(store, monkeypatch, inline):
+    if not inline:
+        monkeypatch.setattr(completion, "INLINE_BYTES", 10)
+    assert completion.open_run(store, "collect", TICK, 3, timedelta(minutes=31))
+    assert not completion.open_run(store, "collect", TICK, 3, timedelta(minutes=31))
+    payloads = {n: [{"s": f"v{n}", "n": list(range(n * 10))}] for n in range(3)}
+    assert completion.finish(store, "collect", TICK, 2, 3, payloads[2]) is None
+    assert completion.finish(store, "collect", TICK, 0, 3, payloads[0]) is None
+    assert completion.finish(store, "collect", TICK, 2, 3, payloads[2]) is None  # again
+    run = completion.finish(store, "collect", TICK, 1, 3, payloads[1])
+    assert run is not None and run.payloads == [payloads[0], payloads[1], payloads[2]]
+    assert run.missing == []
+    parts = store.client.collection(f"{completion.run_path('collect', TICK)}/shards").stream()
+    assert len(list(parts)) == (0 if inline else 3)
+
+
+def test_a_payload_of_several_parts_half_rewritten_is_not_read_as_whole(store, monkeypatch):
+    monkeypatch.setattr(completion, "INLINE_BYTES", 10)
+    monkeypatch.setattr(completion.blob_parts, "PART_BYTES", 1000)
+    noise = random.Random(7).randbytes(3000).hex()  # incompressible: several parts
+    completion.open_run(store, "collect", TICK, 1, timedelta(minutes=31))
+    assert completion.finish(store, "collect", TICK, 0, 1, [noise]) is not None
+    # a redelivery of the shard is writing its parts again, with another payload
+    store.set(completion.part_path("collect", TICK, 0, 1), {"gen": "other", "blob": b"x"})
+    document = store.get(completion.run_path("collect", TICK)) or {}
+    assert completion._read_run(store, "collect", TICK, document) is None
+
+
+def test_the_sweep_finds_a_run_left_open_and_not_one_closed(store):
+    later = TICK + timedelta(minutes=1)
+    for tick in (TICK, later):
+        completion.open_run(store, "collect", tick, 2, timedelta(minutes=31))
+        completion.finish(store, "collect", tick, 0, 2, [{"s": "v0"}])
+    completion.close(store, "collect", later)
+    assert completion.overdue(store, "collect", TICK + timedelta(minutes=30)) == []
+    [run] = completion.overdue(store, "collect", TICK + timedelta(minutes=32))
+    assert (run.tick, run.count, run.payloads, run.missing) == (TICK, 2, [[{"s": "v0"}]], [1])
+    assert completion.overdue(store, "render", TICK + timedelta(minutes=32)) == []
