@@ -20,10 +20,10 @@ from tally.config import Config, load_config
 from tally.deadlines import store_deadline
 from tally.events import accepted_tick, named_tick
 from tally.fanout.plan import MalformedShard, shard_of
-from tally.fanout.pubsub import publisher_from_environment
+from tally.fanout.pubsub import MessagePublisher, publisher_from_environment
 from tally.metrics import MetricWriter, enabled
 from tally.store import DEFAULT_PROJECT, Store
-from tally.tick_fanout import FannedOut, Publisher
+from tally.tick_fanout import FannedOut
 
 if TYPE_CHECKING:
     from tally.render.result import RenderResult
@@ -55,11 +55,11 @@ class Dependencies:
     # how old an event is, the render's "now", and alerting's (when messages are due)
     clock: Callable[[], datetime] = field(default=wall_clock)
     # the collect topic, when a tick may fan out (TALLY_COLLECT_TOPIC), and its shard size
-    collect_topic: Publisher | None = None
+    collect_topic: MessagePublisher | None = None
     shard_size: int = tick_fanout.SHARD_SIZE
     # the render's own topic, when a render may fan out (TALLY_RENDER_TOPIC), and its
     # shard size (TALLY_RENDER_SHARD_SIZE)
-    render_topic: Publisher | None = None
+    render_topic: MessagePublisher | None = None
     render_shard_size: int = RENDER_SHARD_SIZE
 
 

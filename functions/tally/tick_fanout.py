@@ -29,14 +29,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from tally import logs
 from tally.collector import TickResult, alert_tick, collect_tick, due_sources
 from tally.config import Config
 from tally.fanout import completion
 from tally.fanout.plan import Shard, message_of, plan
-from tally.fanout.pubsub import OutMessage
+from tally.fanout.pubsub import MessagePublisher
 from tally.group_document import assign
 from tally.metrics import MetricWriter
 from tally.sample import Sample, short_reason
@@ -47,10 +47,6 @@ if TYPE_CHECKING:
 
 SHARD_SIZE = 250
 KIND = "collect"
-
-
-class Publisher(Protocol):
-    def publish(self, messages: list[OutMessage]) -> None: ...
 
 
 def shard_size() -> int:
@@ -83,7 +79,7 @@ def collect_scheduled(
     tick: datetime,
     store: Store,
     metrics: MetricWriter | None,
-    publisher: Publisher | None,
+    publisher: MessagePublisher | None,
     *,
     size: int,
     now: datetime,
@@ -98,7 +94,7 @@ def collect_scheduled(
 def hand_out(
     config: Config,
     store: Store,
-    publisher: Publisher,
+    publisher: MessagePublisher,
     tick: datetime,
     source_ids: list[str],
     *,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
@@ -30,6 +30,13 @@ class PublishError(RuntimeError):
 class OutMessage:
     data: bytes
     attributes: dict[str, str] = field(default_factory=dict)
+
+
+class MessagePublisher(Protocol):
+    """What a fan-out publishes its shards through: RestPublisher, or a test's or a
+    benchmark's stand-in that counts the messages."""
+
+    def publish(self, messages: list[OutMessage]) -> None: ...
 
 
 class RestPublisher:

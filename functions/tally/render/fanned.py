@@ -40,14 +40,14 @@ Four groups of 25 never split.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from tally import group_document, logs
 from tally.config import Config, SourceBase
 from tally.deadlines import RENDER_FUNCTION_TIMEOUT, store_deadline
 from tally.fanout import completion
 from tally.fanout.plan import Shard, message_of, plan
-from tally.fanout.pubsub import OutMessage
+from tally.fanout.pubsub import MessagePublisher
 from tally.render.alerts_view import AlertView
 from tally.render.budget import Budget
 from tally.render.drawing import Run, draw, new_run, publish_site
@@ -58,10 +58,6 @@ from tally.render.state import Overview
 from tally.store import Store
 
 KIND = "render"
-
-
-class Publishes(Protocol):
-    def publish(self, messages: list[OutMessage]) -> None: ...
 
 
 def sweep_after(config: Config) -> timedelta:
@@ -76,7 +72,7 @@ class FanOut:
     """What a scheduled render needs to fan out: the topic, its tick (the run's name:
     a redelivery of the same message is the same run), the shard size."""
 
-    def __init__(self, publisher: Publishes, tick: datetime, size: int):
+    def __init__(self, publisher: MessagePublisher, tick: datetime, size: int):
         self.publisher = publisher
         self.tick = tick
         self.size = size
