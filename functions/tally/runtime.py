@@ -19,7 +19,7 @@ from tally.collector import TickResult
 from tally.config import Config, load_config
 from tally.deadlines import store_deadline
 from tally.events import accepted_tick, named_tick
-from tally.fanout.plan import MalformedShard, shard_of
+from tally.fanout.plan import MalformedShard, Shard, shard_of, size_from_environment
 from tally.fanout.pubsub import MessagePublisher, publisher_from_environment
 from tally.metrics import MetricWriter, enabled
 from tally.store import DEFAULT_PROJECT, Store
@@ -37,8 +37,7 @@ RENDER_SHARD_SIZE = 100
 
 def render_shard_size() -> int:
     """TALLY_RENDER_SHARD_SIZE, else RENDER_SHARD_SIZE."""
-    text = os.environ.get("TALLY_RENDER_SHARD_SIZE", "").strip()
-    return max(1, int(text)) if text else RENDER_SHARD_SIZE
+    return size_from_environment("TALLY_RENDER_SHARD_SIZE", RENDER_SHARD_SIZE)
 
 
 def wall_clock() -> datetime:
@@ -94,13 +93,14 @@ def from_environment() -> Dependencies:
     )
 
 
-def collect_event(dependencies: Dependencies, event: Any) -> TickResult | FannedOut | None:
-    """A collect event: the scheduler's (the tick collected, or handed to its shards) or
-    a shard's (its sources collected); None when the event is dropped."""
-    config = dependencies.config
-    max_age = config.stale_event_after.total_seconds()
+def _accepted(
+    dependencies: Dependencies, event: Any, kind: str
+) -> tuple[datetime, datetime, Shard | None] | None:
+    """(tick, now, shard: None for the scheduler's message) of an event for the `kind`
+    function, or None when it is acknowledged and dropped: stale or malformed, or a
+    shard of the other function."""
     now = dependencies.clock()
-    tick = accepted_tick(event, max_age, now=now)
+    tick = accepted_tick(event, dependencies.config.stale_event_after.total_seconds(), now=now)
     if tick is None:
         return None
     try:
@@ -108,7 +108,20 @@ def collect_event(dependencies: Dependencies, event: Any) -> TickResult | Fanned
     except MalformedShard as exc:
         logs.warning(f"malformed shard message acknowledged and dropped: {exc}")
         return None
-    store, metrics = dependencies.store, dependencies.metrics
+    if shard is not None and shard.kind != kind:
+        logs.warning(f"a {shard.kind!r} shard sent to {kind}: acknowledged and dropped")
+        return None
+    return tick, now, shard
+
+
+def collect_event(dependencies: Dependencies, event: Any) -> TickResult | FannedOut | None:
+    """A collect event: the scheduler's (the tick collected, or handed to its shards) or
+    a shard's (its sources collected); None when the event is dropped."""
+    accepted = _accepted(dependencies, event, tick_fanout.KIND)
+    if accepted is None:
+        return None
+    tick, now, shard = accepted
+    config, store, metrics = dependencies.config, dependencies.store, dependencies.metrics
     if shard is None:
         return tick_fanout.collect_scheduled(
             config,
@@ -119,9 +132,6 @@ def collect_event(dependencies: Dependencies, event: Any) -> TickResult | Fanned
             size=dependencies.shard_size,
             now=now,
         )
-    if shard.kind != tick_fanout.KIND:
-        logs.warning(f"a {shard.kind!r} shard sent to collect: acknowledged and dropped")
-        return None
     return tick_fanout.collect_shard(config, tick, shard, store, metrics, now=now)
 
 
@@ -136,19 +146,11 @@ def render_event(dependencies: Dependencies, event: Any) -> RenderResult | None:
     from tally.render import fanned
     from tally.render.entry import render_site
 
+    accepted = _accepted(dependencies, event, fanned.KIND)
+    if accepted is None:
+        return None
+    tick, now, shard = accepted
     config = dependencies.config
-    now = dependencies.clock()
-    tick = accepted_tick(event, config.stale_event_after.total_seconds(), now=now)
-    if tick is None:
-        return None
-    try:
-        shard = shard_of(event)
-    except MalformedShard as exc:
-        logs.warning(f"malformed shard message acknowledged and dropped: {exc}")
-        return None
-    if shard is not None and shard.kind != fanned.KIND:
-        logs.warning(f"a {shard.kind!r} shard sent to render: acknowledged and dropped")
-        return None
     if shard is not None:
         result = fanned.render_shard(config, dependencies.store, shard, tick)
     else:

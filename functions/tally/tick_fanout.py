@@ -26,7 +26,6 @@ a second), and 1,000 sources are 4 shards. 25 groups of samples never split.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -35,7 +34,7 @@ from tally import logs
 from tally.collector import TickResult, alert_tick, collect_tick, due_sources
 from tally.config import Config
 from tally.fanout import completion
-from tally.fanout.plan import Shard, message_of, plan
+from tally.fanout.plan import Shard, message_of, plan, size_from_environment
 from tally.fanout.pubsub import MessagePublisher
 from tally.group_document import assign
 from tally.metrics import MetricWriter
@@ -51,12 +50,7 @@ KIND = "collect"
 
 def shard_size() -> int:
     """TALLY_SHARD_SIZE (Terraform's `collect_shard_size`), else SHARD_SIZE."""
-    text = os.environ.get("TALLY_SHARD_SIZE", "").strip()
-    if not text:
-        return SHARD_SIZE
-    if not text.isdigit() or int(text) < 1:
-        raise ValueError(f"TALLY_SHARD_SIZE must be a whole number of sources, 1 or more: {text!r}")
-    return int(text)
+    return size_from_environment("TALLY_SHARD_SIZE", SHARD_SIZE)
 
 
 @dataclass
@@ -87,7 +81,10 @@ def collect_scheduled(
     """The scheduler's message: the tick collected here, or handed to its shards."""
     sources = due_sources(config, tick)
     if publisher is None or len(sources) <= size:
-        return collect_tick(config, tick, store, metrics, now=now)
+        # the sources just found due, not looked for again (`only`; with none due,
+        # collect_tick looks once more and finds none: only alerting runs)
+        only = [source.id for source in sources] or None
+        return collect_tick(config, tick, store, metrics, only, now=now)
     return hand_out(config, store, publisher, tick, [s.id for s in sources], size=size, now=now)
 
 
@@ -159,7 +156,7 @@ def finish_shard(
     this one finds them all in (what it did), else None."""
     payload = [encode(sample) for sample in samples]
     run = completion.finish(store, KIND, tick, shard.index, shard.count, payload)
-    return _alert_run(config, store, run, now) if run is not None else None
+    return _alert_run(config, store, run, _samples_of(run), now) if run is not None else None
 
 
 def sweep(config: Config, store: Store, now: datetime) -> list[TickResult]:
@@ -173,13 +170,16 @@ def sweep(config: Config, store: Store, now: datetime) -> list[TickResult]:
             missing=run.missing,
         )
         result = TickResult(tick=run.tick, samples=_samples_of(run))
-        result.alerts = _alert_run(config, store, run, now)
+        result.alerts = _alert_run(config, store, run, result.samples, now)
         results.append(result)
     return results
 
 
-def _alert_run(config: Config, store: Store, run: completion.Run, now: datetime) -> AlertRun | None:
-    alerts = alert_tick(config, store, run.tick, _samples_of(run), now)
+def _alert_run(
+    config: Config, store: Store, run: completion.Run, samples: list[Sample], now: datetime
+) -> AlertRun | None:
+    """Alerting on the run's samples (every shard's that came in), then the run closed."""
+    alerts = alert_tick(config, store, run.tick, samples, now)
     completion.close(store, KIND, run.tick)
     return alerts
 

@@ -169,7 +169,11 @@ def test_a_shard_message_that_makes_no_sense_is_dropped(
 ):
     config = _config(knob, receiver)
     deps = _deps(config, store, shard_topic, START)
-    for attribute, data in (("collect:5/2", {"sources": ["v00"]}), ("collect:0/1", b"not json")):
+    for attribute, data in (
+        ("collect:5/2", {"sources": ["v00"]}),
+        ("collect:0/1", b"not json"),
+        ("render:0/1", {"sources": ["v00"]}),  # the render's shard: not collect's to do
+    ):
         event = pubsub_event(
             START, data, attributes={"tick": START.isoformat(), "shard": attribute}
         )
@@ -187,3 +191,9 @@ def test_the_shard_size_comes_from_the_environment_or_says_what_is_wrong(monkeyp
     monkeypatch.setenv("TALLY_SHARD_SIZE", "0")
     with pytest.raises(ValueError, match="TALLY_SHARD_SIZE must be a whole number"):
         shard_size()
+    # the render's, read the same way
+    monkeypatch.delenv("TALLY_RENDER_SHARD_SIZE", raising=False)
+    assert runtime.render_shard_size() == runtime.RENDER_SHARD_SIZE == 100
+    monkeypatch.setenv("TALLY_RENDER_SHARD_SIZE", "many")
+    with pytest.raises(ValueError, match="TALLY_RENDER_SHARD_SIZE must be a whole number"):
+        runtime.render_shard_size()

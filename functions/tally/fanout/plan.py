@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,17 @@ class Shard:
 
 class MalformedShard(ValueError):
     """A shard message no retry could make sense of (acknowledged and dropped)."""
+
+
+def size_from_environment(variable: str, default: int) -> int:
+    """A shard size from the environment (Terraform writes it), else `default`; a value
+    that is no whole number of 1 or more is refused by name, at the instance's start."""
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{variable} must be a whole number of sources, 1 or more: {text!r}")
+    return int(text)
 
 
 def plan(source_ids: Sequence[str], groups: Mapping[str, str], size: int, kind: str) -> list[Shard]:
