@@ -194,7 +194,9 @@ def test_a_tick_fans_out_through_pub_sub_and_back_to_the_collect_workers(stack_r
     # test's alert: at a fast clock of 2 s a minute, two ticks' shards can be alerted on
     # out of order, and a late tick's failure is then rightly no news.)
     base = free_port_block()
-    run = stack_run("--port-base", str(base), "--tick-seconds", "2", "--shard-size", "1")
+    run = stack_run(
+        "--port-base", str(base), "--tick-seconds", "2", "--shard-size", "1", "--workers", "2"
+    )
     run.wait_for(lambda: run.lines("page "), STARTUP, "page URL")
     run.wait_for(lambda: len(run.lines("tick ")) >= TICKS, 120, f"{TICKS} ticks")
     reported = tick_times(run)

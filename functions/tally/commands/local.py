@@ -68,8 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--workers",
         metavar="N",
         type=_at_least_one,
-        default=2,
-        help="processes each function runs, so that shards are handled side by side (default 2)",
+        default=1,
+        help="processes each function runs; more take shards side by side (default 1)",
     )
     parser.set_defaults(func=run)
 

@@ -127,7 +127,7 @@ def demo_upstream(ports: Ports, run_dir: Path, start_tick: datetime) -> Part:
 
 
 def function_env(
-    ports: Ports, config_object: str, *, workers: int = 2, shard_size: int | None = None
+    ports: Ports, config_object: str, *, workers: int = 1, shard_size: int | None = None
 ) -> dict[str, str]:
     """What each function is started with: the emulators, the buckets, the config, the
     topics a run fans out on (as Terraform sets them), and how many worker processes

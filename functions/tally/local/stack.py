@@ -73,7 +73,7 @@ class Stack:
         tick_seconds: float | None,
         say: Callable[[str], None],
         shard_size: int | None = None,
-        workers: int = 2,
+        workers: int = 1,
     ):
         self.config = config
         self.ports = ports
@@ -219,7 +219,7 @@ def run_stack(
     tick_seconds: float | None,
     *,
     shard_size: int | None = None,
-    workers: int = 2,
+    workers: int = 1,
 ) -> int:
     """Run until Ctrl-C (0) or until a part fails (1)."""
 
