@@ -42,6 +42,7 @@ from tally.day_document import (  # also imported from here by the layout's read
     sample_fields,
     sample_from,
 )
+from tally.merge_write import add_merge_write
 from tally.sample import Sample, short_reason
 from tally.secrets import redact
 from tally.transactions import read_many
@@ -260,7 +261,7 @@ class Store:
             batch = self.client.batch()
             for group, _hour in chunk:
                 path, data = self.hour_write(group, documents[(group, _hour)])
-                batch.set(self.client.document(path), data, merge=True)
+                add_merge_write(batch, self.client.document(path), data)  # set, merge=True
             try:
                 batch.commit(retry=self.retry, timeout=self.timeout)
             except api_exceptions.InvalidArgument:
