@@ -153,16 +153,16 @@ def test_a_hostile_body_costs_the_collector_its_bytes_and_no_more(hostile):
     assert peak < 2 * CAP + MIB  # the chunks and the body joined from them
 
 
-def test_past_one_mebibyte_a_body_waits_for_one_of_the_large_turns(hostile, monkeypatch):
-    """With every large body's turn taken, a 2 MiB page waits until its deadline and
-    says so; a small page beside it reads at once."""
+def test_past_256_kib_a_body_waits_for_one_of_the_large_turns(hostile, monkeypatch):
+    """With every large body's turn taken, a 300 KiB page waits until its deadline and
+    says so; a 200 KiB page beside it reads at once."""
     monkeypatch.setattr(bodies, "_turns", threading.BoundedSemaphore(1))
     bodies._turns.acquire()  # held by someone else for the whole test
-    big = hostile.serve("/two-mib", b"<p id=n>5</p>" + b" " * (2 * MIB))
-    small = hostile.serve("/small", b"<p id=n>6</p>")
+    big = hostile.serve("/300-kib", b"<p id=n>5</p>" + b" " * (300 * 1024))
+    small = hostile.serve("/200-kib", b"<p id=n>6</p>" + b" " * (200 * 1024))
     reading = read(source(big, "html", selector="#n", timeout="1s"))
     assert reading.error == (
-        "timed out after 1s (waiting to read its body: 4 other bodies over 1 MiB were being read)"
+        "timed out after 1s (waiting to read its body: 4 other bodies over 256 KiB were being read)"
     )
     assert read(source(small, "html", selector="#n", timeout="1s")).value == 6
 
