@@ -56,3 +56,13 @@ def test_the_docs_are_linked_from_the_readme() -> None:
     linked = {(REPO / t.partition("#")[0]).resolve() for t in relative_links(REPO / "README.md")}
     missing = [p.name for p in DOCS[1:] if p.resolve() not in linked]
     assert missing == []
+
+
+CONFLICT = re.compile(r"^(<{7} |={7}$|>{7} )", re.M)
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(REPO)))
+def test_no_doc_holds_a_merge_conflict_left_unresolved(doc: Path) -> None:
+    """A merge once left both sides of two tables in the benchmarks, markers and all."""
+    lines = [m.group(0) for m in CONFLICT.finditer(doc.read_text(encoding="utf-8"))]
+    assert lines == []
