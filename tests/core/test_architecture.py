@@ -39,6 +39,7 @@ LAYERS: list[tuple[str, list[str]]] = [
         "storage and outputs",
         [
             "store",
+            "merge_write",
             "day_document",
             "group_document",
             "transactions",
