@@ -21,7 +21,8 @@ exactly once whatever runs it twice (alerts/engine: a redelivered tick changes n
 Why SHARD_SIZE is 250: a fetch costs about 1 ms of CPU on a full core (docs/benchmarks.md),
 about 3 ms at the third of a vCPU a 512 MiB function gets: 250 fetches are under a
 second of CPU, so a shard ticks about as fast as one source (its slowest upstream plus
-a second), and 1,000 sources are 4 shards. 25 groups of samples never split.
+a second: its 250 fetches go out at once, collector.MAX_CONCURRENT_FETCHES), and 1,000
+sources are 4 shards. 25 groups of samples never split.
 """
 
 from __future__ import annotations

@@ -417,8 +417,11 @@ def bench_fanout(url: str) -> None:
         f"processes: instances side by side); past {SHARD} sources due, shards published "
         "back and pushed to the workers. Median of 3 ticks after 2 that warm the workers.\n"
     )
-    print("| tick through Pub/Sub | worker processes | samples stored | alerting done |")
-    print("|---|---|---|---|")
+    print(
+        "| tick through Pub/Sub | worker processes | samples stored | alerting done "
+        "| CPU: the collect function's processes, the whole machine |"
+    )
+    print("|---|---|---|---|---|")
     for sources, workers in ((1, 2), (SOURCES, 2), (SOURCES, 4)):
         key = f"{sources}/{workers}"
         alerted = measured[f"{key} alerted"]
@@ -426,7 +429,8 @@ def bench_fanout(url: str) -> None:
         shards = "" if sources == 1 else f", {-(-sources // SHARD)} shards"
         print(
             f"| {sources:,} source{'s' if sources > 1 else ''}{shards} | {workers} "
-            f"| {measured[f'{key} stored']:.2f} s | **{alerted:.2f} s**{verdict} |"
+            f"| {measured[f'{key} stored']:.2f} s | **{alerted:.2f} s**{verdict} "
+            f"| {measured[f'{key} function cpu']:.2f} s, {measured[f'{key} machine cpu']:.2f} s |"
         )
     print(f"\nTarget ≤ 2 × {one:.2f} s + 1 s = {target:.2f} s (alerting done).")
 

@@ -14,6 +14,7 @@ per shard is the scheduler's step + the slowest shard + the last step.
 
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 import threading
@@ -36,6 +37,29 @@ def _config_file(folder: Path, url: str, count: int) -> Path:
     ]
     path.write_text(yaml.safe_dump({"sources": sources}), encoding="utf-8")
     return path
+
+
+def _busy() -> tuple[int, int]:
+    """The machine's busy and total CPU time so far, in clock ticks (/proc/stat)."""
+    fields = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def _quiet(share: float = 0.1, window: float = 0.5, timeout: float = 30) -> None:
+    """Wait until the machine's cores are under `share` busy over `window` seconds.
+
+    Deployed, ticks are a minute apart; here they would follow each other at once, and
+    the Firestore emulator goes on indexing a tick's documents for a second or two after
+    its writes are acknowledged (every field: it knows nothing of the index exemptions
+    terraform/firestore.tf sets), taking a core from the next tick measured."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy0, total0 = _busy()
+        time.sleep(window)
+        busy1, total1 = _busy()
+        if busy1 - busy0 <= share * max(total1 - total0, 1):
+            return
 
 
 class _Watch:
@@ -81,8 +105,6 @@ class Deployment:
     """A collect function serving one config, pushed to from its own topic."""
 
     def __init__(self, emulator, folder: Path, config: Path, workers: int):  # type: ignore[no-untyped-def]
-        import os
-
         from tally.local.parts import function
         from tally.local.supervisor import Supervisor
 
@@ -119,8 +141,22 @@ class Deployment:
         self.supervisor.stop_all()
 
 
-def _timed_tick(deployment: Deployment, client, tick: datetime, count: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    """(seconds until every sample is stored, until alerting is done) of one tick. A
+def _group_seconds(group: int) -> float:
+    """CPU seconds the processes of a process group have used so far (/proc)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[2]) == group:  # pgrp
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _timed_tick(deployment: Deployment, client, tick: datetime, count: int) -> tuple[float, ...]:  # type: ignore[no-untyped-def]
+    """(seconds until every sample is stored, until alerting is done, CPU seconds of the
+    collect function's processes, CPU seconds of the whole machine) of one tick. A
     fanned-out tick: every shard's mark is in (a shard marks itself after storing), and
     the run is closed (after alerting). One source: its sample is in its group's
     document, and the alert state was written."""
@@ -139,10 +175,15 @@ def _timed_tick(deployment: Deployment, client, tick: datetime, count: int) -> t
     else:
         stored = _Watch(group, lambda snap: minute in _samples_of(_data(snap), "c00000"))
         alerted = _Watch(alerts, lambda snap: snap.exists and snap.update_time != before)
+    group = deployment.part.pid
+    assert group is not None
+    function_cpu, (machine_busy, _) = _group_seconds(group), _busy()
     started = time.perf_counter()
     deployment.tick(tick)
     stored_at, alerted_at = stored.wait() - started, alerted.wait() - started
-    return stored_at, alerted_at
+    function_cpu = _group_seconds(group) - function_cpu
+    machine_cpu = (_busy()[0] - machine_busy) / os.sysconf("SC_CLK_TCK")
+    return stored_at, alerted_at, function_cpu, machine_cpu
 
 
 def bench_stack_tick(url: str, count: int) -> dict[str, float]:
@@ -166,11 +207,14 @@ def bench_stack_tick(url: str, count: int) -> dict[str, float]:
                     rows = []
                     for _ in range(5):  # 2 to warm every worker, 3 measured
                         tick += timedelta(minutes=1)
+                        _quiet()
                         rows.append(_timed_tick(deployment, client, tick, sources))
                     measured = rows[2:]
                     key = f"{sources}/{workers}"
                     results[f"{key} stored"] = statistics.median(r[0] for r in measured)
                     results[f"{key} alerted"] = statistics.median(r[1] for r in measured)
+                    results[f"{key} function cpu"] = statistics.median(r[2] for r in measured)
+                    results[f"{key} machine cpu"] = statistics.median(r[3] for r in measured)
                 finally:
                     deployment.stop()
     finally:
