@@ -19,10 +19,9 @@ from typing import Any
 from google.cloud.firestore_v1 import _helpers, transforms
 from google.cloud.firestore_v1.base_batch import BaseBatch
 from google.cloud.firestore_v1.field_path import render_field_path
-from google.cloud.firestore_v1.types import document, write
+from google.cloud.firestore_v1.types import write
 from google.protobuf import struct_pb2
 
-_Value = document.Value.pb()
 _Write = write.Write.pb()
 _Transform = write.DocumentTransform.FieldTransform.pb()
 _REQUEST_TIME = write.DocumentTransform.FieldTransform.ServerValue.REQUEST_TIME
