@@ -24,7 +24,7 @@ from tally.metrics import MetricWriter, wanted_metrics
 from tally.sample import Reading, Sample, format_value
 from tally.schedule import floor_minute, is_due
 from tally.secrets import redact
-from tally.sources import FetchError, kind_of, prepare, read
+from tally.sources import FetchError, hosts, kind_of, prepare, read
 from tally.store import Store
 
 if TYPE_CHECKING:
@@ -136,9 +136,12 @@ def _fetch_and_store(
         missing[group] = missing.get(group, 0) + 1
     waiting_for: dict[str, list[Sample]] = {}
 
+    turns = hosts.HostTurns(hosts.PER_HOST)
+
     def fetch(index: int, source: SourceBase) -> Sample:
-        began[index] = time.perf_counter()
-        return _fetch_one(source, tick)  # never raises: a failure is a failed sample
+        with turns.turn(hosts.host_of(kind_of(source).address(source))):
+            began[index] = time.perf_counter()  # its timeout counts from here
+            return _fetch_one(source, tick)  # never raises: a failure is a failed sample
 
     def overdue(index: int, now: float) -> Sample | None:
         source = sources[index]

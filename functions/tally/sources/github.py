@@ -73,6 +73,9 @@ class Github(Kind):
     name = "github"
     model = GithubSource
 
+    def address(self, source: GithubSource) -> str:
+        return source.api_url
+
     def fetch(self, source: GithubSource, headers: dict[str, str]) -> Reading:
         sent = {
             "Accept": "application/vnd.github+json",

@@ -42,6 +42,10 @@ class Kind:
         alerting can tell the new ones: `announce`)."""
         return False
 
+    def address(self, source: Any) -> str:
+        """The URL the source's fetch starts at: its host is the one asked."""
+        return str(source.url)
+
     def reads_body(self, source: Any) -> bool:
         """Whether reading `source` hands its body to a reader process (sources/readers.py)."""
         return True
