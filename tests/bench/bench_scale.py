@@ -35,7 +35,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tests.bench.stack import DELAY, slow_upstream_on_emulator
+from tests.bench.stack import DELAY, slow_upstream_on_emulator, upstream_url
 
 SOURCES = int(os.environ.get("TALLY_BENCH_SOURCES", "1000"))
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -50,17 +50,19 @@ def _store():
     return Store(firestore.Client(project=PROJECT), timeout=120)
 
 
-def _checks(url: str, count: int):
+def _checks(count: int):
+    """`count` checks of the upstream's hosts in turn (`stack.upstream_url`)."""
     from tally.config import parse_config
 
     return parse_config(
         {
             "sources": [
-                {"id": f"c{n:04d}", "kind": "http", "url": f"{url}/health", "every": "1m"}
+                {"id": f"c{n:04d}", "kind": "http", "url": f"{upstream_url(n)}/health",
+                 "every": "1m"}
                 for n in range(count)
             ]
         }
-    )
+    )  # fmt: skip
 
 
 def bench_collect(url: str) -> None:
@@ -69,7 +71,7 @@ def bench_collect(url: str) -> None:
 
     store = _store()
     tick = datetime(2026, 1, 1, tzinfo=UTC)
-    one, many = _checks(url, 1), _checks(url, SOURCES)
+    one, many = _checks(1), _checks(SOURCES)
 
     def timed(config, at) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
         started = time.perf_counter()
@@ -408,7 +410,7 @@ def bench_fanout(url: str) -> None:
     """Issue 22: the tick through the deployed path, fanned out, and 10,000 simulated."""
     from tests.bench.fanout_stack import SHARD, bench_stack_tick, simulated
 
-    measured = bench_stack_tick(url, SOURCES)
+    measured = bench_stack_tick(SOURCES)
     one = measured["1/2 alerted"]
     target = 2 * one + 1
     print(
@@ -434,7 +436,7 @@ def bench_fanout(url: str) -> None:
         )
     print(f"\nTarget ≤ 2 × {one:.2f} s + 1 s = {target:.2f} s (alerting done).")
 
-    sims = {count: simulated(url, count) for count in (SOURCES, 10_000)}  # 1,000 first
+    sims = {count: simulated(count) for count in (SOURCES, 10_000)}  # 1,000 first
     walls = {n: sim["hand out"] + sim["shard"] + sim["last step"] for n, sim in sims.items()}
     met = {n: "met" if wall <= target else "missed" for n, wall in walls.items()}
 

@@ -26,13 +26,15 @@ from typing import Any
 
 import yaml
 
+from tests.bench.stack import upstream_url
+
 SHARD = 250
 
 
-def _config_file(folder: Path, url: str, count: int) -> Path:
+def _config_file(folder: Path, count: int) -> Path:
     path = folder / f"tally-{count}.yaml"
     sources = [
-        {"id": f"c{n:05d}", "kind": "http", "url": f"{url}/health", "every": "1m"}
+        {"id": f"c{n:05d}", "kind": "http", "url": f"{upstream_url(n)}/health", "every": "1m"}
         for n in range(count)
     ]
     path.write_text(yaml.safe_dump({"sources": sources}), encoding="utf-8")
@@ -186,7 +188,7 @@ def _timed_tick(deployment: Deployment, client, tick: datetime, count: int) -> t
     return stored_at, alerted_at, function_cpu, machine_cpu
 
 
-def bench_stack_tick(url: str, count: int) -> dict[str, float]:
+def bench_stack_tick(count: int) -> dict[str, float]:
     from google.cloud import firestore
 
     from tests.support.emulators import PROJECT
@@ -200,9 +202,7 @@ def bench_stack_tick(url: str, count: int) -> dict[str, float]:
         with tempfile.TemporaryDirectory() as name:
             folder = Path(name)
             for sources, workers in ((1, 2), (count, 2), (count, 4)):
-                deployment = Deployment(
-                    emulator, folder, _config_file(folder, url, sources), workers
-                )
+                deployment = Deployment(emulator, folder, _config_file(folder, sources), workers)
                 try:
                     rows = []
                     for _ in range(5):  # 2 to warm every worker, 3 measured
@@ -222,7 +222,7 @@ def bench_stack_tick(url: str, count: int) -> dict[str, float]:
     return results
 
 
-def simulated(url: str, count: int) -> dict[str, float]:
+def simulated(count: int) -> dict[str, float]:
     """The parts of a tick of `count` sources fanned out, each measured here (see the
     top); each count on hours of its own."""
     from google.cloud import firestore
@@ -237,7 +237,12 @@ def simulated(url: str, count: int) -> dict[str, float]:
     config = parse_config(
         {
             "sources": [
-                {"id": f"c{n:05d}", "kind": "http", "url": f"{url}/health", "every": "1m"}
+                {
+                    "id": f"c{n:05d}",
+                    "kind": "http",
+                    "url": f"{upstream_url(n)}/health",
+                    "every": "1m",
+                }
                 for n in range(count)
             ]
         }

@@ -56,13 +56,15 @@ class SlowUpstream:
 
 
 def main() -> None:
-    """`python -m tests.support.slow_upstream PORT DELAY`: serve in its own process, so
-    the upstream never competes with the collector for the interpreter lock."""
+    """`python -m tests.support.slow_upstream PORT[,PORT…] DELAY`: serve in its own
+    process, so the upstream never competes with the collector for the interpreter
+    lock; on several ports, hosts to a tick (which asks one host PER_HOST at a time)."""
     import sys
     import time
 
-    server = SlowUpstream(float(sys.argv[2]), port=int(sys.argv[1]))
-    print(f"serving on {server.url}", flush=True)
+    for port in sys.argv[1].split(","):
+        server = SlowUpstream(float(sys.argv[2]), port=int(port))
+        print(f"serving on {server.url}", flush=True)
     while True:
         time.sleep(3600)
 
