@@ -33,8 +33,9 @@ if TYPE_CHECKING:
 # Fetches wait on the network: a tick's sources, up to a shard of them
 # (tick_fanout.SHARD_SIZE), go out in one wave, so a shard lasts about as long as its
 # slowest source, not four turns of 64 (1,000 sources in 4 shards through Pub/Sub:
-# 2.06 s against 3.27 s, docs/benchmarks.md). A thread costs little memory, and the bodies they hold
-# are bounded (sources/bodies: 256 KiB each flows freely, then 4 turns).
+# 2.10 s against 3.27 s, docs/benchmarks.md); one host is asked at most 64 at a time
+# (sources/hosts). A thread costs little memory, and the bodies the threads hold are
+# bounded (sources/bodies: 256 KiB each flows freely, then 4 turns).
 MAX_CONCURRENT_FETCHES = int(os.environ.get("TALLY_MAX_CONCURRENCY", "250"))
 SCAN_SECONDS = 0.1  # how often a tick looks for fetches past their deadline
 
