@@ -26,6 +26,7 @@ class CountingHost:
     most it ever held at once is `most`."""
 
     def __init__(self, expected: int) -> None:
+        self.expected = expected
         self.lock = threading.Condition()
         self.in_flight = self.most = self.served = 0
         host = self
@@ -42,7 +43,7 @@ class CountingHost:
                     host.most = max(host.most, host.in_flight)
                     host.lock.notify_all()
                     host.lock.wait_for(
-                        lambda: host.in_flight >= min(CAP + 1, expected - host.served),
+                        lambda: host.in_flight >= min(CAP + 1, host.expected - host.served),
                         timeout=HOLD,
                     )
                 body = b'{"n": 7}'
@@ -127,3 +128,30 @@ def test_a_github_source_asks_its_api_host_and_a_page_its_own():
         "ghe": "https://git.example:443",
         "page": "https://shop.example:443",
     }
+
+
+def test_a_kind_that_cannot_say_its_address_is_fetched_all_the_same(store, two_hosts, monkeypatch):
+    """A bug in a kind's `address` costs the source its host's turn (it gets one of its
+    own), not the tick: before, it raised out of the fetch's thread into the tick."""
+    from tally.sources.json_api import Json
+
+    busy, _ = two_hosts
+    real = Json.address
+
+    def broken(self, source):  # type: ignore[no-untyped-def]
+        if source.id == "broken":
+            raise AttributeError("no url")
+        return real(self, source)
+
+    monkeypatch.setattr(Json, "address", broken)
+    config = parse_config(
+        {
+            "sources": [
+                {"id": i, "kind": "json", "url": f"{busy.url}/n", "query": "n", "every": "1m"}
+                for i in ("broken", "fine")
+            ]
+        }
+    )
+    busy.expected = 2
+    result = collect_tick(config, TICK, store, alerting=False)
+    assert [(s.source_id, s.value) for s in result.samples] == [("broken", 7.0), ("fine", 7.0)]
