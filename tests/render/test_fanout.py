@@ -6,7 +6,6 @@ single run draws, and a lost shard's sources are drawn by a later run."""
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import re
 import urllib.request
@@ -20,6 +19,7 @@ from tally.render.fanned import sweep_after
 from tally.render.publish import FolderSink
 from tally.render.state import OVERVIEW_PATH
 
+from tests.core.conftest import pubsub_event
 from tests.render.seed import seed
 
 NOW = datetime(2026, 11, 22, 12, 2, tzinfo=UTC)
@@ -42,19 +42,6 @@ def _seed(store) -> None:  # type: ignore[no-untyped-def]
     days = [NOW.date() - timedelta(days=1), NOW.date()]
     for n in range(SOURCES):
         seed(store, f"s{n:02d}", days, 60, _value(n))
-
-
-def _scheduled(at: datetime) -> CloudEvent:
-    stamp = at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    message = {"data": base64.b64encode(b"render").decode(), "messageId": "1", "publishTime": stamp}
-    return CloudEvent(
-        {
-            "type": "google.cloud.pubsub.topic.v1.messagePublished",
-            "source": "//pubsub.googleapis.com/projects/demo-tally/topics/tally-render",
-            "id": "1",
-        },
-        {"message": message},
-    )
 
 
 @pytest.fixture
@@ -95,14 +82,14 @@ def test_a_fanned_out_render_publishes_index_html_last_and_the_same_site(
     fanned, fake_gcs, bucket, shard_topic, firestore_emulator, tmp_path
 ):
     dependencies, _ = fanned
-    coordinating = runtime.render_event(dependencies, _scheduled(NOW))
+    coordinating = runtime.render_event(dependencies, pubsub_event(NOW, b"render"))
     assert coordinating is not None
     assert (coordinating.shards, coordinating.published, coordinating.redrawn) == (3, False, [])
     shards = sorted(shard_topic.pull(), key=_shard_of)
     assert [_shard_of(event) for event in shards] == [0, 1, 2]
     assert "index.html" not in fake_gcs.names(bucket)
     # The scheduler's message delivered again: the same shards again, nothing drawn.
-    again = runtime.render_event(dependencies, _scheduled(NOW))
+    again = runtime.render_event(dependencies, pubsub_event(NOW, b"render"))
     assert again is not None and (again.shards, again.published) == (0, False)
     repeated = sorted(shard_topic.pull(), key=_shard_of)
     assert [event.data["message"]["data"] for event in repeated] == [
@@ -125,7 +112,7 @@ def test_a_fanned_out_render_publishes_index_html_last_and_the_same_site(
     # A shard, or the scheduler's message, delivered once more after the run is
     # complete changes nothing.
     assert runtime.render_event(dependencies, repeated[2]) is None
-    late = runtime.render_event(dependencies, _scheduled(NOW))  # nothing due: one run
+    late = runtime.render_event(dependencies, pubsub_event(NOW, b"render"))  # nothing due: one run
     assert late is not None and (late.shards, late.redrawn, late.uploaded) == (0, [], [])
     assert shard_topic.pull() == []
     assert _objects(fake_gcs, bucket) == site
@@ -153,7 +140,7 @@ def test_a_fanned_out_render_publishes_index_html_last_and_the_same_site(
 
 def test_a_lost_shard_leaves_its_sources_to_a_later_render(fanned, fake_gcs, bucket, shard_topic):
     dependencies, clock = fanned
-    runtime.render_event(dependencies, _scheduled(NOW))
+    runtime.render_event(dependencies, pubsub_event(NOW, b"render"))
     shards = sorted(shard_topic.pull(), key=_shard_of)
     lost = shards[1].data["message"]["attributes"]
     lost_ids = sorted(f"s{n:02d}" for n in range(25, 50))
@@ -166,7 +153,7 @@ def test_a_lost_shard_leaves_its_sources_to_a_later_render(fanned, fake_gcs, buc
 
     # The next scheduled render finds the fan-out open: it leaves the page to it.
     clock["now"] = NOW + timedelta(minutes=5)
-    waiting = runtime.render_event(dependencies, _scheduled(clock["now"]))
+    waiting = runtime.render_event(dependencies, pubsub_event(clock["now"], b"render"))
     assert waiting is not None and (waiting.published, waiting.shards) == (False, 0)
     assert _objects(fake_gcs, bucket) == before
 
@@ -176,7 +163,7 @@ def test_a_lost_shard_leaves_its_sources_to_a_later_render(fanned, fake_gcs, buc
     clock["now"] = later
     assert lost["tick"].startswith(NOW.strftime("%Y-%m-%dT%H:%M"))
     assert runtime.render_event(dependencies, shards[1]) is None  # stale: dropped
-    result = runtime.render_event(dependencies, _scheduled(later))
+    result = runtime.render_event(dependencies, pubsub_event(later, b"render"))
     assert result is not None and result.published and result.shards == 0
     assert sorted(result.redrawn) == lost_ids
     site = _objects(fake_gcs, bucket)

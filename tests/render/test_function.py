@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import urllib.request
 from datetime import UTC, datetime, timedelta
 
-from cloudevents.http import CloudEvent
 from tally.sample import Sample
+
+from tests.core.conftest import pubsub_event
 
 CONFIG_YAML = """
 title: from the function
@@ -21,20 +21,6 @@ sources:
 """
 
 
-def _event(published: datetime) -> CloudEvent:
-    stamp = published.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    message = {"data": base64.b64encode(b"render").decode(), "messageId": "1", "publishTime": stamp}
-    return CloudEvent(
-        {
-            "type": "google.cloud.pubsub.topic.v1.messagePublished",
-            "source": "//pubsub.googleapis.com/projects/demo-tally/topics/tally-render",
-            "id": "1",
-            "time": stamp,
-        },
-        {"message": message},
-    )
-
-
 def test_the_render_function_publishes_the_page_to_the_bucket(store, bucket, fake_gcs, monkeypatch):
     monkeypatch.setenv("TALLY_CONFIG_YAML", CONFIG_YAML)
     monkeypatch.delenv("TALLY_CONFIG", raising=False)
@@ -42,7 +28,7 @@ def test_the_render_function_publishes_the_page_to_the_bucket(store, bucket, fak
     store.write_sample(Sample("clicks", now - timedelta(minutes=3), ok=True, value=4242))
     import main
 
-    main.render(_event(now))
+    main.render(pubsub_event(now, b"render"))
     with urllib.request.urlopen(fake_gcs.object_url(bucket, "index.html")) as response:
         page = response.read().decode()
     assert "from the function" in page and "4,242" in page
@@ -55,7 +41,7 @@ def test_a_stale_render_event_is_dropped_without_touching_the_bucket(
     monkeypatch.setenv("TALLY_CONFIG_YAML", CONFIG_YAML)
     import main
 
-    main.render(_event(datetime.now(UTC) - timedelta(hours=2)))
+    main.render(pubsub_event(datetime.now(UTC) - timedelta(hours=2), b"render"))
     assert fake_gcs.names(bucket) == []
 
 
@@ -69,7 +55,7 @@ def test_a_render_event_naming_its_tick_draws_the_page_as_at_that_tick(
     monkeypatch.delenv("TALLY_CONFIG", raising=False)
     tick = (datetime.now(UTC) + timedelta(hours=5)).replace(second=0, microsecond=0)
     store.write_sample(Sample("clicks", tick - timedelta(minutes=1), ok=True, value=5151))
-    event = _event(datetime.now(UTC))
+    event = pubsub_event(datetime.now(UTC), b"render")
     event.data["message"]["attributes"] = {"tick": tick.strftime("%Y-%m-%dT%H:%M:%SZ")}
     import main
 

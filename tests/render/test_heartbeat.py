@@ -4,14 +4,13 @@ pages (tests/support/monitoring.py is the MetricService; there is no emulator)."
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from cloudevents.http import CloudEvent
 from tally.sample import Sample
 
+from tests.core.conftest import pubsub_event
 from tests.support.monitoring import FakeMetricService
 
 CONFIG_YAML = """
@@ -39,20 +38,6 @@ def config(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TALLY_CONFIG", raising=False)
 
 
-def _event(published: datetime) -> CloudEvent:
-    stamp = published.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    message = {"data": base64.b64encode(b"render").decode(), "messageId": "1", "publishTime": stamp}
-    return CloudEvent(
-        {
-            "type": "google.cloud.pubsub.topic.v1.messagePublished",
-            "source": "//pubsub.googleapis.com/projects/demo-tally/topics/tally-render",
-            "id": "1",
-            "time": stamp,
-        },
-        {"message": message},
-    )
-
-
 def _renders(service: FakeMetricService) -> list[tuple[datetime, dict[str, str], int]]:
     return [
         (series.points[0].interval.end_time, dict(series.metric.labels), series.points[0].value)
@@ -69,7 +54,7 @@ def test_a_render_that_published_the_page_writes_one_heartbeat_at_its_tick(
     store.write_sample(Sample("clicks", now - timedelta(minutes=3), ok=True, value=7))
     import main
 
-    main.render(_event(now))
+    main.render(pubsub_event(now, b"render"))
     written = fake_gcs.names(bucket)
     assert "index.html" in written
     [(end, labels, value)] = _renders(metric_service)
@@ -87,12 +72,12 @@ def test_no_heartbeat_when_the_page_could_not_be_published(
     import main
 
     with pytest.raises(Exception, match="no-such-bucket"):
-        main.render(_event(datetime.now(UTC)))
+        main.render(pubsub_event(datetime.now(UTC), b"render"))
     assert _renders(metric_service) == []
 
 
 def test_a_dropped_stale_event_writes_no_heartbeat(store, bucket, config, metric_service):
     import main
 
-    main.render(_event(datetime.now(UTC) - timedelta(hours=2)))
+    main.render(pubsub_event(datetime.now(UTC) - timedelta(hours=2), b"render"))
     assert metric_service.requests == []
