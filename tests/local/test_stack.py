@@ -76,6 +76,17 @@ def live_values(firestore_host: str, start: datetime) -> dict[str, dict[datetime
             os.environ["FIRESTORE_EMULATOR_HOST"] = previous
 
 
+def every_tick_once(firestore_host: str, reported: list[datetime]) -> bool:
+    """Each source has one sample per minute since the first reported tick, nothing
+    between or beside, and one for every reported tick."""
+    start = reported[0]
+    for times in live_samples(firestore_host, start).values():
+        consecutive = [start + timedelta(minutes=n) for n in range(len(times))]
+        if sorted(times) != consecutive or not set(reported) <= times:
+            return False
+    return True
+
+
 def fanned_out_ticks(firestore_host: str) -> dict[datetime, dict]:  # type: ignore[type-arg]
     """The runs of fanned-out ticks in Firestore, by tick."""
     from google.auth.credentials import AnonymousCredentials
@@ -115,14 +126,11 @@ def test_the_demo_stack_collects_every_tick_and_serves_the_page(stack_run, tmp_p
     start = reported[0]
     assert reported == [start + timedelta(minutes=n) for n in range(len(reported))]
 
-    def every_tick_once() -> bool:
-        for times in live_samples(f"127.0.0.1:{base}", start).values():
-            consecutive = [start + timedelta(minutes=n) for n in range(len(times))]
-            if sorted(times) != consecutive or not set(reported) <= times:
-                return False
-        return True
-
-    run.wait_for(every_tick_once, 60, "one sample per source per reported tick in Firestore")
+    run.wait_for(
+        lambda: every_tick_once(f"127.0.0.1:{base}", reported),
+        60,
+        "one sample per source per reported tick in Firestore",
+    )
 
     # The live values came from the demo upstream through the real sources.
     assert all(" FAILED" not in line or "echo-health" in line for line in run.lines("tick "))
@@ -200,16 +208,11 @@ def test_a_tick_fans_out_through_pub_sub_and_back_to_the_collect_workers(stack_r
     run.wait_for(lambda: run.lines("page "), STARTUP, "page URL")
     run.wait_for(lambda: len(run.lines("tick ")) >= TICKS, 120, f"{TICKS} ticks")
     reported = tick_times(run)
-    start = reported[0]
-
-    def every_tick_once() -> bool:
-        for times in live_samples(f"127.0.0.1:{base}", start).values():
-            consecutive = [start + timedelta(minutes=n) for n in range(len(times))]
-            if sorted(times) != consecutive or not set(reported) <= times:
-                return False
-        return True
-
-    run.wait_for(every_tick_once, 60, "one sample per source per reported tick in Firestore")
+    run.wait_for(
+        lambda: every_tick_once(f"127.0.0.1:{base}", reported),
+        60,
+        "one sample per source per reported tick in Firestore",
+    )
 
     # each through its shard, alerted on once it was in (the run closed)
     def every_tick_fanned_out_and_closed() -> bool:
