@@ -6,13 +6,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import tally.collector as collector
 from tally.collector import collect_tick
 from tally.config import parse_config
 from tally.sources import hosts
+
+from tests.support.loopback import Loopback
 
 TICK = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 CAP = 3
@@ -57,15 +59,11 @@ class CountingHost:
                     host.served += 1
                     host.lock.notify_all()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.loopback = Loopback(Handler)
+        self.url = self.loopback.url
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.loopback.stop()
 
 
 @pytest.fixture

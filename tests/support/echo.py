@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import html
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, quote, urlparse
+
+from tests.support.loopback import Loopback
 
 # request headers every fetch sends: not echoed, so the echo starts with what matters
 ORDINARY = {"host", "user-agent", "accept", "accept-encoding", "connection"}
@@ -65,11 +66,8 @@ class Echo:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.loopback = Loopback(Handler)
+        self.url = self.loopback.url
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.loopback.stop()
