@@ -24,7 +24,7 @@ from tally.metrics import MetricWriter, wanted_metrics
 from tally.sample import Reading, Sample, format_value
 from tally.schedule import floor_minute, is_due
 from tally.secrets import redact
-from tally.sources import FetchError, hosts, kind_of, prepare, read
+from tally.sources import FetchError, hosts, kept, kind_of, prepare, read
 from tally.store import Store
 
 if TYPE_CHECKING:
@@ -147,9 +147,10 @@ def _fetch_and_store(
     waiting_for: dict[str, list[Sample]] = {}
 
     turns = hosts.HostTurns(hosts.PER_HOST)
+    connections = kept.KeptConnections()  # open between fetches of a host, this tick only
 
     def fetch(index: int, source: SourceBase) -> Sample:
-        with turns.turn(_host_asked(source)):
+        with turns.turn(_host_asked(source)), kept.keeping(connections):
             began[index] = time.perf_counter()  # its timeout counts from here
             return _fetch_one(source, tick)  # never raises: a failure is a failed sample
 
@@ -212,6 +213,7 @@ def _fetch_and_store(
             commit(pending)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)  # overdue fetches end on their own
+        connections.close()
         writer.shutdown(wait=True)
     timed = [results[index] for index in range(len(sources))]
     return [(stored.get(sample.source_id, sample), seconds) for sample, seconds in timed]

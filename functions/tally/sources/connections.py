@@ -69,6 +69,17 @@ class FetchSockets:
                 return
         cut(sock)  # the deadline passed while this socket was connecting
 
+    def let_go(self) -> bool:
+        """The fetch is done with its sockets and leaves one open for another fetch
+        (sources/kept.py): the deadline no longer cuts them. False when it already
+        passed (a socket may be cut: not to be kept)."""
+        with self._lock:
+            if self.expired:
+                return False
+            self.finished = True
+            self._sockets = []
+            return True
+
     def expire(self) -> None:
         with self._lock:
             self.expired = True
@@ -259,10 +270,20 @@ def authorization_for(url: str) -> str | None:
     return make_headers(basic_auth=":".join(auth))["authorization"]
 
 
-def pool_for(fetch: FetchSockets, url: str) -> tuple[HTTPConnectionPool, str]:
+def keeps_connections() -> bool:
+    """Whether a tick may keep connections between fetches (sources/kept.py): not
+    through a proxy, whose connections tally does not make."""
+    return not _PROXIES_CONFIGURED
+
+
+def pool_for(
+    fetch: FetchSockets, url: str, kept: HTTPConnection | None = None
+) -> tuple[HTTPConnectionPool, str]:
     """A pool of one connection for one request of `fetch` (every hop gets its own: a
     redirect's body is never read, so its connection cannot serve the next), and the
-    target to ask it for. Nothing is shared between fetches but the TLS trust."""
+    target to ask it for. Nothing is shared between fetches but the TLS trust and the
+    connections a tick keeps: `kept`, one an earlier fetch of the same host left
+    (sources/kept.py), now this fetch's (its deadline cuts it)."""
     parts = urlsplit(url)
     scheme, host, port = parts.scheme.lower(), parts.hostname or "", parts.port
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -272,6 +293,12 @@ def pool_for(fetch: FetchSockets, url: str) -> tuple[HTTPConnectionPool, str]:
         return _proxied(proxy, url, scheme, host, port, tls, target)
     pool_class = _GuardedHTTPSPool if scheme == "https" else _GuardedHTTPPool
     pool = pool_class(host, port, maxsize=1, tally_fetch=fetch, **tls)
+    if kept is not None:
+        kept._tally_fetch = fetch  # type: ignore[attr-defined]  # reconnecting: this fetch's
+        if kept.sock is not None:
+            fetch.attach(kept.sock)
+        pool.pool.get_nowait()  # type: ignore[union-attr]  # the empty slot, for `kept`
+        pool.pool.put_nowait(kept)  # type: ignore[union-attr]
     return pool, target
 
 

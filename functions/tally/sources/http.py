@@ -60,11 +60,14 @@ from tally.sources.connections import (
     REAPER,
     FetchSockets,
     authorization_for,
+    keeps_connections,
     pool_for,
     redirected_method,
     refused_redirect,
 )
 from tally.sources.failure import FetchError, status_is_permanent
+from tally.sources.kept import KeptConnections, Key
+from tally.sources.kept import current as kept_connections
 from tally.sources.model import UrlSource
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -221,17 +224,25 @@ def _prepare(
 
 
 def _send(
-    fetch: FetchSockets, hop: _Hop, url: str, *, deadline: float, timeout: float
+    fetch: FetchSockets,
+    hop: _Hop,
+    url: str,
+    *,
+    deadline: float,
+    timeout: float,
+    kept: KeptConnections | None = None,
 ) -> tuple[HTTPConnectionPool, BaseHTTPResponse]:
     """One request, its redirect not followed; a connection that never opened is tried
-    again (CONNECT_RETRIES times) unless its failure is permanent. A failure names the
-    host as `url` (as written, not IDNA-encoded) does."""
-    for attempt in range(CONNECT_RETRIES + 1):
-        if attempt:
-            time.sleep(min(CONNECT_BACKOFF[attempt - 1], max(deadline - time.monotonic(), 0)))
+    again (CONNECT_RETRIES times) unless its failure is permanent. With `kept`, the
+    request goes on a connection an earlier fetch of the host left, if there is one;
+    if the server closed it meanwhile (no answer at all), at once on a new one. A
+    failure names the host as `url` (as written, not IDNA-encoded) does."""
+    reused = kept.take(_host_key(hop.url)) if kept is not None else None
+    attempt = 0
+    while True:
         remaining = max(deadline - time.monotonic(), 0.001)
         try:
-            pool, target = pool_for(fetch, hop.url)
+            pool, target = pool_for(fetch, hop.url, reused)
             response = pool.urlopen(
                 hop.method,
                 target,
@@ -245,10 +256,32 @@ def _send(
             )
             return pool, response
         except (HTTPError, OSError) as exc:
+            if reused is not None and isinstance(exc, ProtocolError) and not fetch.expired:
+                reused = None  # closed while it idled: nothing was answered
+                continue
             failure = _failure_of(exc, url, timeout)
             if failure.permanent or not _never_connected(exc) or attempt == CONNECT_RETRIES:
                 raise failure from None
-    raise AssertionError("unreachable")  # pragma: no cover
+        attempt += 1
+        time.sleep(min(CONNECT_BACKOFF[attempt - 1], max(deadline - time.monotonic(), 0)))
+
+
+def _host_key(url: str) -> Key:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+
+
+def _leave(kept: KeptConnections, url: str, pool: HTTPConnectionPool, fetch: FetchSockets) -> None:
+    """Leave the connection of an answer read to its end for the tick's next fetch of
+    the host (urllib3 put it back in its pool when the body ended: else it is closed
+    with the response); not one the server is closing, nor one the deadline may cut."""
+    connection = pool.pool.get_nowait() if pool.pool is not None and pool.pool.qsize() else None
+    if connection is None:
+        return
+    if connection.sock is not None and fetch.let_go():
+        kept.give(_host_key(url), connection)
+    else:
+        connection.close()
 
 
 def _redirect_target(response: BaseHTTPResponse) -> str | None:
@@ -275,16 +308,23 @@ def _request(
     started = time.monotonic()
     secret = {name.lower() for name in secret_headers} | {"authorization"}
     cookies: RequestsCookieJar | None = None
+    # the tick's kept connections serve the first request (the source's own host) of
+    # a GET or HEAD (sources/kept.py)
+    kept = kept_connections() if method in ("GET", "HEAD") and keeps_connections() else None
     for hop_number in range(MAX_REDIRECTS + 1):
         try:
             hop = _prepare(method, url, headers, params if hop_number == 0 else None, cookies)
         except requests.RequestException as exc:  # a URL or a header requests refuses
             raise _failure_of(exc, url, timeout) from None
-        pool, response = _send(fetch, hop, url, deadline=deadline, timeout=timeout)
+        keeping = kept if hop_number == 0 else None
+        pool, response = _send(fetch, hop, url, deadline=deadline, timeout=timeout, kept=keeping)
         try:
             target = _redirect_target(response)
             if target is None:
-                return _read(response, hop.url, started, deadline, timeout, url)
+                answer = _read(response, hop.url, started, deadline, timeout, url)
+                if keeping is not None:
+                    _leave(keeping, hop.url, pool, fetch)
+                return answer
             if response.headers.get("Set-Cookie"):
                 cookies = cookies if cookies is not None else RequestsCookieJar()
                 extract_cookies_to_jar(cookies, hop, response)  # type: ignore[arg-type]
