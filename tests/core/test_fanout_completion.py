@@ -52,3 +52,26 @@ def test_the_sweep_finds_a_run_left_open_and_not_one_closed(store):
     [run] = completion.overdue(store, "collect", TICK + timedelta(minutes=32))
     assert (run.tick, run.count, run.payloads, run.missing) == (TICK, 2, [[{"s": "v0"}]], [1])
     assert completion.overdue(store, "render", TICK + timedelta(minutes=32)) == []
+
+
+def test_of_two_shards_finishing_together_only_the_latest_mark_runs_the_end(store):
+    """Both read the run after both marks are in: one runs the end, not both (their
+    alerting would collide on the alert state). A redelivered shard's mark is the latest
+    then, and it runs the end again."""
+    tick = TICK + timedelta(hours=3)
+    completion.open_run(store, "collect", tick, 2, timedelta(minutes=31))
+    completion.mark_in(store, "collect", tick, 0, 2, [{"s": "v0"}])
+    completion.mark_in(store, "collect", tick, 1, 2, [{"s": "v1"}])
+    document = store.get(completion.run_path("collect", tick)) or {}
+    assert [completion.ends_run(document, n, 2) for n in range(2)] == [False, True]
+    run = completion.finish(store, "collect", tick, 0, 2, [{"s": "v0"}])  # redelivered
+    assert run is not None and run.payloads == [[{"s": "v0"}], [{"s": "v1"}]]
+    document = store.get(completion.run_path("collect", tick)) or {}
+    assert [completion.ends_run(document, n, 2) for n in range(2)] == [True, False]
+
+
+def test_a_mark_written_before_marks_had_a_time_counts_as_the_earliest():
+    late = datetime(2026, 11, 25, 8, 0, 1, tzinfo=UTC)
+    document = {"done": {"0": {"gen": "a", "at": late}, "1": {"gen": "b"}}}
+    assert [completion.ends_run(document, n, 2) for n in range(2)] == [True, False]
+    assert not completion.ends_run({"done": {"0": {"gen": "a", "at": late}}}, 0, 2)

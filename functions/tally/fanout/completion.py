@@ -3,10 +3,11 @@ runs a lost shard left open.
 
     fanout/{kind}-{YYYYMMDDTHHMM}         one per fanned-out tick (or render)
         kind, tick, count                 the run and how many shards it has
-        done.{index}                      {parts, gen, blob}: the shard is in, with its
-                                          payload (`blob`; when the shards' payloads
+        done.{index}                      {parts, gen, blob, at}: the shard is in, with
+                                          its payload (`blob`; when the shards' payloads
                                           would pass INLINE_BYTES together, `parts`
                                           documents `fanout/{run}/shards/{index}-{part}`)
+                                          and when its mark was written (server time)
         sweep_at                          while the run is open: when a shard still
                                           missing can no longer arrive (its message is
                                           dropped as stale), so the run is finished
@@ -17,8 +18,13 @@ A shard marks itself in with its payload (alerting's input: the samples it colle
 their entries; its parts, when they are documents of their own, written first) in a
 merge write of its own field (no transaction: the shards of a tick never wait on each
 other), then reads the document. The write is
-before the read, so the last shard to mark itself in sees every shard in; two may
-(both finishing together, or one redelivered), so what runs at the end is idempotent.
+before the read, so the last shard to mark itself in sees every shard in. Two shards
+finishing together may both see every shard in; only the one whose mark is the latest
+(its server time, then its index) runs the end, so they do not both run alerting and
+collide on its state (on the emulator, one such collision held the tick's alerts back
+2.2 s). A shard that wrote the latest mark always sees every other mark (written
+before its own), so some shard always does. A redelivered shard writes its mark again,
+the latest now, and runs the end again: what runs at the end stays idempotent.
 Cost per shard: one write (its mark, the payload in it: a tick's samples compress to
 a few kB a shard; past INLINE_BYTES for all the shards together, a write per payload
 part more, and a read per part at the end) and one read.
@@ -81,6 +87,15 @@ def finish(
 ) -> Run | None:
     """Mark shard `index` in with its payload; the whole run when every shard is in (the
     caller then does the run's last step, idempotently), else None."""
+    mark_in(store, kind, tick, index, count, payload)
+    document = store.get(run_path(kind, tick)) or {}
+    if not ends_run(document, index, count):
+        return None
+    return _read_run(store, kind, tick, document)
+
+
+def mark_in(store: Store, kind: str, tick: datetime, index: int, count: int, payload: Any) -> None:
+    """Shard `index`'s mark, with its payload and the server's time of the write."""
     gen, chunks = blob_parts.cut(payload)
     expire = tick + KEPT
     mark: dict[str, Any] = {"parts": 0, "gen": gen, "blob": chunks[0]}
@@ -89,13 +104,25 @@ def finish(
             data = {"gen": gen, "blob": chunk, "expire_at": expire}
             store.set(part_path(kind, tick, index, part), data)
         mark = {"parts": len(chunks), "gen": gen}
+    mark["at"] = firestore.SERVER_TIMESTAMP
     data = {"kind": kind, "tick": tick, "count": count, "expire_at": expire}
     store.set(run_path(kind, tick), {**data, "done": {str(index): mark}}, merge=True)
-    document = store.get(run_path(kind, tick)) or {}
-    done = document.get("done") or {}
+
+
+def ends_run(document: dict[str, Any], index: int, count: int) -> bool:
+    """Whether shard `index`, having read the run's document after its mark, runs the
+    end: every shard is in, and its mark is the latest (by server time, then index; a
+    mark without a time, written before marks had one, counts as the earliest)."""
+    done: dict[str, Any] = document.get("done") or {}
     if any(str(n) not in done for n in range(count)):
-        return None
-    return _read_run(store, kind, tick, document)
+        return False
+
+    def order(key: str) -> tuple[float, int]:
+        at = done[key].get("at") if isinstance(done[key], dict) else None
+        return (at.timestamp() if isinstance(at, datetime) else float("-inf"), int(key))
+
+    latest = max((key for key in done if key.isdigit() and int(key) < count), key=order)
+    return latest == str(index)
 
 
 def close(store: Store, kind: str, tick: datetime) -> None:

@@ -24,8 +24,9 @@ every shard's objects are uploaded: it never links an object not yet written. Th
 overview is written only by the run that fans out and the run that completes, never
 while shards draw: the shards only read it. A redelivered or duplicated shard message
 draws nothing twice when its shard is in already, and one of a run no longer open
-(completed, or given up) is dropped; two shards may both find every shard in, and
-completing twice writes the same bytes. A lost shard loses no drawing: its sources keep
+(completed, or given up) is dropped; of two shards that both find every shard in, the
+one with the latest mark completes (fanout/completion), and a redelivered shard that
+completes again writes the same bytes. A lost shard loses no drawing: its sources keep
 their news (`pending`) in the overview, and the first scheduled render after the sweep
 draws them. docs/page.md, "A render past one instance", tells the whole account.
 
