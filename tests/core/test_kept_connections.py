@@ -119,9 +119,7 @@ def test_no_connection_is_kept_from_one_tick_to_the_next(store, host, one_at_a_t
     assert host.per_connection == [2, 2]
 
 
-def test_a_connection_the_server_closed_is_replaced_without_failing_the_fetch(
-    store, one_at_a_time
-):
+def test_a_connection_the_server_closed_is_replaced_without_failing_the_fetch(store, one_at_a_time):
     host = Host(answers_per_connection=1)
     try:
         config = parse_config({"sources": json_sources(host.url, 3)})

@@ -9,6 +9,6 @@ function instance of its own handles, and the run completed once every shard is 
 A shard message is delivered at least once, maybe twice, maybe out of order, maybe
 never (its retries dropped as stale): whatever runs per shard is idempotent, and what
 runs once the shards are in runs in the shard whose mark is the latest (of two finishing
-together, one), and again in a redelivered one, so it is idempotent too. docs/how-it-works.md, "Past one instance", tells the
-whole account.
+together, one), and again in a redelivered one, so it is idempotent too.
+docs/how-it-works.md, "Past one instance", tells the whole account.
 """
