@@ -6,7 +6,7 @@ import os
 import tempfile
 import urllib.request
 
-from tests.support.processes import Server, free_port
+from tests.support.processes import Server, on_a_free_port
 
 PROJECT = "demo-tally"
 
@@ -19,16 +19,23 @@ def gcloud_env() -> dict[str, str]:
 
 class FirestoreEmulator:
     def __init__(self) -> None:
-        self.port = free_port()
-        self.host = f"127.0.0.1:{self.port}"
-        self.server = Server(
+        self.server = on_a_free_port(self._start)
+
+    def _start(self, port: int) -> Server:
+        self.port = port
+        self.host = f"127.0.0.1:{port}"
+        server = Server(
             "firestore",
             ["gcloud", "emulators", "firestore", "start", f"--host-port={self.host}"],
             env=gcloud_env(),
         )
-        self.server.wait_until(self._ready, timeout=120)
+        self.server = server
+        server.wait_until(self._ready, timeout=120)
+        return server
 
     def _ready(self) -> bool:
+        if not self.server.logged("Dev App Server is now running"):
+            return False
         with urllib.request.urlopen(f"http://{self.host}/", timeout=2) as response:
             return response.status == 200
 

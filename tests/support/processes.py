@@ -7,18 +7,36 @@ server runs in its own process group, so stopping it also stops what it spawned
 
 from __future__ import annotations
 
+import http.client
 import socket
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from tally.local.supervisor import Part, PartFailed, Supervisor
+
+T = TypeVar("T")
+PORT_ATTEMPTS = 3
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def on_a_free_port(start: Callable[[int], T]) -> T:
+    """`start(port)` on a free port, and on another if the server could not have it: a
+    port free when asked can be taken before the server binds it (another suite or
+    `tally local` on the same machine), and the server then exits (PartFailed)."""
+    for attempt in range(PORT_ATTEMPTS):
+        try:
+            return start(free_port())
+        except PartFailed:
+            if attempt == PORT_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class Server:
@@ -43,9 +61,11 @@ class Server:
         """Poll `ready` (an OSError counts as not yet); stop the server if it never is."""
 
         def check() -> bool:
+            if self.logged("Address already in use"):  # a JVM lives on after its bind failed
+                raise PartFailed(self.part, "could not listen: its port was taken")
             try:
                 return ready()
-            except OSError:
+            except (OSError, http.client.HTTPException):  # not listening, or not ours yet
                 return False
 
         self.part.ready, self.part.ready_timeout = check, timeout
@@ -54,6 +74,14 @@ class Server:
         except PartFailed:
             self.stop()
             raise
+
+    def logged(self, text: str) -> bool:
+        """Whether the server's own log has `text`: a line it writes once it listens, so
+        that another process answering on the same port is never taken for it."""
+        try:
+            return text in self.part.log_path.read_text(errors="replace")
+        except OSError:
+            return False
 
     def stop(self) -> None:
         self._supervisor.stop_all()

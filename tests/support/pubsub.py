@@ -14,13 +14,18 @@ from tally.fanout.pubsub import RestPublisher
 from tally.local.pubsub import PubSub
 
 from tests.support.emulators import PROJECT, gcloud_env
-from tests.support.processes import Server, free_port
+from tests.support.processes import Server, on_a_free_port
 
 
 class PubSubEmulator:
     def __init__(self) -> None:
-        self.host = f"127.0.0.1:{free_port()}"
-        self.server = Server(
+        self.server = on_a_free_port(self._start)
+        self.api = PubSub(self.host, PROJECT)
+
+    def _start(self, port: int) -> Server:
+        self.port = port
+        self.host = f"127.0.0.1:{port}"
+        server = Server(
             "pubsub",
             [
                 *("gcloud", "beta", "emulators", "pubsub", "start"),
@@ -28,12 +33,15 @@ class PubSubEmulator:
             ],
             env=gcloud_env(),
         )
-        self.api = PubSub(self.host, PROJECT)
-        self.server.wait_until(self._ready, timeout=120)
+        self.server = server
+        server.wait_until(self._ready, timeout=120)
+        return server
 
     def _ready(self) -> bool:
         import urllib.request
 
+        if not self.server.logged(f"listening on {self.port}"):
+            return False
         with urllib.request.urlopen(f"http://{self.host}/", timeout=2) as response:
             return response.status == 200
 

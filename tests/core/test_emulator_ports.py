@@ -1,0 +1,43 @@
+"""An emulator whose port another process took between `free_port` and its bind (another
+suite, or `tally local`, on the same machine) is started again on another port, and the
+other process is never taken for it, even one that answers the readiness check."""
+
+from __future__ import annotations
+
+from http.server import BaseHTTPRequestHandler
+
+import pytest
+
+from tests.support import processes
+from tests.support.loopback import Loopback
+from tests.support.pubsub import PubSubEmulator
+
+
+class Impostor(BaseHTTPRequestHandler):
+    """Answers what the readiness check asks, as an emulator would."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"Ok")
+
+
+def test_an_emulator_whose_port_was_taken_starts_on_another(monkeypatch: pytest.MonkeyPatch):
+    impostor = Loopback(Impostor)
+    taken = impostor.server.server_address[1]
+    ports = iter([taken])
+    real = processes.free_port
+    monkeypatch.setattr(processes, "free_port", lambda: next(ports, None) or real())
+    try:
+        emulator = PubSubEmulator()
+    finally:
+        impostor.stop()
+    try:
+        assert emulator.port != taken
+        emulator.api.create_topic("ports")  # the emulator's own API answers on its port
+    finally:
+        emulator.stop()
