@@ -66,7 +66,8 @@ from tally.sources.connections import (
     refused_redirect,
 )
 from tally.sources.failure import FetchError, status_is_permanent
-from tally.sources.kept import KeptConnections, Key
+from tally.sources.hosts import host_of
+from tally.sources.kept import KeptConnections
 from tally.sources.kept import current as kept_connections
 from tally.sources.model import UrlSource
 
@@ -237,7 +238,7 @@ def _send(
     request goes on a connection an earlier fetch of the host left, if there is one;
     if the server closed it meanwhile (no answer at all), at once on a new one. A
     failure names the host as `url` (as written, not IDNA-encoded) does."""
-    reused = kept.take(_host_key(hop.url)) if kept is not None else None
+    reused = kept.take(host_of(hop.url)) if kept is not None else None
     attempt = 0
     while True:
         remaining = max(deadline - time.monotonic(), 0.001)
@@ -266,11 +267,6 @@ def _send(
         time.sleep(min(CONNECT_BACKOFF[attempt - 1], max(deadline - time.monotonic(), 0)))
 
 
-def _host_key(url: str) -> Key:
-    parts = urlsplit(url)
-    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
-
-
 def _leave(kept: KeptConnections, url: str, pool: HTTPConnectionPool, fetch: FetchSockets) -> None:
     """Leave the connection of an answer read to its end for the tick's next fetch of
     the host (urllib3 put it back in its pool when the body ended: else it is closed
@@ -279,7 +275,7 @@ def _leave(kept: KeptConnections, url: str, pool: HTTPConnectionPool, fetch: Fet
     if connection is None:
         return
     if connection.sock is not None and fetch.let_go():
-        kept.give(_host_key(url), connection)
+        kept.give(host_of(url), connection)
     else:
         connection.close()
 

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 
 from urllib3.connection import HTTPConnection
 
-Key = tuple[str, str, int | None]  # scheme, host, port
+Key = str  # the host as sources/hosts.host_of names it: scheme, name and port
 
 
 class KeptConnections:
