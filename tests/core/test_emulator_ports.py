@@ -4,26 +4,18 @@ other process is never taken for it, even one that answers the readiness check."
 
 from __future__ import annotations
 
-from http.server import BaseHTTPRequestHandler
-
 import pytest
 
 from tests.support import processes
-from tests.support.loopback import Loopback
+from tests.support.loopback import Loopback, QuietHandler
 from tests.support.pubsub import PubSubEmulator
 
 
-class Impostor(BaseHTTPRequestHandler):
+class Impostor(QuietHandler):
     """Answers what the readiness check asks, as an emulator would."""
 
-    def log_message(self, *args: object) -> None:
-        pass
-
     def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"Ok")
+        self.send_body(b"Ok", "text/plain")
 
 
 def test_an_emulator_whose_port_was_taken_starts_on_another(monkeypatch: pytest.MonkeyPatch):

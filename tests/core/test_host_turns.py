@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 import tally.collector as collector
@@ -14,7 +13,7 @@ from tally.collector import collect_tick
 from tally.config import parse_config
 from tally.sources import hosts
 
-from tests.support.loopback import Loopback
+from tests.support.loopback import Loopback, QuietHandler
 
 TICK = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 CAP = 3
@@ -33,12 +32,7 @@ class CountingHost:
         self.in_flight = self.most = self.served = 0
         host = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 with host.lock:
                     host.in_flight += 1
@@ -49,11 +43,7 @@ class CountingHost:
                         timeout=HOLD,
                     )
                 body = b'{"n": 7}'
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.send_body(body, "application/json")
                 with host.lock:
                     host.in_flight -= 1
                     host.served += 1

@@ -11,14 +11,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 import tally.collector as collector
 from tally.collector import collect_tick
 from tally.config import parse_config
 
-from tests.support.loopback import Loopback
+from tests.support.loopback import Loopback, QuietHandler
 
 TICK = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -37,12 +36,7 @@ class Host:
         self.release = threading.Event()
         host = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def setup(self) -> None:
                 super().setup()
                 with host.lock:
@@ -63,11 +57,7 @@ class Host:
                 if self.path == "/hold":
                     host.release.wait(10)
                 body = b'{"n": 7}'
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.send_body(body, "application/json")
                 with host.lock:
                     host.per_connection[self.number] += 1
 

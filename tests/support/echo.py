@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import html
 import json
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, quote, urlparse
 
-from tests.support.loopback import Loopback
+from tests.support.loopback import Loopback, QuietHandler
 
 # request headers every fetch sends: not echoed, so the echo starts with what matters
 ORDINARY = {"host", "user-agent", "accept", "accept-encoding", "connection"}
@@ -23,12 +22,7 @@ class Echo:
         self.requests: list[tuple[str, dict[str, str]]] = []
         echo = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 echo.requests.append((self.path, dict(self.headers.items())))
                 url = urlparse(self.path)

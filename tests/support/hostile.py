@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+from tests.support.loopback import QuietHandler
+
 DRIP_INTERVAL = 0.25  # seconds between two bytes of a dripping response
 
 
@@ -36,12 +38,7 @@ class Hostile:
         self._bomb: bytes | None = None
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 server.requests.append((self.path, dict(self.headers.items())))
                 url = urlparse(self.path)

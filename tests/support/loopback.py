@@ -1,5 +1,5 @@
 """A test server's HTTP handler served on 127.0.0.1 (a free port) from a thread: the
-start and stop every loopback server of the tests shares."""
+start and stop every loopback server of the tests shares, and the handler's manners."""
 
 from __future__ import annotations
 
@@ -19,3 +19,21 @@ class Loopback:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """What the tests' handlers share: HTTP/1.1 (connections kept open, as servers
+    answer) and no line on stderr for every request."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def send_body(self, body: bytes, content_type: str, status: int = 200) -> None:
+        """A whole answer: its status, type and length, then the body."""
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)

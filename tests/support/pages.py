@@ -4,7 +4,9 @@ requests it answers: what `tally try` reads in the tests."""
 from __future__ import annotations
 
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from tests.support.loopback import QuietHandler
 
 
 class Pages:
@@ -15,20 +17,11 @@ class Pages:
         self.requests: list[str] = []
         served = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 served.requests.append(self.path)
                 content_type, body = served.pages.get(self.path, ("text/plain", b"not here"))
-                self.send_response(200 if self.path in served.pages else 404)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.send_body(body, content_type, 200 if self.path in served.pages else 404)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
