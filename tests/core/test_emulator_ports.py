@@ -33,3 +33,18 @@ def test_an_emulator_whose_port_was_taken_starts_on_another(monkeypatch: pytest.
         emulator.api.create_topic("ports")  # the emulator's own API answers on its port
     finally:
         emulator.stop()
+
+
+def test_a_server_whose_wait_fails_is_stopped_not_left_running():
+    """Before, only a server that exited or timed out was stopped: one whose readiness
+    check raised anything else (a garbled answer) was left running after the tests."""
+    import sys
+
+    server = processes.Server("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"])
+
+    def garbled() -> bool:
+        raise ValueError("not an answer")
+
+    with pytest.raises(ValueError):
+        server.wait_until(garbled, timeout=10)
+    assert server.part.exited() is not None

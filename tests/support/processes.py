@@ -58,7 +58,9 @@ class Server:
         self._supervisor.start(self.part)
 
     def wait_until(self, ready: Callable[[], bool], timeout: float = 90.0) -> None:
-        """Poll `ready` (an OSError counts as not yet); stop the server if it never is."""
+        """Poll `ready` (an OSError or a garbled answer counts as not yet); stop the
+        server if it never is, or if waiting fails in any other way: an emulator left
+        running (a JVM) would outlive the test run."""
 
         def check() -> bool:
             if self.logged("Address already in use"):  # a JVM lives on after its bind failed
@@ -71,7 +73,7 @@ class Server:
         self.part.ready, self.part.ready_timeout = check, timeout
         try:
             self._supervisor.wait_ready(self.part)
-        except PartFailed:
+        except BaseException:
             self.stop()
             raise
 
