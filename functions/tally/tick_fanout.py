@@ -37,6 +37,7 @@ from tally.config import Config
 from tally.fanout import completion
 from tally.fanout.plan import Shard, message_of, plan, size_from_environment
 from tally.fanout.pubsub import MessagePublisher
+from tally.gc_pause import collector_paused
 from tally.group_document import assign
 from tally.metrics import MetricWriter
 from tally.sample import Sample, short_reason
@@ -156,8 +157,10 @@ def finish_shard(
     """A shard's samples (stored) left as its payload; alerting on every shard's when
     this one finds them all in (what it did), else None."""
     payload = [encode(sample) for sample in samples]
-    run = completion.finish(store, KIND, tick, shard.index, shard.count, payload)
-    return _alert_run(config, store, run, _samples_of(run), now) if run is not None else None
+    with collector_paused():  # the last shard reads and decodes every shard's samples
+        run = completion.finish(store, KIND, tick, shard.index, shard.count, payload)
+        samples = _samples_of(run) if run is not None else []
+    return _alert_run(config, store, run, samples, now) if run is not None else None
 
 
 def sweep(config: Config, store: Store, now: datetime) -> list[TickResult]:

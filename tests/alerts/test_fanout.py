@@ -197,3 +197,35 @@ def test_the_shard_size_comes_from_the_environment_or_says_what_is_wrong(monkeyp
     monkeypatch.setenv("TALLY_RENDER_SHARD_SIZE", "many")
     with pytest.raises(ValueError, match="TALLY_RENDER_SHARD_SIZE must be a whole number"):
         runtime.render_shard_size()
+
+
+def test_the_last_shard_decodes_and_judges_with_the_garbage_collector_held_off(
+    firestore, knob, receiver, store, shard_topic, monkeypatch
+):
+    """At 10,000 sources a third of the last step was the collector scanning the state's
+    objects again and again (gc_pause.py): it is held off there, and back on after."""
+    import gc
+
+    from tally import tick_fanout
+    from tally.alerts.judge import Judgement
+
+    collector_on: dict[str, set[bool]] = {"decode": set(), "judge": set()}
+    decode, judge_source = tick_fanout.decode, Judgement.judge_source
+
+    def decoding(item):  # type: ignore[no-untyped-def]
+        collector_on["decode"].add(gc.isenabled())
+        return decode(item)
+
+    def judging(self, source):  # type: ignore[no-untyped-def]
+        collector_on["judge"].add(gc.isenabled())
+        return judge_source(self, source)
+
+    monkeypatch.setattr(tick_fanout, "decode", decoding)
+    monkeypatch.setattr(Judgement, "judge_source", judging)
+    _, deps, events = _fan_out(knob, receiver, store, shard_topic, START)
+    for event in events:
+        runtime.collect_event(deps, event)
+    assert collector_on == {"decode": {False}, "judge": {False}}
+    assert gc.isenabled()
+    [digest] = receiver.take()
+    assert digest.message.startswith(f"{SOURCES} incidents opened")

@@ -31,6 +31,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "logs",
             "object_names",
             "blob_parts",
+            "gc_pause",
         ],
     ),
     ("sources", ["sources/", "reading/"]),
