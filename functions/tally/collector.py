@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
@@ -62,7 +62,7 @@ def due_sources(
     return [source for source in config.sources if is_due(source, tick, config.tz)]
 
 
-def _host_asked(source: SourceBase) -> str:
+def host_asked(source: SourceBase) -> str:
     """The host the source's fetch asks (sources/hosts); a kind that cannot say gets a
     turn of its own, and its fetch says what is wrong: never the tick's failure."""
     try:
@@ -113,7 +113,11 @@ def _sample_of(source: SourceBase, tick: datetime, reading: Reading) -> Sample:
 
 
 def _fetch_and_store(
-    sources: list[SourceBase], tick: datetime, store: Store, groups: dict[str, str]
+    sources: list[SourceBase],
+    tick: datetime,
+    store: Store,
+    groups: dict[str, str],
+    host_limits: Mapping[str, int] | None = None,
 ) -> list[tuple[Sample, float]]:
     """Fetch concurrently and store each group of sources once all its due sources have
     answered: while one commit is in flight the groups completed meanwhile wait, then go
@@ -146,11 +150,11 @@ def _fetch_and_store(
         missing[group] = missing.get(group, 0) + 1
     waiting_for: dict[str, list[Sample]] = {}
 
-    turns = hosts.HostTurns(hosts.PER_HOST)
+    turns = hosts.HostTurns(hosts.PER_HOST, host_limits)  # a shard's shares (tick_fanout)
     connections = kept.KeptConnections()  # open between fetches of a host, this tick only
 
     def fetch(index: int, source: SourceBase) -> Sample:
-        with turns.turn(_host_asked(source)), kept.keeping(connections):
+        with turns.turn(host_asked(source)), kept.keeping(connections):
             began[index] = time.perf_counter()  # its timeout counts from here
             return _fetch_one(source, tick)  # never raises: a failure is a failed sample
 
@@ -228,12 +232,14 @@ def collect_tick(
     *,
     alerting: bool = True,
     now: datetime | None = None,
+    host_limits: Mapping[str, int] | None = None,
 ) -> TickResult:
     """Collect one tick, then alert on it. Raises only when the store is unavailable.
 
     Alerting runs after the samples are stored and the metrics written, so a slow
     notification channel never delays either; `now` is the wall clock it uses for
-    retries (tests pass their own).
+    retries (tests pass their own). `host_limits`: a shard's shares of the hosts other
+    shards of its tick ask too (sources/hosts.shares).
     """
     tick = floor_minute(tick)
     sources = due_sources(config, tick, only)
@@ -242,7 +248,8 @@ def collect_tick(
     if sources:
         started = time.perf_counter()
         try:
-            timed = _fetch_and_store(sources, tick, store, assign(s.id for s in config.sources))
+            groups = assign(s.id for s in config.sources)
+            timed = _fetch_and_store(sources, tick, store, groups, host_limits)
         except Exception as exc:  # the store is infrastructure: let the platform retry
             logs.error(
                 "storing samples failed; the event will be retried",

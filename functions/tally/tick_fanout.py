@@ -27,12 +27,13 @@ sources are 4 shards. 25 groups of samples never split.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tally import logs
-from tally.collector import TickResult, alert_tick, collect_tick, due_sources
+from tally.collector import TickResult, alert_tick, collect_tick, due_sources, host_asked
 from tally.config import Config
 from tally.fanout import completion
 from tally.fanout.plan import Shard, message_of, plan, size_from_environment
@@ -41,6 +42,7 @@ from tally.gc_pause import collector_paused
 from tally.group_document import assign
 from tally.metrics import MetricWriter
 from tally.sample import Sample, short_reason
+from tally.sources import hosts
 from tally.store import Store
 
 if TYPE_CHECKING:
@@ -105,7 +107,9 @@ def hand_out(
     Runs a shard of which was lost are looked for here, when a tick fans out (a query a
     fanned-out tick, not one a minute): the first after their sweep time finds them."""
     swept = sweep(config, store, now)
-    shards = plan(source_ids, assign(s.id for s in config.sources), size, KIND)
+    shards = _sharing_hosts(
+        config, plan(source_ids, assign(s.id for s in config.sources), size, KIND)
+    )
     completion.open_run(store, KIND, tick, len(shards), sweep_after(config))
     publisher.publish([message_of(shard, tick) for shard in shards])
     logs.info(
@@ -115,6 +119,20 @@ def hand_out(
         shards=len(shards),
     )
     return FannedOut(tick, shards, swept)
+
+
+def _sharing_hosts(config: Config, shards: list[Shard]) -> list[Shard]:
+    """The shards, each with its share of the hosts it asks with other shards: running at
+    once on instances of their own, they ask a host no more at a time than one
+    instance would (sources/hosts.PER_HOST)."""
+    known = {source.id: source for source in config.sources}
+    counts = [
+        Counter(host_asked(known[i]) for i in shard.source_ids if i in known) for shard in shards
+    ]
+    return [
+        replace(shard, hosts=tuple(sorted(share.items())))
+        for shard, share in zip(shards, hosts.shares(counts, hosts.PER_HOST), strict=True)
+    ]
 
 
 def collect_shard(
@@ -137,7 +155,16 @@ def collect_shard(
             tick=tick.isoformat(),
         )
     result = (
-        collect_tick(config, tick, store, metrics, source_ids, alerting=False, now=now)
+        collect_tick(
+            config,
+            tick,
+            store,
+            metrics,
+            source_ids,
+            alerting=False,
+            now=now,
+            host_limits=dict(shard.hosts),
+        )
         if source_ids
         else TickResult(tick=tick, samples=[])
     )

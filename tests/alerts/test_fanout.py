@@ -173,6 +173,8 @@ def test_a_shard_message_that_makes_no_sense_is_dropped(
         ("collect:5/2", {"sources": ["v00"]}),
         ("collect:0/1", b"not json"),
         ("render:0/1", {"sources": ["v00"]}),  # the render's shard: not collect's to do
+        ("collect:0/1", {"sources": ["v00"], "hosts": {"http://127.0.0.1:9": 0}}),
+        ("collect:0/1", {"sources": ["v00"], "hosts": ["http://127.0.0.1:9"]}),
     ):
         event = pubsub_event(
             START, data, attributes={"tick": START.isoformat(), "shard": attribute}

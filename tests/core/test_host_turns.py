@@ -1,5 +1,6 @@
 """A tick asks one host at most PER_HOST fetches at a time, however many of its sources
-live there; sources elsewhere are not held back by them."""
+live there, and however many shards it is fanned out to; sources elsewhere are not held
+back by them."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ class CountingHost:
     CAP waits the HOLD out each time, one that does not is caught holding CAP + 1. The
     most it ever held at once is `most`."""
 
-    def __init__(self, expected: int) -> None:
+    def __init__(self, expected: int, hold: float = HOLD) -> None:
         self.expected = expected
         self.lock = threading.Condition()
         self.in_flight = self.most = self.served = 0
@@ -40,7 +41,7 @@ class CountingHost:
                     host.lock.notify_all()
                     host.lock.wait_for(
                         lambda: host.in_flight >= min(CAP + 1, host.expected - host.served),
-                        timeout=HOLD,
+                        timeout=hold,
                     )
                 body = b'{"n": 7}'
                 self.send_body(body, "application/json")
@@ -143,3 +144,76 @@ def test_a_kind_that_cannot_say_its_address_is_fetched_all_the_same(store, two_h
     busy.expected = 2
     result = collect_tick(config, TICK, store, alerting=False)
     assert [(s.source_id, s.value) for s in result.samples] == [("broken", 7.0), ("fine", 7.0)]
+
+
+def test_the_shards_of_a_tick_share_a_host_s_turns(store, two_hosts):
+    """Two shards of a tick, run at once as on two instances, ask a host they both have
+    sources at no more at a time than one instance would: each has a share of PER_HOST
+    in its message. Before, each had PER_HOST of its own (twice as many in all)."""
+    from tally.fanout.plan import shard_of
+    from tally.tick_fanout import collect_shard, hand_out
+
+    from tests.core.conftest import pubsub_event
+
+    busy, _ = two_hosts
+    quick = CountingHost(0, hold=0)  # answers at once (and counts)
+    busy.expected = 8
+    sources = [
+        {
+            "id": f"{group}{n:02d}",
+            "kind": "json",
+            "url": f"{(busy if n < 4 else quick).url}/n",
+            "query": "n",
+            "every": "1m",
+        }
+        for group in "ab"  # two groups of samples (25 each), so two shards
+        for n in range(25)
+    ]
+    config = parse_config({"sources": sources})
+
+    class Published:
+        def __init__(self) -> None:
+            self.messages: list = []  # type: ignore[type-arg]
+
+        def publish(self, messages: list) -> None:  # type: ignore[type-arg]
+            self.messages = messages
+
+    published = Published()
+    ids = [source["id"] for source in sources]
+    fanned = hand_out(config, store, published, TICK, ids, size=25, now=TICK)
+    busy_host, quick_host = hosts.host_of(busy.url), hosts.host_of(quick.url)
+    assert [dict(shard.hosts) for shard in fanned.shards] == [
+        {busy_host: 2, quick_host: 2},  # 2 + 1 = CAP: the remainder to the first
+        {busy_host: 1, quick_host: 1},
+    ]
+    events = [
+        pubsub_event(TICK, message.data, attributes=message.attributes)
+        for message in published.messages
+    ]
+    shards = [shard_of(event) for event in events]
+    assert shards == fanned.shards  # the shares travel in the messages
+    results: list = []  # type: ignore[type-arg]
+
+    def run(shard) -> None:  # type: ignore[no-untyped-def]
+        results.append(collect_shard(config, TICK, shard, store, None, now=TICK))
+
+    threads = [threading.Thread(target=run, args=(shard,)) for shard in shards]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    quick.stop()
+    assert sorted(sample.value for result in results for sample in result.samples) == [7.0] * 50
+    assert busy.served == 8 and busy.most <= CAP
+    assert quick.most <= CAP
+
+
+def test_a_host_s_turns_are_shared_in_proportion_and_add_up_to_per_host():
+    assert hosts.shares([{"h": 6, "x": 1}, {"h": 6}], 3) == [{"h": 2}, {"h": 1}]
+    many = hosts.shares([{"h": 249}] + [{"h": 1}] * 25, 64)
+    assert [share["h"] for share in many[:5]] == [36, 2, 2, 2, 1]
+    assert sum(share["h"] for share in many) == 64
+    assert hosts.shares([{"g": 3}, {"g": 1}], 64) == [{"g": 48}, {"g": 16}]
+    # more shards than turns: one each, the least a shard can ask
+    assert hosts.shares([{"h": 1}] * 5, 3) == [{"h": 1}] * 5
+    assert hosts.shares([{"only": 250}, {}], 64) == [{}, {}]  # one shard: its own 64

@@ -4,7 +4,9 @@ A shard is whole groups of sources (group_document.assign), packed in order up t
 shard size: a group's samples are one document write, so two shards never write the
 same document, and a group's render document is drawn by one shard. The message names
 its sources, so an instance whose config differs (a deploy between the tick and the
-shard) collects what the tick meant, as far as it knows those sources.
+shard) collects what the tick meant, as far as it knows those sources; a collect
+shard's message also carries its turns at the hosts other shards ask too
+(sources/hosts.shares), so that the tick's shards together keep to one instance's.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class Shard:
     index: int
     count: int
     source_ids: tuple[str, ...]
+    # a collect shard's turns at hosts other shards of its tick ask too (sources/hosts)
+    hosts: tuple[tuple[str, int], ...] = ()
 
 
 class MalformedShard(ValueError):
@@ -66,8 +70,11 @@ def plan(source_ids: Sequence[str], groups: Mapping[str, str], size: int, kind: 
 
 def message_of(shard: Shard, tick: datetime) -> OutMessage:
     """The shard's message: its tick named (every shard of a tick lands on its keys)."""
+    body: dict[str, Any] = {"sources": list(shard.source_ids)}
+    if shard.hosts:
+        body["hosts"] = dict(shard.hosts)
     return OutMessage(
-        data=json.dumps({"sources": list(shard.source_ids)}).encode(),
+        data=json.dumps(body).encode(),
         attributes={
             "tick": tick.isoformat(),
             ATTRIBUTE: f"{shard.kind}:{shard.index}/{shard.count}",
@@ -90,8 +97,9 @@ def shard_of(event: Any) -> Shard | None:
         index, count = int(index_text), int(count_text)
         body = json.loads(base64.b64decode(message.get("data") or ""))
         source_ids = tuple(str(item) for item in body["sources"])
-    except (ValueError, TypeError, KeyError) as exc:
+        hosts = tuple((str(host), int(turns)) for host, turns in body.get("hosts", {}).items())
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise MalformedShard(f"unreadable shard message {str(text)[:40]!r}: {exc}") from None
-    if not kind or not 0 <= index < count:
+    if not kind or not 0 <= index < count or any(turns < 1 for _, turns in hosts):
         raise MalformedShard(f"unreadable shard message {str(text)[:40]!r}")
-    return Shard(kind, index, count, source_ids)
+    return Shard(kind, index, count, source_ids, hosts)
