@@ -8,9 +8,9 @@ two of them of everything). None of those objects form cycles, so reference coun
 frees them as ever; holding the collector off only defers any cyclic garbage to the
 first collection after the step.
 
-The collector is one per process, and a function instance may run two requests at once
-(`gthread`): the pause lasts until the last of the steps holding it ends, and leaves the
-collector off if someone else had turned it off before.
+The collector is one per process, and a process may run two such steps at once (the
+functions-framework's threads, locally): the pause lasts until the last of the steps
+holding it ends, and leaves the collector off if someone else had turned it off before.
 """
 
 from __future__ import annotations

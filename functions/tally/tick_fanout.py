@@ -186,8 +186,8 @@ def finish_shard(
     payload = [encode(sample) for sample in samples]
     with collector_paused():  # the last shard reads and decodes every shard's samples
         run = completion.finish(store, KIND, tick, shard.index, shard.count, payload)
-        samples = _samples_of(run) if run is not None else []
-    return _alert_run(config, store, run, samples, now) if run is not None else None
+        every_shards = _samples_of(run) if run is not None else []
+    return _alert_run(config, store, run, every_shards, now) if run is not None else None
 
 
 def sweep(config: Config, store: Store, now: datetime) -> list[TickResult]:
