@@ -88,6 +88,41 @@ def test_an_open_incident_is_on_the_overview_and_its_rule_fires_on_the_source_pa
     ]
 
 
+def test_a_rule_not_firing_says_how_long_it_must_hold_before_it_fires(
+    knob, receiver, tick_runner, store, tmp_path
+):
+    """With the default damping a check's `down` opens on its second failure, not its
+    first: the page said "down after 1 failed sample" and no more. Now a rule that is
+    not firing says how long it must hold, unless it fires at once or its own text
+    already says it (a `json` source's down needs 3 failures, more than 2 samples)."""
+    check = {"id": "site", "kind": "http", "url": f"{knob.url}/v/site", "every": "1m"}
+    config = make_config(
+        [
+            {**check, "alerts": {"above": 900}},  # `above` of a check: its latency
+            knob.source("price", alerts={"above": 150, "pending": {"above": "10m"}}),
+            knob.source("now", alerts={"above": 150, "pending": 1, "stale_after": "1h"}),
+        ],
+        {"hook": receiver.url()},
+    )
+    for source_id in ("site", "price", "now"):
+        knob.set(source_id, 100)
+    tick_runner(config, 0)
+    render_site(config, store, tmp_path, now=START + timedelta(minutes=1))
+    assert _rules(_text(tmp_path / "s/site.html")) == [
+        "down after 1 failed sample: not firing (fires when it has held for 2 samples or 1h)",
+        "above 900 ms: not firing (fires when it has held for 2 samples or 1h)",
+    ]
+    assert _rules(_text(tmp_path / "s/price.html")) == [
+        "down after 3 failed samples: not firing",
+        "above 150: not firing (fires when it has held for 10m)",
+    ]
+    assert _rules(_text(tmp_path / "s/now.html")) == [
+        "down after 3 failed samples: not firing",
+        "stale after 1h: not firing",
+        "above 150: not firing",
+    ]
+
+
 def test_a_message_that_could_not_be_delivered_is_shown_and_secrets_are_not(
     knob, receiver, tick_runner, store, tmp_path, monkeypatch
 ):

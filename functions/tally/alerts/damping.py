@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from tally.config import Config, SourceBase
+from tally.durations import format_duration
 from tally.sources import kind_of
 from tally.sources.alerting import Damping, Flapping
 
@@ -89,6 +90,20 @@ def pending(config: Config, source: SourceBase, rule: str) -> Period:
             return _period(Damping(samples=explicit), explicit)
         return _period(written or DEFAULT_PENDING, down_after(source))
     return _period(written or DEFAULT_PENDING)
+
+
+def pending_text(config: Config, source: SourceBase, rule: str) -> str | None:
+    """How long the rule's condition must hold before it fires, as the page says it
+    ("for 2 samples or 1h"); None when it fires at once, or when the rule's own text
+    already says it (`down after 3 failed samples` needs 3 whatever the period)."""
+    period = pending(config, source, rule)
+    samples = period.samples if period.samples and period.samples > period.needs else None
+    seconds = period.seconds or None
+    if samples is None and (seconds is None or period.samples is not None):
+        return None  # at once, or by the count the rule's own text gives first
+    parts = [f"{samples} samples"] if samples else []
+    parts += [format_duration(timedelta(seconds=seconds))] if seconds else []
+    return f"for {' or '.join(parts)}"
 
 
 def recovery(config: Config, source: SourceBase, rule: str) -> Period:

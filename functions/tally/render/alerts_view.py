@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tally.alerts import rules, shards
+from tally.alerts import damping, rules, shards
 from tally.alerts.silences import EVERY_SOURCE, Quiet
 from tally.alerts.state import AlertState, Incident
 from tally.config import Config, SourceBase
@@ -128,8 +128,10 @@ class AlertView:
             shown.append({**item, "what": what, "when": format_time(item["at"], config.tz)})
         return shown
 
-    def rules_of(self, source: SourceBase, tz: ZoneInfo) -> list[dict[str, Any]]:
-        """Each rule of the source and whether it is firing, for its page."""
+    def rules_of(self, config: Config, source: SourceBase, tz: ZoneInfo) -> list[dict[str, Any]]:
+        """Each rule of the source, whether it is firing, and how long it must hold before
+        it fires (the default: 2 samples or 1 hour; `down after 1 failed sample` alone
+        would say the first failure fires)."""
         firing = self.open_of(source.id)
         out = []
         for rule, text in rules.rule_texts(source):
@@ -138,6 +140,7 @@ class AlertView:
                 {
                     "rule": rule,
                     "text": text,
+                    "holds": damping.pending_text(config, source, rule),
                     "since": format_time(incident.since, tz) if incident else None,
                     "summary": incident.summary if incident else None,
                     "detail": after_rule(incident.summary, rule, text) if incident else None,

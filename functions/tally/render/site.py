@@ -188,7 +188,7 @@ def publish_detail(
         charts=charts,
         chart_size=(WIDTH_CSS, HEIGHT_CSS),
         samples=sample_table(view),
-        rules=alerting.rules_of(source, view.tz),
+        rules=alerting.rules_of(config, source, view.tz),
         history=incidents,
         entries=entries_view.shown(entries, view.tz) if entries is not None else None,
         entries_json=objects.entries_json(source.id).removeprefix("s/"),
