@@ -153,9 +153,9 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-class AlertDefaults(_Strict):
-    """The top-level `alerts:`: what every source's rules get unless its own `alerts:`
-    says otherwise, and the maintenance windows that hold for every source."""
+class Damped(_Strict):
+    """What both `alerts:` (the top level's and a source's) say of damping and silences:
+    declared once, so that the two read them alike. None: not said here."""
 
     pending: Damping | dict[str, Damping] | None = None
     recovery: Damping | dict[str, Damping] | None = None
@@ -171,3 +171,8 @@ class AlertDefaults(_Strict):
     @classmethod
     def _flapping(cls, value: Any) -> Flapping | bool | None:
         return flapping_spec(value)
+
+
+class AlertDefaults(Damped):
+    """The top-level `alerts:`: what every source's rules get unless its own `alerts:`
+    says otherwise, and the maintenance windows that hold for every source."""

@@ -21,14 +21,7 @@ from tally.deadlines import COLLECT_FUNCTION_TIMEOUT, MAX_SOURCE_TIMEOUT
 from tally.durations import bounded_duration, parse_duration
 from tally.reading import patterns
 from tally.secrets import ENV_REF
-from tally.sources.alerting import (
-    MAX_SAMPLES,
-    Damping,
-    Flapping,
-    Maintenance,
-    damping_spec,
-    flapping_spec,
-)
+from tally.sources.alerting import MAX_SAMPLES, Damped
 
 # Always with fullmatch: `$` also matches before a final newline, and `abc\n` (a YAML
 # `|` block) would name objects no bucket accepts.
@@ -87,7 +80,7 @@ class ChangeAlert(Strict):
     _window = field_validator("window", mode="before")(tick_to_year)
 
 
-class Alerts(Strict):
+class Alerts(Damped):
     """A source's alert rules, evaluated by tally itself (tally/alerts) on the tick that
     stores a sample (thresholds, change, failures) and on every collect tick (staleness).
     """
@@ -104,23 +97,9 @@ class Alerts(Strict):
     # channel names of the top-level `notify:`; None means every channel
     notify: list[str] | None = None
     renotify_after: timedelta | None = None
-    # damping and silences (sources/alerting.py); None: the top-level `alerts:` defaults
-    pending: Damping | dict[str, Damping] | None = None
-    recovery: Damping | dict[str, Damping] | None = None
-    flapping: Flapping | bool | None = None
-    maintenance: list[Maintenance] = Field(default_factory=list, max_length=50)
+    # damping and silences: `Damped` (sources/alerting.py); None: the top level's
 
     _durations = field_validator("stale_after", "renotify_after", mode="before")(tick_to_year)
-
-    @field_validator("pending", "recovery", mode="before")
-    @classmethod
-    def _damping(cls, value: Any) -> Damping | dict[str, Damping] | None:
-        return damping_spec(value)
-
-    @field_validator("flapping", mode="before")
-    @classmethod
-    def _flapping(cls, value: Any) -> Flapping | bool | None:
-        return flapping_spec(value)
 
 
 MetricsChoice = Literal["none", "value", "all"]
