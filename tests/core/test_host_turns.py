@@ -27,7 +27,7 @@ class CountingHost:
     CAP waits the HOLD out each time, one that does not is caught holding CAP + 1. The
     most it ever held at once is `most`."""
 
-    def __init__(self, expected: int, hold: float = HOLD) -> None:
+    def __init__(self, expected: int) -> None:
         self.expected = expected
         self.lock = threading.Condition()
         self.in_flight = self.most = self.served = 0
@@ -41,7 +41,7 @@ class CountingHost:
                     host.lock.notify_all()
                     host.lock.wait_for(
                         lambda: host.in_flight >= min(CAP + 1, host.expected - host.served),
-                        timeout=hold,
+                        timeout=HOLD,
                     )
                 body = b'{"n": 7}'
                 self.send_body(body, "application/json")
@@ -150,13 +150,24 @@ def test_the_shards_of_a_tick_share_a_host_s_turns(store, two_hosts):
     """Two shards of a tick, run at once as on two instances, ask a host they both have
     sources at no more at a time than one instance would: each has a share of PER_HOST
     in its message. Before, each had PER_HOST of its own (twice as many in all)."""
+    busy, _ = two_hosts
+    quick = CountingHost(0)  # expecting nothing, it holds nothing: answers at once (and counts)
+    try:
+        _two_shards_at_once(store, busy, quick)
+    finally:
+        quick.stop()
+    assert busy.served == 8 and busy.most <= CAP
+    assert quick.most <= CAP
+
+
+def _two_shards_at_once(store, busy: CountingHost, quick: CountingHost) -> None:  # type: ignore[no-untyped-def]
+    """50 sources in two groups (two shards), 4 of each group at `busy`, handed out and
+    their shards collected at once, each from its message."""
     from tally.fanout.plan import shard_of
     from tally.tick_fanout import collect_shard, hand_out
 
     from tests.core.conftest import pubsub_event
 
-    busy, _ = two_hosts
-    quick = CountingHost(0, hold=0)  # answers at once (and counts)
     busy.expected = 8
     sources = [
         {
@@ -202,10 +213,7 @@ def test_the_shards_of_a_tick_share_a_host_s_turns(store, two_hosts):
         thread.start()
     for thread in threads:
         thread.join(30)
-    quick.stop()
     assert sorted(sample.value for result in results for sample in result.samples) == [7.0] * 50
-    assert busy.served == 8 and busy.most <= CAP
-    assert quick.most <= CAP
 
 
 def test_a_host_s_turns_are_shared_in_proportion_and_add_up_to_per_host():
@@ -217,3 +225,37 @@ def test_a_host_s_turns_are_shared_in_proportion_and_add_up_to_per_host():
     # more shards than turns: one each, the least a shard can ask
     assert hosts.shares([{"h": 1}] * 5, 3) == [{"h": 1}] * 5
     assert hosts.shares([{"only": 250}, {}], 64) == [{}, {}]  # one shard: its own 64
+
+
+def test_a_kind_that_cannot_say_its_address_does_not_stop_a_tick_fanning_out(store, monkeypatch):
+    """The scheduler's step asks every source its host to share the turns out: one whose
+    kind raises there gets a turn of its own (as in the collector), and the tick is
+    still handed to its shards, the other sources' shares as ever."""
+    from tally.sources.json_api import Json
+    from tally.tick_fanout import hand_out
+
+    real = Json.address
+
+    def broken(self, source):  # type: ignore[no-untyped-def]
+        if source.id == "a00":
+            raise AttributeError("no url")
+        return real(self, source)
+
+    monkeypatch.setattr(Json, "address", broken)
+    sources = [
+        {"id": f"{g}{n:02d}", "kind": "json", "url": "http://127.0.0.1:9/n", "query": "n",
+         "every": "1m"}
+        for g in "ab"
+        for n in range(25)
+    ]  # fmt: skip
+
+    class Unsent:
+        def publish(self, messages: list) -> None:  # type: ignore[type-arg]
+            pass
+
+    config = parse_config({"sources": sources})
+    ids = [source["id"] for source in sources]
+    fanned = hand_out(config, store, Unsent(), TICK, ids, size=25, now=TICK)
+    host = "http://127.0.0.1:9"
+    # a00 is no source of the host's: 24 and 25 of its sources, 31 and 33 of its 64 turns
+    assert [dict(shard.hosts) for shard in fanned.shards] == [{host: 31}, {host: 33}]
