@@ -204,9 +204,6 @@ def _warm_firestore(count: int, rounds: int = 8) -> None:
     Firestore is never cold, and neither is an emulator after minutes of `tally
     local`; measured cold, the ticks would be timing the emulator's start."""
     from google.cloud import firestore
-    from tally.config import parse_config
-    from tally.group_document import assign
-    from tally.sample import Sample
     from tally.store import Store
     from tally.tick_fanout import finish_shard, hand_out
 
@@ -214,32 +211,57 @@ def _warm_firestore(count: int, rounds: int = 8) -> None:
 
     client = firestore.Client(project=PROJECT)
     store = Store(client, timeout=120)
-    ids = [f"c{n:05d}" for n in range(count)]
-    config = parse_config(
-        {
-            "sources": [
-                {"id": i, "kind": "http", "url": "http://127.0.0.1:9/", "every": "1m"} for i in ids
-            ]
-        }
-    )
-    groups = assign(ids)
+    config = _http_config(count)
+    ids = [source.id for source in config.sources]
     day = datetime(2026, 2, 1, tzinfo=UTC)
-
-    class Unsent:
-        def publish(self, messages: list) -> None:  # type: ignore[type-arg]
-            pass
-
     for n in range(rounds):
         at = day + timedelta(minutes=n)
-        fanned = hand_out(config, store, Unsent(), at, ids, size=SHARD, now=at)
-        samples = {i: Sample(i, at, ok=True, value=200.0, up=1, latency_ms=200) for i in ids}
-        for shard in fanned.shards:
-            mine = [samples[i] for i in shard.source_ids]
-            store.write_samples(mine, groups)
-            finish_shard(config, store, at, shard, mine, now=at)
-    for snapshot in client.collection("alerts").list_documents():
-        snapshot.delete()  # the ticks measured start from no alert state, as before
+        fanned = hand_out(config, store, _Published(), at, ids, size=SHARD, now=at)
+        last = _all_but_the_last_shard_in(config, store, fanned.shards, at)
+        finish_shard(config, store, at, fanned.shards[-1], last, now=at)
+    for document in client.collection("alerts").list_documents():
+        document.delete()  # the ticks measured start from no alert state, as before
     _quiet()
+
+
+def _http_config(count: int) -> Any:
+    """`count` `http` checks due every minute, on the bench's upstreams in turn."""
+    from tally.config import parse_config
+
+    sources = [
+        {"id": f"c{n:05d}", "kind": "http", "url": f"{upstream_url(n)}/health", "every": "1m"}
+        for n in range(count)
+    ]
+    return parse_config({"sources": sources})
+
+
+class _Published:
+    """The shards' messages, counted, not sent: each shard is run here instead."""
+
+    def __init__(self) -> None:
+        self.messages = 0
+
+    def publish(self, messages: list) -> None:  # type: ignore[type-arg]
+        self.messages += len(messages)
+
+
+def _all_but_the_last_shard_in(config, store, shards: list, at: datetime) -> list:  # type: ignore[no-untyped-def, type-arg]
+    """Every shard's samples stored, as their collects would, and every shard but the
+    last marked in; returns the last shard's samples, for the step that ends the run."""
+    from tally.group_document import assign
+    from tally.sample import Sample
+    from tally.tick_fanout import finish_shard
+
+    groups = assign(source.id for source in config.sources)
+
+    def stored(shard) -> list:  # type: ignore[no-untyped-def, type-arg]
+        mine = [Sample(i, at, ok=True, value=200.0, up=1, latency_ms=200) for i in shard.source_ids]
+        store.write_samples(mine, groups)  # what each shard's collect stores
+        return mine
+
+    for shard in shards[:-1]:
+        finish_shard(config, store, at, shard, stored(shard), now=at)
+    return stored(shards[-1])
 
 
 def bench_stack_tick(count: int) -> dict[str, float]:
@@ -281,7 +303,6 @@ def simulated(count: int) -> dict[str, float]:
     """The parts of a tick of `count` sources fanned out, each measured here (see the
     top); each count on hours of its own."""
     from google.cloud import firestore
-    from tally.config import parse_config
     from tally.fanout.plan import plan
     from tally.group_document import assign
     from tally.store import Store
@@ -289,30 +310,11 @@ def simulated(count: int) -> dict[str, float]:
 
     from tests.support.emulators import PROJECT
 
-    config = parse_config(
-        {
-            "sources": [
-                {
-                    "id": f"c{n:05d}",
-                    "kind": "http",
-                    "url": f"{upstream_url(n)}/health",
-                    "every": "1m",
-                }
-                for n in range(count)
-            ]
-        }
-    )
+    config = _http_config(count)
     store = Store(firestore.Client(project=PROJECT), timeout=120)
     tick = datetime(2026, 3, 1, 12, 0, tzinfo=UTC) + timedelta(hours=count // 1000)
     ids = [source.id for source in config.sources]
     shards = plan(ids, assign(ids), SHARD, "collect")
-
-    class Published:
-        def __init__(self) -> None:
-            self.messages = 0
-
-        def publish(self, messages: list) -> None:  # type: ignore[type-arg]
-            self.messages += len(messages)
 
     times: dict[str, float] = {"shards": len(shards), "messages": len(shards) + 1}
     shard_times = []
@@ -324,25 +326,12 @@ def simulated(count: int) -> dict[str, float]:
     for n, at in enumerate((tick + timedelta(minutes=10), tick + timedelta(minutes=11))):
         # the scheduler's step, then every shard's samples in and the last step; the
         # first tick creates the alert state, the second is the steady one measured
-        from tally.sample import Sample
-
-        published = Published()
         reads0, writes0 = store.counter.reads, store.counter.writes
         started = time.perf_counter()
-        fanned = hand_out(config, store, published, at, ids, size=SHARD, now=at)
+        fanned = hand_out(config, store, _Published(), at, ids, size=SHARD, now=at)
         times["hand out"] = time.perf_counter() - started
-        samples = {
-            source_id: Sample(source_id, at, ok=True, value=200.0, up=1, latency_ms=200)
-            for source_id in ids
-        }
-        groups = assign(ids)
-        for shard in fanned.shards[:-1]:
-            mine = [samples[source_id] for source_id in shard.source_ids]
-            store.write_samples(mine, groups)  # what each shard's collect stores
-            finish_shard(config, store, at, shard, mine, now=at)
+        mine = _all_but_the_last_shard_in(config, store, fanned.shards, at)
         last = fanned.shards[-1]
-        mine = [samples[i] for i in last.source_ids]
-        store.write_samples(mine, groups)
         started = time.perf_counter()
         run = finish_shard(config, store, at, last, mine, now=at)
         assert run is not None, "the last shard did not find the others in"
