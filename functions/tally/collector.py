@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from tally import logs
+from tally import fetch_threads, logs
 from tally.config import Config, SourceBase, UnknownSource
 from tally.deadlines import SOURCE_GRACE, collect_start_budget
 from tally.group_document import assign, group_of
@@ -177,8 +177,9 @@ def _fetch_and_store(
     pending: list[Sample] = []
     in_flight: Future[None] | None = None
     workers = min(MAX_CONCURRENT_FETCHES, len(sources))
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch")
+    pool = fetch_threads.take(workers, len(sources))  # a warm instance's idle threads
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+    futures: dict[Future[Sample], int] = {}
     try:
         futures = {pool.submit(fetch, n, source): n for n, source in enumerate(sources)}
         waiting = set(futures)
@@ -216,7 +217,7 @@ def _fetch_and_store(
         if pending:
             commit(pending)
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)  # overdue fetches end on their own
+        fetch_threads.give_back(pool, futures)  # overdue fetches end on their own
         connections.close()
         writer.shutdown(wait=True)
     timed = [results[index] for index in range(len(sources))]

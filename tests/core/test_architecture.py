@@ -32,6 +32,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "object_names",
             "blob_parts",
             "gc_pause",
+            "fetch_threads",
         ],
     ),
     ("sources", ["sources/", "reading/"]),
