@@ -1,8 +1,9 @@
 """The 1,000-source tick through the path deployed (issue 22): the scheduler's message
 published to the Pub/Sub emulator, pushed to the collect function on the
 functions-framework (gunicorn, several worker processes: instances side by side), which
-hands the tick to 4 shards published back to the same topic and pushed to the workers;
-alerting once the last shard is in. Beside it, one source's tick through the same path.
+hands the tick to its shards (4 of 250, the deployed default, or 2 of 500, one a worker
+on this machine) published back to the same topic and pushed to the workers; alerting
+once the last shard is in. Beside it, one source's tick through the same path.
 Measured from the publish to the moment Firestore shows the samples stored and the
 alerting done (seen by Firestore listeners, not polled).
 
@@ -32,7 +33,13 @@ import yaml
 
 from tests.bench.stack import upstream_url
 
-SHARD = 250
+SHARD = 250  # the deployed default (tick_fanout.SHARD_SIZE): a third of a vCPU a shard
+# This machine's shape: 2 cores, 2 worker processes, and the Pub/Sub emulator pushes 2
+# messages of a subscription at a time (docs/local.md): 1,000 sources in shards of 500
+# run at once, one a worker, where shards of 250 run as two pairs, one after the other.
+LOCAL_SHARD = 500
+# (sources, worker processes, shard size) of each tick through Pub/Sub measured
+STACK_ROWS = ((1, 2, SHARD), (1000, 2, SHARD), (1000, 2, LOCAL_SHARD))
 
 
 def _config_file(folder: Path, count: int) -> Path:
@@ -110,14 +117,15 @@ def _data(snapshot) -> dict:  # type: ignore[no-untyped-def,type-arg]
 class Deployment:
     """A collect function serving one config, pushed to from its own topic."""
 
-    def __init__(self, emulator, folder: Path, config: Path, workers: int):  # type: ignore[no-untyped-def]
+    def __init__(self, emulator, folder: Path, config: Path, workers: int, shard: int):  # type: ignore[no-untyped-def]
         from tally.local.parts import function
         from tally.local.supervisor import Supervisor
 
         from tests.support.processes import free_port
 
         self.api = emulator.api
-        self.topic = f"collect-{config.stem}-{workers}"
+        self.topic = f"collect-{config.stem}-{workers}-{shard}"
+        self.shard = shard
         self.api.create_topic(self.topic)
         port = free_port()
         env = {
@@ -125,7 +133,7 @@ class Deployment:
             "FIRESTORE_EMULATOR_HOST": os.environ["FIRESTORE_EMULATOR_HOST"],
             "PUBSUB_EMULATOR_HOST": emulator.host,
             "TALLY_COLLECT_TOPIC": self.api.topic_path(self.topic),
-            "TALLY_SHARD_SIZE": str(SHARD),
+            "TALLY_SHARD_SIZE": str(shard),
             "TALLY_CONFIG": str(config),
             "TALLY_CONFIG_YAML": "",
             "TALLY_CONFIG_OBJECT": "",
@@ -174,8 +182,8 @@ def _timed_tick(deployment: Deployment, client, tick: datetime, count: int) -> t
     group = client.document(hour_path(assign(["c00000"])["c00000"], hour))
     alerts = client.document("alerts/state")
     before = alerts.get().update_time
-    shards = -(-count // SHARD)
-    if count > SHARD:
+    shards = -(-count // deployment.shard)
+    if count > deployment.shard:
         stored = _Watch(run, lambda snap: len(_data(snap).get("done") or {}) == shards)
         alerted = _Watch(run, lambda snap: snap.exists and "sweep_at" not in _data(snap))
     else:
@@ -264,6 +272,9 @@ def _all_but_the_last_shard_in(config, store, shards: list, at: datetime) -> lis
     return stored(shards[-1])
 
 
+WARM, MEASURED = 3, 5  # ticks that warm every worker (and the emulator), ticks measured
+
+
 def bench_stack_tick(count: int) -> dict[str, float]:
     from google.cloud import firestore
 
@@ -278,16 +289,18 @@ def bench_stack_tick(count: int) -> dict[str, float]:
     try:
         with tempfile.TemporaryDirectory() as name:
             folder = Path(name)
-            for sources, workers in ((1, 2), (count, 2), (count, 4)):
-                deployment = Deployment(emulator, folder, _config_file(folder, sources), workers)
+            for sources, workers, shard in STACK_ROWS:
+                sources = min(sources, count)
+                config = _config_file(folder, sources)
+                deployment = Deployment(emulator, folder, config, workers, shard)
                 try:
                     rows = []
-                    for _ in range(5):  # 2 to warm every worker, 3 measured
+                    for _ in range(WARM + MEASURED):
                         tick += timedelta(minutes=1)
                         _quiet()
                         rows.append(_timed_tick(deployment, client, tick, sources))
-                    measured = rows[2:]
-                    key = f"{sources}/{workers}"
+                    measured = rows[WARM:]
+                    key = f"{sources}/{workers}/{shard}"
                     results[f"{key} stored"] = statistics.median(r[0] for r in measured)
                     results[f"{key} alerted"] = statistics.median(r[1] for r in measured)
                     results[f"{key} function cpu"] = statistics.median(r[2] for r in measured)
