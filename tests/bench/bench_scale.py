@@ -447,6 +447,14 @@ def bench_fanout(url: str) -> None:
             f"| {measured[f'{key} function cpu']:.2f} s, {measured[f'{key} machine cpu']:.2f} s |"
         )
     print(f"\nTarget ≤ 2 × {one:.2f} s + 1 s = {target:.2f} s (alerting done).")
+    for sources, workers, shard in STACK_ROWS[1:]:
+        ticks = measured[f"{min(sources, SOURCES)}/{workers}/{shard} ticks"]
+        listed = ", ".join(f"{at:.2f} s" + (" (one worker)" if one else "") for at, one in ticks)
+        print(f"Shards of {shard}, each tick measured: {listed}.")
+    print(
+        "(one worker): a worker process did the tick's work, every shard pushed to it on "
+        "the emulator's connections it kept."
+    )
 
     sims = {count: simulated(count) for count in (SOURCES, 10_000)}  # 1,000 first
     walls = {n: sim["hand out"] + sim["shard"] + sim["last step"] for n, sim in sims.items()}

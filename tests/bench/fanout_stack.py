@@ -155,22 +155,31 @@ class Deployment:
         self.supervisor.stop_all()
 
 
-def _group_seconds(group: int) -> float:
-    """CPU seconds the processes of a process group have used so far (/proc)."""
-    ticks = 0
+def _group_seconds(group: int) -> dict[int, float]:
+    """CPU seconds each process of a process group has used so far (/proc), by pid."""
+    seconds: dict[int, float] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:  # the process ended meanwhile
             continue
         if int(fields[2]) == group:  # pgrp
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
+            ticks = int(fields[11]) + int(fields[12])  # utime, stime
+            seconds[int(stat.parent.name)] = ticks / os.sysconf("SC_CLK_TCK")
+    return seconds
+
+
+def _one_worker(before: dict[int, float], after: dict[int, float]) -> bool:
+    """Whether one process did nine tenths of the work: a tick's shards all pushed to
+    one worker (it kept both of the emulator's push connections)."""
+    spent = [after[pid] - before.get(pid, 0.0) for pid in after]
+    return sum(spent) > 0 and max(spent) > 0.9 * sum(spent)
 
 
 def _timed_tick(deployment: Deployment, client, tick: datetime, count: int) -> tuple[float, ...]:  # type: ignore[no-untyped-def]
     """(seconds until every sample is stored, until alerting is done, CPU seconds of the
-    collect function's processes, CPU seconds of the whole machine) of one tick. A
+    collect function's processes, CPU seconds of the whole machine, 1.0 if one worker
+    process did the tick's work, else 0.0) of one tick. A
     fanned-out tick: every shard's mark is in (a shard marks itself after storing), and
     the run is closed (after alerting). One source: its sample is in its group's
     document, and the alert state was written."""
@@ -191,13 +200,15 @@ def _timed_tick(deployment: Deployment, client, tick: datetime, count: int) -> t
         alerted = _Watch(alerts, lambda snap: snap.exists and snap.update_time != before)
     group = deployment.part.pid
     assert group is not None
-    function_cpu, (machine_busy, _) = _group_seconds(group), _busy()
+    processes, (machine_busy, _) = _group_seconds(group), _busy()
     started = time.perf_counter()
     deployment.tick(tick)
     stored_at, alerted_at = stored.wait() - started, alerted.wait() - started
-    function_cpu = _group_seconds(group) - function_cpu
+    after = _group_seconds(group)
+    function_cpu = sum(after.values()) - sum(processes.values())
     machine_cpu = (_busy()[0] - machine_busy) / os.sysconf("SC_CLK_TCK")
-    return stored_at, alerted_at, function_cpu, machine_cpu
+    one_worker = float(count > deployment.shard and _one_worker(processes, after))
+    return stored_at, alerted_at, function_cpu, machine_cpu, one_worker
 
 
 def _warm_firestore(count: int, rounds: int = 8) -> None:
@@ -275,7 +286,7 @@ def _all_but_the_last_shard_in(config, store, shards: list, at: datetime) -> lis
 WARM, MEASURED = 3, 5  # ticks that warm every worker (and the emulator), ticks measured
 
 
-def bench_stack_tick(count: int) -> dict[str, float]:
+def bench_stack_tick(count: int) -> dict[str, Any]:
     from google.cloud import firestore
 
     from tests.support.emulators import PROJECT
@@ -283,7 +294,7 @@ def bench_stack_tick(count: int) -> dict[str, float]:
 
     client = firestore.Client(project=PROJECT)
     emulator = PubSubEmulator()
-    results: dict[str, float] = {}
+    results: dict[str, Any] = {}
     tick = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=25)
     _warm_firestore(count)
     try:
@@ -305,6 +316,7 @@ def bench_stack_tick(count: int) -> dict[str, float]:
                     results[f"{key} alerted"] = statistics.median(r[1] for r in measured)
                     results[f"{key} function cpu"] = statistics.median(r[2] for r in measured)
                     results[f"{key} machine cpu"] = statistics.median(r[3] for r in measured)
+                    results[f"{key} ticks"] = [(r[1], bool(r[4])) for r in measured]
                 finally:
                     deployment.stop()
     finally:
