@@ -123,6 +123,35 @@ def test_a_rule_not_firing_says_how_long_it_must_hold_before_it_fires(
     ]
 
 
+def test_a_firing_rule_says_how_long_it_must_stop_holding_before_it_resolves(
+    knob, receiver, tick_runner, store, tmp_path
+):
+    """A firing rule with the default recovery resolves once its condition has stopped
+    holding for 2 samples or 1 hour: the page says so, as it says how long a rule must
+    hold before it fires; a rule that resolves at once says nothing more."""
+    config = make_config(
+        [
+            knob.source("price", alerts={"above": 150}),
+            knob.source("slow", alerts={"above": 150, "recovery": {"above": "10m"}}),
+            knob.source("quick", alerts={"above": 150, "recovery": 1}),
+        ],
+        {"hook": receiver.url()},
+    )
+    for source_id in ("price", "slow", "quick"):
+        knob.set(source_id, 160)
+    tick_runner(config, 0)
+    tick_runner(config, 1)  # the second sample above: each rule fires
+    render_site(config, store, tmp_path, now=START + timedelta(minutes=2))
+    firing = "above 150: firing since 2026-11-25 17:01 JST — 160"
+    assert _rules(_text(tmp_path / "s/price.html"))[-1] == (
+        f"{firing}; resolves when it has stopped holding for 2 samples or 1h"
+    )
+    assert _rules(_text(tmp_path / "s/slow.html"))[-1] == (
+        f"{firing}; resolves when it has stopped holding for 10m"
+    )
+    assert _rules(_text(tmp_path / "s/quick.html"))[-1] == firing
+
+
 def test_a_message_that_could_not_be_delivered_is_shown_and_secrets_are_not(
     knob, receiver, tick_runner, store, tmp_path, monkeypatch
 ):

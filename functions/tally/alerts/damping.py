@@ -96,7 +96,17 @@ def pending_text(config: Config, source: SourceBase, rule: str) -> str | None:
     """How long the rule's condition must hold before it fires, as the page says it
     ("for 2 samples or 1h"); None when it fires at once, or when the rule's own text
     already says it (`down after 3 failed samples` needs 3 whatever the period)."""
-    period = pending(config, source, rule)
+    return _period_text(pending(config, source, rule))
+
+
+def recovery_text(config: Config, source: SourceBase, rule: str) -> str | None:
+    """How long a firing rule's condition must stop holding before its incident
+    resolves, as the page says it ("for 2 samples or 1h"); None when it resolves at
+    the first sample without it."""
+    return _period_text(recovery(config, source, rule))
+
+
+def _period_text(period: Period) -> str | None:
     samples = period.samples if period.samples and period.samples > period.needs else None
     seconds = period.seconds or None
     if samples is None and (seconds is None or period.samples is not None):

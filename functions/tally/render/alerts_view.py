@@ -129,9 +129,10 @@ class AlertView:
         return shown
 
     def rules_of(self, config: Config, source: SourceBase, tz: ZoneInfo) -> list[dict[str, Any]]:
-        """Each rule of the source, whether it is firing, and how long it must hold before
+        """Each rule of the source, whether it is firing, how long it must hold before
         it fires (the default: 2 samples or 1 hour; `down after 1 failed sample` alone
-        would say the first failure fires)."""
+        would say the first failure fires) and, firing, how long it must stop holding
+        before it resolves (likewise)."""
         firing = self.open_of(source.id)
         out = []
         for rule, text in rules.rule_texts(source):
@@ -145,6 +146,7 @@ class AlertView:
                     "summary": incident.summary if incident else None,
                     "detail": after_rule(incident.summary, rule, text) if incident else None,
                     "notes": _notes(incident, tz) if incident else "",
+                    "clears": damping.recovery_text(config, source, rule) if incident else None,
                 }
             )
         return out
