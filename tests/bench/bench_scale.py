@@ -11,7 +11,7 @@
    the alert state (one document, read by every render since tally alerts itself).
 3. `schedule.period` of 1,000 sources with distinct crons, cold and cached.
 4. The tick fanned out (issue 22): 1,000 sources through the path deployed (Pub/Sub
-   emulator, functions-framework worker processes), and 10,000 simulated from measured
+   emulator, functions-framework instances), and 10,000 simulated from measured
    parts (tests/bench/fanout_stack.py).
 5. The render fanned out (render/fanned.py): the first render and a day-closing
    render of 1,000 sources, the scheduled run publishing its shards to a topic of the
@@ -422,16 +422,17 @@ def bench_fanout(url: str) -> None:
     target = 2 * one + 1
     print(
         "\nThe tick through the path deployed: the scheduler's message on the Pub/Sub "
-        "emulator, pushed to `main.collect` on the functions-framework (gunicorn worker "
-        "processes: instances side by side); past a shard's sources due, shards published "
-        "back and pushed to the workers (the emulator pushes 2 at a time). Shards of "
-        f"{SHARD} are the deployed default; on this 2-core machine, shards of 500 are one "
-        f"a worker. Median of {MEASURED} ticks after {WARM} that warm the workers, on a "
+        "emulator, pushed to `main.collect` on the functions-framework (a process an "
+        "instance, each handed one request at a time, as Cloud Run does); past a shard's "
+        "sources due, shards published back and pushed to the instances (the emulator "
+        f"pushes 2 at a time). Shards of {SHARD} are the deployed default; on this 2-core "
+        f"machine, shards of 500 are one an instance. Median of {MEASURED} ticks after "
+        f"{WARM} that warm the instances, on a "
         "Firestore emulator warmed first (a JVM: cold, it takes 3.8 s of CPU for a "
         "1,000-sample write it does in 0.2 s warm).\n"
     )
     print(
-        "| tick through Pub/Sub | worker processes | samples stored | alerting done "
+        "| tick through Pub/Sub | instances | samples stored | alerting done "
         "| CPU: the collect function's processes, the whole machine |"
     )
     print("|---|---|---|---|---|")
@@ -449,12 +450,9 @@ def bench_fanout(url: str) -> None:
     print(f"\nTarget ≤ 2 × {one:.2f} s + 1 s = {target:.2f} s (alerting done).")
     for sources, workers, shard in STACK_ROWS[1:]:
         ticks = measured[f"{min(sources, SOURCES)}/{workers}/{shard} ticks"]
-        listed = ", ".join(f"{at:.2f} s" + (" (one worker)" if one else "") for at, one in ticks)
+        listed = ", ".join(f"{at:.2f} s" + (" (one instance)" if one else "") for at, one in ticks)
         print(f"Shards of {shard}, each tick measured: {listed}.")
-    print(
-        "(one worker): a worker process did the tick's work, every shard pushed to it on "
-        "the emulator's connections it kept."
-    )
+    print("(one instance): one instance did the whole tick's work, its shards one after another.")
 
     sims = {count: simulated(count) for count in (SOURCES, 10_000)}  # 1,000 first
     walls = {n: sim["hand out"] + sim["shard"] + sim["last step"] for n, sim in sims.items()}

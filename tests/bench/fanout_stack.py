@@ -1,11 +1,12 @@
 """The 1,000-source tick through the path deployed (issue 22): the scheduler's message
 published to the Pub/Sub emulator, pushed to the collect function on the
-functions-framework (gunicorn, several worker processes: instances side by side), which
-hands the tick to its shards (4 of 250, the deployed default, or 2 of 500, one a worker
-on this machine) published back to the same topic and pushed to the workers; alerting
-once the last shard is in. Beside it, one source's tick through the same path.
-Measured from the publish to the moment Firestore shows the samples stored and the
-alerting done (seen by Firestore listeners, not polled).
+functions-framework (an instance a process, behind the local balancer that hands each
+one request at a time, as Cloud Run does), which hands the tick to its shards (4 of 250,
+the deployed default, or 2 of 500, one an instance on this machine) published back to
+the same topic and pushed to the instances; alerting once the last shard is in. Beside
+it, one source's tick through the same path. Measured from the publish to the moment
+Firestore shows the samples stored and the alerting done (seen by Firestore listeners,
+not polled).
 
 Then 1,000- and 10,000-source ticks with an instance per shard, simulated from measured
 parts: the plan (shards, messages), one 250-source shard collected in this process
@@ -34,11 +35,11 @@ import yaml
 from tests.bench.stack import upstream_url
 
 SHARD = 250  # the deployed default (tick_fanout.SHARD_SIZE): a third of a vCPU a shard
-# This machine's shape: 2 cores, 2 worker processes, and the Pub/Sub emulator pushes 2
+# This machine's shape: 2 cores, 2 instances, and the Pub/Sub emulator pushes 2
 # messages of a subscription at a time (docs/local.md): 1,000 sources in shards of 500
-# run at once, one a worker, where shards of 250 run as two pairs, one after the other.
+# run at once, one an instance, where shards of 250 run as two pairs, one after another.
 LOCAL_SHARD = 500
-# (sources, worker processes, shard size) of each tick through Pub/Sub measured
+# (sources, instances, shard size) of each tick through Pub/Sub measured
 STACK_ROWS = ((1, 2, SHARD), (1000, 2, SHARD), (1000, 2, LOCAL_SHARD))
 
 
@@ -118,7 +119,7 @@ class Deployment:
     """A collect function serving one config, pushed to from its own topic."""
 
     def __init__(self, emulator, folder: Path, config: Path, workers: int, shard: int):  # type: ignore[no-untyped-def]
-        from tally.local.parts import function
+        from tally.local.balancer import start_function
         from tally.local.supervisor import Supervisor
 
         from tests.support.processes import free_port
@@ -138,12 +139,12 @@ class Deployment:
             "TALLY_CONFIG_YAML": "",
             "TALLY_CONFIG_OBJECT": "",
             "TALLY_METRICS": "off",
-            "WORKERS": str(workers),
         }
         self.supervisor = Supervisor(folder, say=lambda _line: None)
-        self.part = function("collect", port, self.topic, env, folder)
-        self.supervisor.start(self.part)
-        self.supervisor.wait_ready(self.part)
+        self.balancer = start_function(
+            self.supervisor, "collect", port, self.topic, env, folder, workers
+        )
+        self.groups = [part.pid for part in self.supervisor.parts]  # one an instance
         self.api.create_push_subscription(
             f"{self.topic}-push", self.topic, f"http://127.0.0.1:{port}/"
         )
@@ -152,34 +153,36 @@ class Deployment:
         self.api.publish(self.topic, b"", {"tick": tick.isoformat()})
 
     def stop(self) -> None:
+        if self.balancer is not None:
+            self.balancer.stop()
         self.supervisor.stop_all()
 
 
-def _group_seconds(group: int) -> dict[int, float]:
-    """CPU seconds each process of a process group has used so far (/proc), by pid."""
+def _group_seconds(groups: list[int]) -> dict[int, float]:
+    """CPU seconds each process of the process groups has used so far (/proc), by pid."""
     seconds: dict[int, float] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:  # the process ended meanwhile
             continue
-        if int(fields[2]) == group:  # pgrp
+        if int(fields[2]) in groups:  # pgrp
             ticks = int(fields[11]) + int(fields[12])  # utime, stime
             seconds[int(stat.parent.name)] = ticks / os.sysconf("SC_CLK_TCK")
     return seconds
 
 
-def _one_worker(before: dict[int, float], after: dict[int, float]) -> bool:
-    """Whether one process did nine tenths of the work: a tick's shards all pushed to
-    one worker (it kept both of the emulator's push connections)."""
+def _one_instance(before: dict[int, float], after: dict[int, float]) -> bool:
+    """Whether one process did nine tenths of the work: a tick's shards all handled by
+    one instance."""
     spent = [after[pid] - before.get(pid, 0.0) for pid in after]
     return sum(spent) > 0 and max(spent) > 0.9 * sum(spent)
 
 
 def _timed_tick(deployment: Deployment, client, tick: datetime, count: int) -> tuple[float, ...]:  # type: ignore[no-untyped-def]
     """(seconds until every sample is stored, until alerting is done, CPU seconds of the
-    collect function's processes, CPU seconds of the whole machine, 1.0 if one worker
-    process did the tick's work, else 0.0) of one tick. A
+    collect function's processes, CPU seconds of the whole machine, 1.0 if one instance
+    did the tick's work, else 0.0) of one tick. A
     fanned-out tick: every shard's mark is in (a shard marks itself after storing), and
     the run is closed (after alerting). One source: its sample is in its group's
     document, and the alert state was written."""
@@ -198,17 +201,16 @@ def _timed_tick(deployment: Deployment, client, tick: datetime, count: int) -> t
     else:
         stored = _Watch(group, lambda snap: minute in _samples_of(_data(snap), "c00000"))
         alerted = _Watch(alerts, lambda snap: snap.exists and snap.update_time != before)
-    group = deployment.part.pid
-    assert group is not None
-    processes, (machine_busy, _) = _group_seconds(group), _busy()
+    pgids = [pgid for pgid in deployment.groups if pgid is not None]
+    processes, (machine_busy, _) = _group_seconds(pgids), _busy()
     started = time.perf_counter()
     deployment.tick(tick)
     stored_at, alerted_at = stored.wait() - started, alerted.wait() - started
-    after = _group_seconds(group)
+    after = _group_seconds(pgids)
     function_cpu = sum(after.values()) - sum(processes.values())
     machine_cpu = (_busy()[0] - machine_busy) / os.sysconf("SC_CLK_TCK")
-    one_worker = float(count > deployment.shard and _one_worker(processes, after))
-    return stored_at, alerted_at, function_cpu, machine_cpu, one_worker
+    one_instance = float(count > deployment.shard and _one_instance(processes, after))
+    return stored_at, alerted_at, function_cpu, machine_cpu, one_instance
 
 
 def _warm_firestore(count: int, rounds: int = 8) -> None:
@@ -283,7 +285,7 @@ def _all_but_the_last_shard_in(config, store, shards: list, at: datetime) -> lis
     return stored(shards[-1])
 
 
-WARM, MEASURED = 3, 5  # ticks that warm every worker (and the emulator), ticks measured
+WARM, MEASURED = 3, 5  # ticks that warm every instance (and the emulator), ticks measured
 
 
 def bench_stack_tick(count: int) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import pytest
 from tally.local.supervisor import port_free
 
 ROOT = Path(__file__).resolve().parents[2]
-PART_LINE = re.compile(r"^(\w+)\s+(\S+)\s+.*\(pid (\d+)\)$")
+PART_LINE = re.compile(r"^([\w-]+)\s+(\S+)\s+.*\(pid (\d+)\)$")
 
 
 def free_port_block(count: int = 7) -> int:

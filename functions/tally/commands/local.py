@@ -69,7 +69,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         type=_at_least_one,
         default=1,
-        help="processes each function runs; more take shards side by side (default 1)",
+        help="instances of each function (a process each, handed one request at a time, "
+        "as Cloud Run does); more take shards side by side (default 1)",
     )
     parser.set_defaults(func=run)
 

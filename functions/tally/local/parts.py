@@ -127,19 +127,17 @@ def demo_upstream(ports: Ports, run_dir: Path, start_tick: datetime) -> Part:
 
 
 def function_env(
-    ports: Ports, config_object: str, *, workers: int = 1, shard_size: int | None = None
+    ports: Ports, config_object: str, *, shard_size: int | None = None
 ) -> dict[str, str]:
     """What each function is started with: the emulators, the buckets, the config, the
-    topics a run fans out on (as Terraform sets them), and how many worker processes
-    the functions-framework (gunicorn) runs: more than one, so that the shards of a tick
-    are handled side by side, as by instances deployed."""
+    topics a run fans out on (as Terraform sets them). Each process is one instance
+    (gunicorn's WORKERS=1, `balancer.start_function`)."""
     env = {
         "GOOGLE_CLOUD_PROJECT": PROJECT,
         "FIRESTORE_EMULATOR_HOST": ports.firestore_host,
         "PUBSUB_EMULATOR_HOST": ports.pubsub_host,
         "TALLY_COLLECT_TOPIC": f"projects/{PROJECT}/topics/{COLLECT_TOPIC}",
         "TALLY_RENDER_TOPIC": f"projects/{PROJECT}/topics/{RENDER_TOPIC}",
-        "WORKERS": str(workers),
         "STORAGE_EMULATOR_HOST": ports.storage_url,
         "TALLY_SITE_BUCKET": BUCKET,
         # links in messages point at the local page; every channel goes to the sink
@@ -157,10 +155,12 @@ def function_env(
     return env
 
 
-def function(target: str, port: int, topic: str, env: dict[str, str], run_dir: Path) -> Part:
+def function(
+    target: str, port: int, topic: str, env: dict[str, str], run_dir: Path, name: str = ""
+) -> Part:
     """The functions-framework serving `main.<target>`, pushed to from `topic`."""
     return Part(
-        target,
+        name or target,
         [
             sys.executable,
             "-m",

@@ -7,13 +7,24 @@ base + 0   Firestore emulator
      + 4   functions-framework, main.render
      + 5   demo upstream (only without --config)
      + 6   notification sink
+
+With `--workers N` (N > 1), +3 and +4 are the functions' balancers, and each function's
+N instances listen on ports the system has free (`ephemeral`).
 """
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 
 HOST = "127.0.0.1"
+
+
+def ephemeral() -> int:
+    """A port the system has free now on 127.0.0.1 (for a part no one is told of)."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from types import FrameType
 
 from tally.config import Config, ConfigError, config_from_text, load_config
 from tally.local import demo, parts, state
+from tally.local.balancer import Balancer, start_function
 from tally.local.parts import FUNCTIONS_DIR
 from tally.local.ports import Ports
 from tally.local.reporter import Reporter
@@ -95,11 +96,10 @@ class Stack:
         self.firestore = self.wiring.firestore()  # connects at first use
         self.sink = NotificationSink(ports.sink, say)
         self.state_file: Path | None = None
+        self.balancers: list[Balancer] = []  # with more than one worker: Cloud Run's part
 
     def function_env(self) -> dict[str, str]:
-        return parts.function_env(
-            self.ports, self.config_object, workers=self.workers, shard_size=self.shard_size
-        )
+        return parts.function_env(self.ports, self.config_object, shard_size=self.shard_size)
 
     def upload_config(self) -> None:
         """The config object the functions read, as Terraform uploads it."""
@@ -122,12 +122,20 @@ class Stack:
         self.upload_config()
         self.wiring.create_topics(COLLECT_TOPIC, RENDER_TOPIC)
         env = self.function_env()
-        functions = [
-            parts.function("collect", self.ports.collect, COLLECT_TOPIC, env, self.run_dir),
-            parts.function("render", self.ports.render, RENDER_TOPIC, env, self.run_dir),
-        ]
-        self.supervisor.start(*functions)
-        self.supervisor.wait_ready(*functions)
+        for target, port, topic in (
+            ("collect", self.ports.collect, COLLECT_TOPIC),
+            ("render", self.ports.render, RENDER_TOPIC),
+        ):
+            balancer = start_function(
+                self.supervisor, target, port, topic, env, self.run_dir, self.workers
+            )
+            if balancer is not None:
+                self.balancers.append(balancer)
+                address = f"http://127.0.0.1:{port}"
+                self.say(
+                    f"{target:<10} {address:<32} {self.workers} instances of main.{target}, "
+                    "each handed one request at a time, as Cloud Run does"
+                )
         if self.with_demo:
             store = Store(self.firestore, retention_days=self.config.retention_days)
             seed_demo_history(store, self.config, self.start_tick, self.say)
@@ -185,9 +193,10 @@ class Stack:
                     self.say("Ctrl-C stops everything.")
                     page_announced = True
                 elif not page_announced and time.monotonic() > page_deadline:
+                    log = "render.log" if self.workers <= 1 else "render-1.log"
                     self.say(
                         f"warning: the page is not in the bucket after {PAGE_WAIT_SECONDS} s; "
-                        f"see {self.run_dir / 'render.log'}"
+                        f"see {self.run_dir / log}"
                     )
                     page_announced = True
                 time.sleep(min(0.2, max(0.0, tick.at - time.monotonic())))
@@ -298,6 +307,8 @@ def run_stack(
             signal.signal(sig, signal.SIG_IGN)
         if stack.state_file is not None:
             state.remove(stack.state_file)
+        for balancer in stack.balancers:
+            balancer.stop()
         stack.supervisor.stop_all()
         stack.sink.stop()
         for sig, handler in previous.items():
