@@ -22,7 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 _lock = threading.Lock()
-_kept: tuple[int, ThreadPoolExecutor] | None = None  # (its threads at most, the pool)
+_kept: FetchPool | None = None
 
 
 def _fits(size: int, workers: int, sources: int) -> bool:
@@ -30,34 +30,33 @@ def _fits(size: int, workers: int, sources: int) -> bool:
     return min(size, sources) == workers
 
 
-def take(workers: int, sources: int) -> ThreadPoolExecutor:
+def take(workers: int, sources: int) -> FetchPool:
     """A pool that runs `sources` fetches `workers` at a time: the kept one when it
     does, else a new one (the kept one, if any, is let go: its threads are idle)."""
     global _kept
     with _lock:
         kept, _kept = _kept, None
     if kept is not None:
-        size, pool = kept
-        if _fits(size, workers, sources):
-            return pool
-        pool.shutdown(wait=False)
-    return _Sized(workers)
+        if _fits(kept.size, workers, sources):
+            return kept
+        kept.shutdown(wait=False)
+    return FetchPool(workers)
 
 
-def give_back(pool: ThreadPoolExecutor, futures: Iterable[Future[Any]]) -> None:
+def give_back(pool: FetchPool, futures: Iterable[Future[Any]]) -> None:
     """The tick is over: keep `pool` if none of its `futures` is still running (then
     every thread is idle), else let it go; its running fetches end on their own."""
     global _kept
-    if all(future.done() for future in futures) and isinstance(pool, _Sized):
+    if all(future.done() for future in futures):
         with _lock:
             if _kept is None:
-                _kept = (pool.size, pool)
+                _kept = pool
                 return
     pool.shutdown(wait=False, cancel_futures=True)
 
 
-class _Sized(ThreadPoolExecutor):
-    """A pool that says how many threads it may start."""
+class FetchPool(ThreadPoolExecutor):
+    """A pool of fetch threads that says how many it may start."""
 
     def __init__(self, size: int) -> None:
         super().__init__(max_workers=size, thread_name_prefix="fetch")
