@@ -119,7 +119,7 @@ class Deployment:
     """A collect function serving one config, pushed to from its own topic."""
 
     def __init__(self, emulator, folder: Path, config: Path, workers: int, shard: int):  # type: ignore[no-untyped-def]
-        from tally.local.balancer import start_function
+        from tally.local.balancer import balance, function_instances
         from tally.local.supervisor import Supervisor
 
         from tests.support.processes import free_port
@@ -141,10 +141,11 @@ class Deployment:
             "TALLY_METRICS": "off",
         }
         self.supervisor = Supervisor(folder, say=lambda _line: None)
-        self.balancer = start_function(
-            self.supervisor, "collect", port, self.topic, env, folder, workers
-        )
-        self.groups = [part.pid for part in self.supervisor.parts]  # one an instance
+        instances = function_instances("collect", port, self.topic, env, folder, workers)
+        self.supervisor.start(*instances)
+        self.supervisor.wait_ready(*instances)
+        self.balancer = balance(port, instances)
+        self.groups = [part.pid for part in instances if part.pid is not None]  # pgids
         self.api.create_push_subscription(
             f"{self.topic}-push", self.topic, f"http://127.0.0.1:{port}/"
         )
@@ -201,12 +202,11 @@ def _timed_tick(deployment: Deployment, client, tick: datetime, count: int) -> t
     else:
         stored = _Watch(group, lambda snap: minute in _samples_of(_data(snap), "c00000"))
         alerted = _Watch(alerts, lambda snap: snap.exists and snap.update_time != before)
-    pgids = [pgid for pgid in deployment.groups if pgid is not None]
-    processes, (machine_busy, _) = _group_seconds(pgids), _busy()
+    processes, (machine_busy, _) = _group_seconds(deployment.groups), _busy()
     started = time.perf_counter()
     deployment.tick(tick)
     stored_at, alerted_at = stored.wait() - started, alerted.wait() - started
-    after = _group_seconds(pgids)
+    after = _group_seconds(deployment.groups)
     function_cpu = sum(after.values()) - sum(processes.values())
     machine_cpu = (_busy()[0] - machine_busy) / os.sysconf("SC_CLK_TCK")
     one_instance = float(count > deployment.shard and _one_instance(processes, after))

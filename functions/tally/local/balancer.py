@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from tally.local.parts import function
 from tally.local.ports import HOST, ephemeral
-from tally.local.supervisor import Supervisor
+from tally.local.supervisor import Part
 
 # Headers of one connection, not of the request: never passed on (RFC 9110, 7.6.1);
 # Server and Date the balancer's answer has of its own.
@@ -97,29 +97,26 @@ class Balancer:
         request.wfile.write(content)
 
 
-def start_function(
-    supervisor: Supervisor,
-    target: str,
-    port: int,
-    topic: str,
-    env: dict[str, str],
-    run_dir: Path,
-    instances: int = 1,
-) -> Balancer | None:
-    """`main.<target>` served on `port`: one functions-framework process, or `instances`
-    of them (each a worker process of its own, on a port of its own) behind a Balancer
-    on `port`. Returns the balancer, for the caller to stop, or None."""
+def function_instances(
+    target: str, port: int, topic: str, env: dict[str, str], run_dir: Path, instances: int = 1
+) -> list[Part]:
+    """The processes serving `main.<target>`, each one instance (gunicorn's WORKERS=1):
+    one on `port`, or `instances` on ports of their own, for a balancer on `port`
+    (`balance`)."""
+    one = {**env, "WORKERS": "1"}
     if instances <= 1:
-        part = function(target, port, topic, {**env, "WORKERS": "1"}, run_dir)
-        supervisor.start(part)
-        supervisor.wait_ready(part)
-        return None
-    parts = [
-        function(target, ephemeral(), topic, {**env, "WORKERS": "1"}, run_dir, name=f"{target}-{n}")
+        return [function(target, port, topic, one, run_dir)]
+    return [
+        function(target, ephemeral(), topic, one, run_dir, name=f"{target}-{n}")
         for n in range(1, instances + 1)
     ]
-    supervisor.start(*parts)
-    supervisor.wait_ready(*parts)
-    balancer = Balancer(port, [part.address for part in parts])
+
+
+def balance(port: int, instances: list[Part]) -> Balancer | None:
+    """A balancer on `port` in front of `instances`, started; None for a single one,
+    which serves `port` itself. The caller stops it."""
+    if len(instances) <= 1:
+        return None
+    balancer = Balancer(port, [part.address for part in instances])
     balancer.start()
     return balancer

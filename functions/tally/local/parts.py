@@ -131,7 +131,7 @@ def function_env(
 ) -> dict[str, str]:
     """What each function is started with: the emulators, the buckets, the config, the
     topics a run fans out on (as Terraform sets them). Each process is one instance
-    (gunicorn's WORKERS=1, `balancer.start_function`)."""
+    (gunicorn's WORKERS=1, `balancer.function_instances`)."""
     env = {
         "GOOGLE_CLOUD_PROJECT": PROJECT,
         "FIRESTORE_EMULATOR_HOST": ports.firestore_host,

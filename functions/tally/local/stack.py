@@ -29,7 +29,7 @@ from types import FrameType
 
 from tally.config import Config, ConfigError, config_from_text, load_config
 from tally.local import demo, parts, state
-from tally.local.balancer import Balancer, start_function
+from tally.local.balancer import Balancer, balance, function_instances
 from tally.local.parts import FUNCTIONS_DIR
 from tally.local.ports import Ports
 from tally.local.reporter import Reporter
@@ -97,6 +97,7 @@ class Stack:
         self.sink = NotificationSink(ports.sink, say)
         self.state_file: Path | None = None
         self.balancers: list[Balancer] = []  # with more than one worker: Cloud Run's part
+        self.render_log = run_dir / "render.log"  # its first instance's, once started
 
     def function_env(self) -> dict[str, str]:
         return parts.function_env(self.ports, self.config_object, shard_size=self.shard_size)
@@ -122,13 +123,19 @@ class Stack:
         self.upload_config()
         self.wiring.create_topics(COLLECT_TOPIC, RENDER_TOPIC)
         env = self.function_env()
-        for target, port, topic in (
-            ("collect", self.ports.collect, COLLECT_TOPIC),
-            ("render", self.ports.render, RENDER_TOPIC),
-        ):
-            balancer = start_function(
-                self.supervisor, target, port, topic, env, self.run_dir, self.workers
+        served = {
+            (target, port): function_instances(target, port, topic, env, self.run_dir, self.workers)
+            for target, port, topic in (
+                ("collect", self.ports.collect, COLLECT_TOPIC),
+                ("render", self.ports.render, RENDER_TOPIC),
             )
+        }
+        every = [part for instances in served.values() for part in instances]
+        self.supervisor.start(*every)  # both functions start at once, as before
+        self.supervisor.wait_ready(*every)
+        self.render_log = served["render", self.ports.render][0].log_path
+        for (target, port), instances in served.items():
+            balancer = balance(port, instances)
             if balancer is not None:
                 self.balancers.append(balancer)
                 address = f"http://127.0.0.1:{port}"
@@ -193,10 +200,9 @@ class Stack:
                     self.say("Ctrl-C stops everything.")
                     page_announced = True
                 elif not page_announced and time.monotonic() > page_deadline:
-                    log = "render.log" if self.workers <= 1 else "render-1.log"
                     self.say(
                         f"warning: the page is not in the bucket after {PAGE_WAIT_SECONDS} s; "
-                        f"see {self.run_dir / log}"
+                        f"see {self.render_log}"
                     )
                     page_announced = True
                 time.sleep(min(0.2, max(0.0, tick.at - time.monotonic())))
