@@ -43,13 +43,17 @@ LOCAL_SHARD = 500
 STACK_ROWS = ((1, 2, SHARD), (1000, 2, SHARD), (1000, 2, LOCAL_SHARD))
 
 
-def _config_file(folder: Path, count: int) -> Path:
-    path = folder / f"tally-{count}.yaml"
-    sources = [
+def _http_sources(count: int) -> list[dict[str, str]]:
+    """`count` `http` checks due every minute, on the bench's upstreams in turn."""
+    return [
         {"id": f"c{n:05d}", "kind": "http", "url": f"{upstream_url(n)}/health", "every": "1m"}
         for n in range(count)
     ]
-    path.write_text(yaml.safe_dump({"sources": sources}), encoding="utf-8")
+
+
+def _config_file(folder: Path, count: int) -> Path:
+    path = folder / f"tally-{count}.yaml"
+    path.write_text(yaml.safe_dump({"sources": _http_sources(count)}), encoding="utf-8")
     return path
 
 
@@ -246,14 +250,10 @@ def _warm_firestore(count: int, rounds: int = 8) -> None:
 
 
 def _http_config(count: int) -> Any:
-    """`count` `http` checks due every minute, on the bench's upstreams in turn."""
+    """`_http_sources` as a parsed config, for the parts run in this process."""
     from tally.config import parse_config
 
-    sources = [
-        {"id": f"c{n:05d}", "kind": "http", "url": f"{upstream_url(n)}/health", "every": "1m"}
-        for n in range(count)
-    ]
-    return parse_config({"sources": sources})
+    return parse_config({"sources": _http_sources(count)})
 
 
 class _Published:
