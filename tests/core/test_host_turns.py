@@ -119,20 +119,25 @@ def test_a_github_source_asks_its_api_host_and_a_page_its_own():
     }
 
 
-def test_a_kind_that_cannot_say_its_address_is_fetched_all_the_same(store, two_hosts, monkeypatch):
-    """A bug in a kind's `address` costs the source its host's turn (it gets one of its
-    own), not the tick: before, it raised out of the fetch's thread into the tick."""
+def _address_raises_for(monkeypatch: pytest.MonkeyPatch, source_id: str) -> None:
+    """A bug in the `json` kind's `address`, for the one source."""
     from tally.sources.json_api import Json
 
-    busy, _ = two_hosts
     real = Json.address
 
     def broken(self, source):  # type: ignore[no-untyped-def]
-        if source.id == "broken":
+        if source.id == source_id:
             raise AttributeError("no url")
         return real(self, source)
 
     monkeypatch.setattr(Json, "address", broken)
+
+
+def test_a_kind_that_cannot_say_its_address_is_fetched_all_the_same(store, two_hosts, monkeypatch):
+    """A bug in a kind's `address` costs the source its host's turn (it gets one of its
+    own), not the tick: before, it raised out of the fetch's thread into the tick."""
+    busy, _ = two_hosts
+    _address_raises_for(monkeypatch, "broken")
     config = parse_config(
         {
             "sources": [
@@ -231,17 +236,9 @@ def test_a_kind_that_cannot_say_its_address_does_not_stop_a_tick_fanning_out(sto
     """The scheduler's step asks every source its host to share the turns out: one whose
     kind raises there gets a turn of its own (as in the collector), and the tick is
     still handed to its shards, the other sources' shares as ever."""
-    from tally.sources.json_api import Json
     from tally.tick_fanout import hand_out
 
-    real = Json.address
-
-    def broken(self, source):  # type: ignore[no-untyped-def]
-        if source.id == "a00":
-            raise AttributeError("no url")
-        return real(self, source)
-
-    monkeypatch.setattr(Json, "address", broken)
+    _address_raises_for(monkeypatch, "a00")
     sources = [
         {"id": f"{g}{n:02d}", "kind": "json", "url": "http://127.0.0.1:9/n", "query": "n",
          "every": "1m"}

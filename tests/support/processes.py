@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from tally.local.ports import ephemeral
 from tally.local.supervisor import Part, PartFailed, Supervisor
 
 T = TypeVar("T")
@@ -21,9 +22,8 @@ PORT_ATTEMPTS = 3
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port free now on 127.0.0.1: the local stack's own `ephemeral`."""
+    return ephemeral()
 
 
 def on_a_free_port(start: Callable[[int], T]) -> T:
