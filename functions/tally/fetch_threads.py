@@ -4,7 +4,7 @@ A tick fetches its sources on up to 250 threads. Starting a thread and ending it
 about 0.4 ms of CPU here, more than a loopback fetch on a raw socket: a shard of 250
 sources took 0.44-0.51 s of CPU with threads of its own and 0.39-0.42 s with the last
 tick's (docs/benchmarks.md). An instance lives for many ticks, so it keeps its threads,
-idle, between them.
+idle, between them: about 5 MiB more than letting them go (measured, 250 threads).
 
 It keeps them only when the tick left none of them busy. A fetch still running when
 its tick gave up on it (a server that drips, a page that takes ages to parse) keeps its
