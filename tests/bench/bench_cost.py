@@ -43,13 +43,22 @@ with the stand-in and, in the run before it came, with matplotlib.)
 
 `main` prints the tables as README.md, docs/deploy.md ("What it costs") and
 docs/benchmarks.md ("Cost") hold them, row for row: the docs are pasted from its output.
+
+It also times the render (`render_times`, run first): at 500 sources every 5 minutes,
+charts drawn by matplotlib, the CPU and wall time of each kind of render a day holds,
+and how many of each a day has. docs/deploy.md's compute estimate assumes 20 s billed
+a render; this is what the renders of a day average. TALLY_BENCH_PARTS (counts,
+render-time) picks parts.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
+import os
 import pickle
 import tempfile
+import time
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -329,15 +338,94 @@ def _same_counts(drawn: dict, digest: dict) -> None:  # type: ignore[type-arg]
     )
 
 
+RENDER_TIMED = 500  # sources whose renders are timed, charts drawn by matplotlib
+
+
+def _timed(work) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """(CPU seconds of this process, wall seconds) of `work()`."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    work()
+    return time.process_time() - cpu, time.perf_counter() - wall
+
+
+def render_times(count: int = RENDER_TIMED) -> list[tuple[str, float, tuple[float, float]]]:
+    """(kind of render, how many a day, (CPU s, wall s)) at `count` sources every 5
+    minutes, charts drawn by matplotlib into a folder, on a warmed-up deployment (after
+    the first render, timed too but not a day's). Each kind is timed once, after a tick:
+    a render with no whole card due (the value, status and last error of each card from
+    the changed documents), one with every whole card due (every `card_every`), one with
+    every source's own page and recent chart due (every `detail_every`: all at once, as
+    the first render drew them all), and the one that closes a day (its long charts)."""
+    from tally.render.plan import card_every, detail_every
+
+    with tempfile.TemporaryDirectory() as folder, _charts(rasterised=True):
+        day = Day(count, 5, Path(folder), f"bench-render-time-{count}")
+        for hour in range(12):
+            day.minute(START.replace(hour=hour))
+        day.minute(START)
+
+        def after_a_tick(at: datetime) -> tuple[float, float]:
+            day.minute(at - timedelta(minutes=1))
+            return _timed(lambda: day.render(at))
+
+        first = _timed(lambda: day.render(START + timedelta(minutes=1)))
+        quick = after_a_tick(START + timedelta(minutes=6))
+        cards, details = card_every(day.config), detail_every(day.config)
+        whole = after_a_tick(START + timedelta(minutes=1) + cards)
+        detail = after_a_tick(START + timedelta(minutes=1) + details)
+        closing = after_a_tick(START + timedelta(hours=13, minutes=1))
+    # A day closes at one render and every source's page comes due every `details`
+    # after it (both draw each whole card too); in each such cycle whole cards come
+    # due every `cards`, the other renders only carry values forward.
+    renders = 1440 // int(day.config.render_every.total_seconds() // 60)
+    cycles = round(timedelta(days=1) / details)
+    wholes = cycles * (math.ceil(details / cards) - 1)
+    detailed = cycles - 1
+    return [
+        ("the first render (draws everything; not a day's)", 0, first),
+        ("no whole card due", renders - wholes - cycles, quick),
+        (f"every whole card due (every {cards.total_seconds() / 60:.0f} min)", wholes, whole),
+        (f"every source's page due (every {details.total_seconds() / 3600:g} h)", detailed, detail),
+        ("the day closes (long charts)", 1, closing),
+    ]
+
+
+def print_render_times(count: int, rows: list[tuple[str, float, tuple[float, float]]]) -> None:
+    print(
+        f"\n| a render of {count:,} sources every 5 min, charts drawn | a day "
+        "| CPU (this machine) | wall (the emulator's work included) |"
+    )
+    print("|---|---|---|---|")
+    for kind, per_day, (cpu, wall) in rows:
+        print(f"| {kind} | {per_day:g} | {cpu:.2f} s | {wall:.2f} s |")
+    renders = sum(per_day for _, per_day, _ in rows)
+    cpu_day = sum(per_day * cpu for _, per_day, (cpu, _) in rows)
+    print(
+        f"\nA day's {renders:g} renders: {cpu_day:,.0f} s of CPU, "
+        f"{cpu_day / renders:.2f} s a render on average."
+    )
+
+
 def main() -> None:
     from tests.bench.stack import slow_upstream_on_emulator
 
+    parts = {
+        part.strip()
+        for part in os.environ.get("TALLY_BENCH_PARTS", "counts,render-time").split(",")
+    }
+    results = {}
     with slow_upstream_on_emulator():
-        _same_counts(measure(CHECKED, 5, rasterised=True), measure(CHECKED, 5))
-        results = {}
-        for count, every in CASES:  # each printed when measured
-            results[count, every] = measure(count, every)
-            print(f"{count} × {every} min measured: {results[count, every]}", flush=True)
+        if "render-time" in parts:
+            times = render_times()
+        if "counts" in parts:
+            _same_counts(measure(CHECKED, 5, rasterised=True), measure(CHECKED, 5))
+            for count, every in CASES:  # each printed when measured
+                results[count, every] = measure(count, every)
+                print(f"{count} × {every} min measured: {results[count, every]}", flush=True)
+    if "render-time" in parts:
+        print_render_times(RENDER_TIMED, times)
+    if not results:
+        return
     print(
         "\n| sources × cadence | Firestore writes a day (of 20,000 free) "
         "| reads a day (of 50,000 free) | metric points a day (of 150 MiB a month) "
