@@ -453,7 +453,9 @@ def bench_fanout(url: str) -> None:
     print(f"\nTarget ≤ 2 × {one:.2f} s + 1 s = {target:.2f} s (alerting done).")
     for sources, workers, shard in STACK_ROWS[1:]:
         ticks = measured[f"{min(sources, SOURCES)}/{workers}/{shard} ticks"]
-        listed = ", ".join(f"{at:.2f} s" + (" (one instance)" if one else "") for at, one in ticks)
+        listed = ", ".join(
+            f"{at:.2f} s" + (" (one instance)" if alone else "") for at, alone in ticks
+        )
         print(f"Shards of {shard}, each tick measured: {listed}.")
     print("(one instance): one instance did the whole tick's work, its shards one after another.")
 

@@ -39,7 +39,6 @@ class Balancer:
     """One request at a time to each of `instances` (base URLs), on 127.0.0.1:`port`."""
 
     def __init__(self, port: int, instances: list[str]) -> None:
-        self.instances = instances
         self._free: queue.SimpleQueue[str] = queue.SimpleQueue()
         for instance in instances:
             self._free.put(instance)
